@@ -1,0 +1,1 @@
+"""The lc CLI: the embedded stack (lc up), replay and the simulator."""

@@ -1,0 +1,1 @@
+"""Pure contracts: specs, events, subjects, stream config, errors. No I/O."""

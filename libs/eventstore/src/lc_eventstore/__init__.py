@@ -1,0 +1,1 @@
+"""JetStream I/O: append with OCC and dedupe, load, replay, status feeds, checkpointed projections."""

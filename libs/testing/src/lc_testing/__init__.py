@@ -1,0 +1,1 @@
+"""pytest fixtures that start real nats-server and PostgreSQL from their wheels."""

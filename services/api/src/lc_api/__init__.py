@@ -1,0 +1,1 @@
+"""lcd: the /api/v1 control plane."""

@@ -1,0 +1,1 @@
+"""Checks custom-domain TXT challenges."""

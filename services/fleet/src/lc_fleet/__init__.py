@@ -1,0 +1,1 @@
+"""Aggregates the engine's GPU resources into the fleet view."""

@@ -1,0 +1,1 @@
+"""lc-proxy: the OpenAI-compatible /v1 aggregator."""

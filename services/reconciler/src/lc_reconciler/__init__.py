@@ -1,0 +1,1 @@
+"""Compiles Services into Kubernetes objects and reports their status."""
