@@ -1,0 +1,232 @@
+"""Every event type the platform writes to LC_EVENTS, with its payload and version.
+
+Event types are explicit strings, never derived from import paths. A breaking change to
+a payload bumps its `dataversion` and registers an upcaster from the previous version, so
+old events on the stream still read as the current model.
+
+Callers: the API's command handlers (build events), the projector and every worker
+(decode events with `decode`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import Field, ValidationError
+
+from lc_contracts.base import Contract
+from lc_contracts.engine import GpuHealth
+from lc_contracts.envelope import Envelope, new_event_id, now
+from lc_contracts.errors import UnknownEventType
+from lc_contracts.specs import ServiceSpec
+from lc_contracts.status import ServicePhase
+
+
+class Payload(Contract):
+    """Base of event payloads. Subclasses set TYPE and, after a breaking change, VERSION."""
+
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+
+class ProjectCreated(Payload):
+    TYPE = "project.created"
+    slug: str
+    name: str
+
+
+class ProjectUpdated(Payload):
+    TYPE = "project.updated"
+    slug: str
+    name: str
+
+
+class ProjectDeleted(Payload):
+    TYPE = "project.deleted"
+    slug: str
+
+
+class ServiceApplied(Payload):
+    TYPE = "service.applied"
+    project_slug: str
+    revision: int = Field(ge=1)
+    spec: ServiceSpec
+    rollback_of: int | None = None
+
+
+class ServiceDeleted(Payload):
+    TYPE = "service.deleted"
+    project_slug: str
+    name: str
+
+
+class ServiceStatusChanged(Payload):
+    TYPE = "service.status_changed"
+    project_slug: str
+    name: str
+    phase: ServicePhase
+    previous_phase: ServicePhase | None = None
+    message: str = ""
+    revision: int = 0
+
+
+class DomainRegistered(Payload):
+    TYPE = "domain.registered"
+    id: str
+    fqdn: str
+    project_slug: str
+    service_name: str
+    # The challenge is published in public DNS by design; it is not a credential.
+    challenge_token: str
+
+
+class DomainVerificationRequested(Payload):
+    TYPE = "domain.verification_requested"
+    id: str
+
+
+VerificationFailure = Literal["nxdomain", "no_record", "mismatch", "timeout", "servfail", "expired"]
+
+
+class DomainVerified(Payload):
+    TYPE = "domain.verified"
+    id: str
+    fqdn: str
+    project_slug: str
+    service_name: str
+
+
+class DomainVerificationFailed(Payload):
+    TYPE = "domain.verification_failed"
+    id: str
+    reason: VerificationFailure
+    attempt: int = Field(ge=1)
+    final: bool = False
+
+
+class DomainVerificationLost(Payload):
+    TYPE = "domain.verification_lost"
+    id: str
+    fqdn: str
+    project_slug: str
+    service_name: str
+    reason: VerificationFailure
+
+
+class DomainDeleted(Payload):
+    TYPE = "domain.deleted"
+    id: str
+    fqdn: str
+    project_slug: str
+    service_name: str
+
+
+class FqdnClaimed(Payload):
+    """Reservation of an FQDN by one domain (appended with expected sequence)."""
+
+    TYPE = "fqdn.claimed"
+    fqdn: str
+    domain_id: str
+    project_slug: str
+
+
+class FqdnReleased(Payload):
+    TYPE = "fqdn.released"
+    fqdn: str
+    domain_id: str
+
+
+class GpuHealthChanged(Payload):
+    TYPE = "gpu.health_changed"
+    node: str
+    uuid: str
+    index: int
+    product: str
+    previous: GpuHealth | None
+    current: GpuHealth
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventDef:
+    type: str
+    model: type[Payload]
+    version: int
+    # upcasters[v] turns data of version v into version v + 1
+    upcasters: Mapping[int, Upcaster]
+
+
+def _defs(*models: type[Payload]) -> dict[str, EventDef]:
+    return {m.TYPE: EventDef(m.TYPE, m, m.VERSION, {}) for m in models}
+
+
+EVENT_TYPES: Final[Mapping[str, EventDef]] = _defs(
+    ProjectCreated,
+    ProjectUpdated,
+    ProjectDeleted,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+    DomainRegistered,
+    DomainVerificationRequested,
+    DomainVerified,
+    DomainVerificationFailed,
+    DomainVerificationLost,
+    DomainDeleted,
+    FqdnClaimed,
+    FqdnReleased,
+    GpuHealthChanged,
+)
+
+
+def build(
+    payload: Payload,
+    *,
+    subject: str,
+    source: str,
+    actor: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    event_id: str | None = None,
+) -> Envelope:
+    """Wrap a payload in a fresh envelope."""
+    return Envelope(
+        id=event_id or new_event_id(),
+        source=source,
+        type=payload.TYPE,
+        subject=subject,
+        time=now(),
+        dataversion=payload.VERSION,
+        actor=actor,
+        correlationid=correlation_id,
+        causationid=causation_id,
+        data=payload.to_wire(),
+    )
+
+
+def decode(envelope: Envelope) -> Payload:
+    """The current-version payload of an envelope, upcasting older versions.
+
+    Raises UnknownEventType for a type or version this code cannot read.
+    """
+    definition = EVENT_TYPES.get(envelope.type)
+    if definition is None:
+        raise UnknownEventType(f"unknown event type {envelope.type!r}")
+    data, version = dict(envelope.data), envelope.dataversion
+    if version > definition.version:
+        raise UnknownEventType(
+            f"{envelope.type} dataversion {version} is newer than this code ({definition.version})"
+        )
+    while version < definition.version:
+        upcast = definition.upcasters.get(version)
+        if upcast is None:
+            raise UnknownEventType(f"no upcaster for {envelope.type} from dataversion {version}")
+        data, version = upcast(data), version + 1
+    try:
+        return definition.model.model_validate(data)
+    except ValidationError as exc:
+        raise UnknownEventType(f"{envelope.type} payload does not validate: {exc}") from None

@@ -1,0 +1,59 @@
+"""Subject builders for LC_EVENTS and LC_STATUS. Every subject the platform uses is built here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+EVENTS_PREFIX: Final = "lc.events"
+STATUS_PREFIX: Final = "lc.status"
+
+
+def token(value: str) -> str:
+    """One subject token from a name that may hold '.', which NATS treats as a separator.
+
+    Names we put in subjects are DNS labels, DNS names, UUIDs or node names; none holds
+    '_' except where we put it, so replacing '.' by '_' keeps them distinct.
+    """
+    cleaned = value.replace(".", "_")
+    if not cleaned or any(c in cleaned for c in " \t\r\n*>"):
+        raise ValueError(f"cannot use {value!r} in a subject")
+    return cleaned
+
+
+def project_subject(slug: str) -> str:
+    return f"{EVENTS_PREFIX}.project.{token(slug)}"
+
+
+def service_subject(slug: str, name: str) -> str:
+    return f"{EVENTS_PREFIX}.service.{token(slug)}.{token(name)}"
+
+
+def project_services_filter(slug: str) -> str:
+    return f"{EVENTS_PREFIX}.service.{token(slug)}.*"
+
+
+def domain_subject(domain_id: str) -> str:
+    return f"{EVENTS_PREFIX}.domain.{token(domain_id)}"
+
+
+def fqdn_claim_subject(fqdn: str) -> str:
+    """The reservation subject that makes an FQDN claimable by one domain at a time."""
+    return f"{EVENTS_PREFIX}.fqdn.{token(fqdn)}"
+
+
+def gpu_subject(node: str, uuid: str) -> str:
+    return f"{EVENTS_PREFIX}.gpu.{token(node)}.{token(uuid)}"
+
+
+def service_status_subject(slug: str, name: str) -> str:
+    return f"{STATUS_PREFIX}.service.{token(slug)}.{token(name)}"
+
+
+def usage_status_subject(replica: str) -> str:
+    return f"{STATUS_PREFIX}.usage.{token(replica)}"
+
+
+ALL_EVENTS: Final = f"{EVENTS_PREFIX}.>"
+ALL_STATUS: Final = f"{STATUS_PREFIX}.>"
+SERVICE_STATUS: Final = f"{STATUS_PREFIX}.service.>"
+USAGE_STATUS: Final = f"{STATUS_PREFIX}.usage.>"

@@ -1,0 +1,35 @@
+"""What reading a stream yields: a message with its sequence, decoded lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from lc_contracts.envelope import Envelope
+from lc_contracts.events import Payload, decode
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as stored in a stream. `data` may be anything anyone published."""
+
+    seq: int
+    subject: str
+    data: bytes
+    time: datetime | None = None
+
+    def envelope(self) -> Envelope:
+        """The envelope; raises InvalidEnvelope for garbage."""
+        return Envelope.from_bytes(self.data)
+
+    def event(self) -> StoredEvent:
+        """Envelope and decoded payload; raises ContractError when unreadable."""
+        envelope = self.envelope()
+        return StoredEvent(seq=self.seq, envelope=envelope, payload=decode(envelope))
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    envelope: Envelope
+    payload: Payload

