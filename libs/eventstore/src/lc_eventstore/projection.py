@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from lc_contracts.errors import ContractError
 from lc_contracts.subjects import ALL_EVENTS
 from lc_eventstore.messages import StoredEvent, StoredMessage
+from lc_eventstore.reader import FETCH_BATCH
 from lc_eventstore.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,13 @@ class ProjectionRunner:
         projection: Projection,
         *,
         subjects: Sequence[str] = (ALL_EVENTS,),
+        batch_size: int = FETCH_BATCH,
     ) -> None:
         self._engine = engine
         self._store = store
         self.projection = projection
         self._subjects = list(subjects)
+        self._batch_size = batch_size
         self.position = 0
         self.skipped = 0
         self.active = False
@@ -118,7 +121,9 @@ class ProjectionRunner:
     async def _project(self, *, follow: bool) -> None:
         async with self._engine.connect() as conn:
             self.position = await read_checkpoint(conn, self.projection.name)
-        async for batch in self._store.read(self.position + 1, self._subjects, follow=follow):
+        async for batch in self._store.read(
+            self.position + 1, self._subjects, follow=follow, batch_size=self._batch_size
+        ):
             if batch:
                 await self._apply(batch)
 

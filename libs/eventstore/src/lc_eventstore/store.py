@@ -20,7 +20,7 @@ from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import ALL_EVENTS
 from lc_eventstore.errors import ConcurrencyConflict, EventStoreUnavailable
 from lc_eventstore.messages import StoredMessage
-from lc_eventstore.reader import read_batches
+from lc_eventstore.reader import FETCH_BATCH, read_batches
 
 WRONG_LAST_SEQUENCE = 10071
 MSG_ID = "Nats-Msg-Id"
@@ -99,11 +99,16 @@ class EventStore:
         return Aggregate(subject, messages, messages[-1].seq if messages else 0)
 
     async def read(
-        self, from_seq: int = 1, subjects: Sequence[str] = (ALL_EVENTS,), *, follow: bool = False
+        self,
+        from_seq: int = 1,
+        subjects: Sequence[str] = (ALL_EVENTS,),
+        *,
+        follow: bool = False,
+        batch_size: int = FETCH_BATCH,
     ) -> AsyncIterator[list[StoredMessage]]:
         """Batches of the log from `from_seq`, in order (see `read_batches`)."""
         async for batch in read_batches(
-            self._js, self.stream, list(subjects), from_seq=from_seq, follow=follow
+            self._js, self.stream, list(subjects), from_seq=from_seq, follow=follow, batch=batch_size
         ):
             yield batch
 
