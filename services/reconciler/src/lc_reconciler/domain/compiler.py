@@ -1,0 +1,301 @@
+"""compile_service: a Service spec (+ its project, revision and verified domains) in,
+the Kubernetes manifests that run it out. Pure and deterministic.
+
+Callers: the reconciler (apply and drift checks), the golden tests, the benchmark.
+
+| tier        | objects                                                        |
+|-------------|----------------------------------------------------------------|
+| inference   | engine Model [+ Ingress + Certificate to the engine's Service] |
+| cpu / gpu   | PVC + Deployment [+ Service] [+ Ingress + Certificate]         |
+
+Every object carries the managed-by, project, service and revision labels; the
+Namespace of the project carries managed-by and project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from lc_contracts.engine import (
+    CERT_MANAGER_GROUP,
+    CERT_MANAGER_VERSION,
+    CERTIFICATE_KIND,
+    GPU_RESOURCE,
+    LABEL_MANAGED_BY,
+    LABEL_PROJECT,
+    LABEL_REVISION,
+    LABEL_SERVICE,
+    MANAGED_BY_VALUE,
+    MODEL_KIND,
+)
+from lc_contracts.specs import ContainerKind, ModelKind, PortSpec, ServiceSpec, Tier
+from lc_reconciler.domain.naming import (
+    derived_name,
+    namespace_name,
+    object_name,
+    platform_hostname,
+)
+from lc_reconciler.domain.platform import PlatformConfig
+
+Manifest = dict[str, Any]
+Metadata = Callable[[str], dict[str, Any]]
+
+WORKSPACE_VOLUME: Final = "workspace"
+WORKSPACE_PATH: Final = "/workspace"
+
+
+def project_labels(project_slug: str) -> dict[str, str]:
+    return {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_PROJECT: project_slug}
+
+
+def service_selector(project_slug: str, service_name: str) -> dict[str, str]:
+    """Labels that pick a Service's pods; never the revision (selectors are immutable)."""
+    return {LABEL_PROJECT: project_slug, LABEL_SERVICE: service_name}
+
+
+def service_labels(project_slug: str, service_name: str, revision: int) -> dict[str, str]:
+    return {
+        **project_labels(project_slug),
+        LABEL_SERVICE: service_name,
+        LABEL_REVISION: str(revision),
+    }
+
+
+def compile_namespace(project_slug: str, platform: PlatformConfig) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace_name(platform.namespace_prefix, project_slug),
+            "labels": project_labels(project_slug),
+        },
+    }
+
+
+def hostnames(
+    project_slug: str, service_name: str, verified_domains: Iterable[str], platform: PlatformConfig
+) -> list[str]:
+    """The platform hostname first, then the verified custom domains, sorted, once each."""
+    own = platform_hostname(service_name, project_slug, platform.platform_domain)
+    return [own, *sorted(set(verified_domains) - {own})]
+
+
+def compile_service(
+    project_slug: str,
+    service: ServiceSpec,
+    revision: int,
+    verified_domains: Iterable[str],
+    platform: PlatformConfig,
+) -> list[Manifest]:
+    """Every object of `service` at `revision`, in apply order (storage before workloads)."""
+    namespace = namespace_name(platform.namespace_prefix, project_slug)
+    labels = service_labels(project_slug, service.name, revision)
+
+    def metadata(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": dict(labels)}
+
+    out: list[Manifest] = []
+    backend: tuple[str, int] | None = None
+    if service.kind.model is not None:
+        out.append(_model(service, service.kind.model, metadata(object_name(service.name)), platform))
+        backend = (
+            platform.inference_service_template.format(model=object_name(service.name)),
+            platform.inference_service_port,
+        )
+    elif service.kind.container is not None:
+        container = service.kind.container
+        selector = service_selector(project_slug, service.name)
+        out.append(_workspace_claim(service, container, metadata, platform))
+        out.append(_deployment(service, container, metadata, selector, labels, platform))
+        if container.ports:
+            out.append(_service(container.ports, metadata(object_name(service.name)), selector))
+        if container.http_port is not None:
+            backend = (object_name(service.name), container.http_port.port)
+    if service.exposed and backend is not None:
+        hosts = hostnames(project_slug, service.name, verified_domains, platform)
+        tls_secret = derived_name(service.name, "tls")
+        tls = bool(platform.cert_issuer)
+        out.append(
+            _ingress(metadata(object_name(service.name)), hosts, backend, tls_secret if tls else None, platform)
+        )
+        if tls:
+            out.append(_certificate(metadata(object_name(service.name)), hosts, tls_secret, platform))
+    return out
+
+
+def _model(
+    service: ServiceSpec, model: ModelKind, meta: dict[str, Any], platform: PlatformConfig
+) -> Manifest:
+    return {
+        "apiVersion": f"{platform.engine_group}/{platform.engine_version}",
+        "kind": MODEL_KIND,
+        "metadata": meta,
+        "spec": {
+            "modelName": model.model_name,
+            "dtype": model.dtype.value,
+            "endpoints": [e.value for e in model.endpoints],
+            "replicas": 1 if model.replicas is None else model.replicas,
+            "gpus": service.gpus_per_replica(),
+            "args": list(model.args or []),
+        },
+    }
+
+
+def _workspace_claim(
+    service: ServiceSpec,
+    container: ContainerKind,
+    metadata: Metadata,
+    platform: PlatformConfig,
+) -> Manifest:
+    storage = container.storage
+    size = storage.size if storage is not None else platform.workspace_size
+    storage_class = (storage.storage_class if storage is not None else None) or platform.storage_class
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(derived_name(service.name, WORKSPACE_VOLUME)),
+        "spec": spec,
+    }
+
+
+def _port_name(port: PortSpec) -> str:
+    return port.name or f"{port.protocol.lower()}-{port.port}"
+
+
+def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": object_name(service.name), "image": container.image}
+    if container.command:
+        out["command"] = list(container.command)
+    if container.args:
+        out["args"] = list(container.args)
+    if container.env:
+        out["env"] = [{"name": e.name, "value": e.value} for e in container.env]
+    if container.ports:
+        out["ports"] = [
+            {"name": _port_name(p), "containerPort": p.port, "protocol": p.protocol}
+            for p in container.ports
+        ]
+    requests: dict[str, str | int] = {}
+    limits: dict[str, str | int] = {}
+    resources = container.resources
+    if resources is not None and resources.cpu:
+        requests["cpu"] = limits["cpu"] = resources.cpu
+    if resources is not None and resources.memory:
+        requests["memory"] = limits["memory"] = resources.memory
+    if service.tier is Tier.GPU:
+        limits[GPU_RESOURCE] = str(service.gpus_per_replica())
+    if requests or limits:
+        out["resources"] = {
+            key: value for key, value in (("requests", requests), ("limits", limits)) if value
+        }
+    out["volumeMounts"] = [{"name": WORKSPACE_VOLUME, "mountPath": WORKSPACE_PATH}]
+    return out
+
+
+def _deployment(
+    service: ServiceSpec,
+    container: ContainerKind,
+    metadata: Metadata,
+    selector: dict[str, str],
+    labels: dict[str, str],
+    platform: PlatformConfig,
+) -> Manifest:
+    pod: dict[str, Any] = {
+        "containers": [_container(service, container)],
+        "volumes": [
+            {
+                "name": WORKSPACE_VOLUME,
+                "persistentVolumeClaim": {"claimName": derived_name(service.name, WORKSPACE_VOLUME)},
+            }
+        ],
+    }
+    if service.tier is Tier.GPU:
+        if platform.gpu_node_selector:
+            pod["nodeSelector"] = dict(platform.gpu_node_selector)
+        if platform.gpu_tolerations:
+            pod["tolerations"] = [t.to_manifest() for t in platform.gpu_tolerations]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(object_name(service.name)),
+        "spec": {
+            "replicas": container.replicas,
+            "selector": {"matchLabels": dict(selector)},
+            # One ReadWriteOnce workspace per Service: a rolling update would leave the
+            # new pod waiting on a volume the old one still holds.
+            "strategy": {"type": "Recreate"},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
+        },
+    }
+
+
+def _service(ports: list[PortSpec], meta: dict[str, Any], selector: dict[str, str]) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(selector),
+            "ports": [
+                {"name": _port_name(p), "port": p.port, "targetPort": p.port, "protocol": p.protocol}
+                for p in ports
+            ],
+        },
+    }
+
+
+def _ingress(
+    meta: dict[str, Any],
+    hosts: list[str],
+    backend: tuple[str, int],
+    tls_secret: str | None,
+    platform: PlatformConfig,
+) -> Manifest:
+    name, port = backend
+
+    def path() -> dict[str, Any]:
+        return {
+            "path": "/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": name, "port": {"number": port}}},
+        }
+
+    spec: dict[str, Any] = {}
+    if platform.ingress_class:
+        spec["ingressClassName"] = platform.ingress_class
+    spec["rules"] = [{"host": host, "http": {"paths": [path()]}} for host in hosts]
+    if tls_secret is not None:
+        spec["tls"] = [{"hosts": list(hosts), "secretName": tls_secret}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+def _certificate(
+    meta: dict[str, Any], hosts: list[str], tls_secret: str, platform: PlatformConfig
+) -> Manifest:
+    return {
+        "apiVersion": f"{CERT_MANAGER_GROUP}/{CERT_MANAGER_VERSION}",
+        "kind": CERTIFICATE_KIND,
+        "metadata": meta,
+        "spec": {
+            "secretName": tls_secret,
+            "dnsNames": list(hosts),
+            "issuerRef": {
+                "name": platform.cert_issuer,
+                "kind": platform.cert_issuer_kind,
+                "group": CERT_MANAGER_GROUP,
+            },
+        },
+    }
