@@ -1,0 +1,1 @@
+"""A Kubernetes API server emulator: a pure object store and an aiohttp HTTP layer."""
