@@ -96,6 +96,11 @@ class DomainVerified(Payload):
     fqdn: str
     project_slug: str
     service_name: str
+    # Informational CNAME check of `fqdn` (never required for verification): the target
+    # `fqdn` CNAMEs to when the check ran (None: no CNAME seen), and whether that is the
+    # platform's ingress target (None: no target configured, or no CNAME seen).
+    cname_target: str | None = None
+    points_at_ingress: bool | None = None
 
 
 class DomainVerificationFailed(Payload):
@@ -104,6 +109,9 @@ class DomainVerificationFailed(Payload):
     reason: VerificationFailure
     attempt: int = Field(ge=1)
     final: bool = False
+    # Same informational CNAME check as on DomainVerified.
+    cname_target: str | None = None
+    points_at_ingress: bool | None = None
 
 
 class DomainVerificationLost(Payload):
