@@ -14,7 +14,8 @@ from lc_contracts.subjects import fqdn_claim_subject, gpu_subject, project_subje
 def test_every_event_type_is_an_explicit_unique_string() -> None:
     for name, definition in EVENT_TYPES.items():
         assert name == definition.model.TYPE
-        assert "." in name and not name.startswith("lc_contracts")
+        assert "." in name
+        assert not name.startswith("lc_contracts")
 
 
 def test_an_event_survives_the_wire() -> None:

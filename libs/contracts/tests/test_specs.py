@@ -49,7 +49,9 @@ def test_the_product_docs_examples_parse_and_round_trip() -> None:
         assert ServiceSpec.model_validate(spec.to_wire()) == spec
     assert ServiceSpec.model_validate(LLAMA).exposed
     hello = ServiceSpec.model_validate(HELLO)
-    assert hello.exposed and hello.kind.container and hello.kind.container.http_port
+    assert hello.exposed
+    assert hello.kind.container
+    assert hello.kind.container.http_port
     assert hello.gpus_per_replica() == 0
     assert ProjectSpec.model_validate({"name": "Default", "slug": "default"}).slug == "default"
 

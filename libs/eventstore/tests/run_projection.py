@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from lc_eventstore import EventStore, ProjectionRunner
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from projects_projection import ProjectsProjection  # noqa: E402
+from projects_projection import ProjectsProjection
 
 
 async def main(nats_url: str, database_url: str) -> None:

@@ -86,7 +86,8 @@ async def test_a_second_runner_stands_by_while_the_first_holds_the_lock(
         [seq] = await store.append(project_subject("solo"), [created("solo")], 0)
         # The standby answers wait_for by reading the checkpoint the active runner writes.
         assert await second.wait_for(seq, timeout=5)
-        assert first.active and not second.active
+        assert first.active
+        assert not second.active
         tasks[0].cancel()
         await asyncio.gather(tasks[0], return_exceptions=True)
         [seq2] = await store.append(project_subject("after"), [created("after")], 0)

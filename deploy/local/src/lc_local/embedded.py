@@ -39,11 +39,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    name = log.stem
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise EmbeddedServerError(
-                f"{Path(str(proc.args[0])).name} exited with {proc.returncode}; see {log}:\n"
+                f"{name} exited with {proc.returncode}; see {log}:\n"
                 + log.read_text(errors="replace")[-2000:]
             )
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
@@ -172,7 +173,7 @@ class EmbeddedPostgres:
             _make_traversable(postgres_bin_dir().parent)
             _make_traversable(self.data_dir)
             os.chown(self.data_dir, user.pw_uid, user.pw_gid)
-        run_as: dict[str, int] = {"user": user.pw_uid, "group": user.pw_gid} if user else {}
+        uid, gid = (user.pw_uid, user.pw_gid) if user else (None, None)
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
                 [
@@ -187,7 +188,8 @@ class EmbeddedPostgres:
                 check=True,
                 capture_output=True,
                 cwd=self.data_dir,
-                **run_as,  # type: ignore[arg-type]
+                user=uid,
+                group=gid,
             )
         if not self.port:
             self.port = free_port(self.host)
@@ -210,7 +212,8 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
                 cwd=self.data_dir,
                 start_new_session=True,
-                **run_as,  # type: ignore[arg-type]
+                user=uid,
+                group=gid,
             )
         _wait_for_port(self.host, self.port, self._proc, log)
         self._wait_ready()

@@ -161,7 +161,7 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class EventDef:
-    type: str
+    name: str
     model: type[Payload]
     version: int
     # upcasters[v] turns data of version v into version v + 1

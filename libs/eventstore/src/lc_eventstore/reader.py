@@ -6,7 +6,6 @@ its inactivity timeout). Used by `EventStore.read/load`, projections and status 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
@@ -74,7 +73,7 @@ async def read_batches(
             want = batch if remaining <= 0 else min(batch, remaining)
             try:
                 msgs = await psub.fetch(want, timeout=FOLLOW_POLL_S if remaining <= 0 else 5.0)
-            except (NatsTimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeoutError):
                 continue
             out = []
             for msg in msgs:

@@ -6,7 +6,6 @@ Callers: the API's command handlers (`load` → decide → `append`), `lc replay
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -79,7 +78,7 @@ class EventStore:
             if last is not None and last[1] == event.id:
                 return last[0]
             raise ConcurrencyConflict(subject, expected, last[0] if last else 0) from None
-        except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NatsTimeoutError, NoRespondersError) as exc:
             raise EventStoreUnavailable(f"JetStream did not acknowledge {subject}: {exc!r}") from None
         return int(ack.seq)
 

@@ -1,0 +1,50 @@
+"""Settings of the local stack (`lc up`), from flags or `LC_*` environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore")
+
+    data_dir: Path = Field(Path(".lc"), description="Where the embedded NATS, PostgreSQL and simulator keep their data.")
+    host: str = Field("127.0.0.1", description="Address the console, /api and /v1 listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port of the console, /api and /v1 (0 picks a free one).")
+    nats_url: str | None = Field(None, description="An external NATS with JetStream; the embedded one when unset.")
+    database_url: str | None = Field(
+        None, description="An external PostgreSQL (postgresql+psycopg://...); the embedded one when unset."
+    )
+    kubeconfig: Path | None = Field(None, description="A real cluster's kubeconfig; the simulator when unset.")
+    sim_gpus: str = Field("2x4:H100-80GB", description="The simulated GPU fleet: NODESxDEVICES:PRODUCT[,...].")
+    dns_nameservers: str | None = Field(
+        None, description="host:port list for domain verification; the simulator's zone when unset."
+    )
+    auth_username: str | None = Field(None, description="Admin user name; auth is off when unset (loopback only).")
+    auth_password: str | None = Field(None, description="Admin password (never logged).", repr=False)
+    frontend_dist: Path = Field(
+        Path("services/frontend/dist"), description="The built console served at /."
+    )
+
+    @model_validator(mode="after")
+    def _auth_off_only_on_loopback(self) -> Self:
+        if not is_loopback(self.host) and not (self.auth_username and self.auth_password):
+            raise ValueError(
+                f"refusing to listen on {self.host} without admin credentials: "
+                "set LC_AUTH_USERNAME and LC_AUTH_PASSWORD, or bind to 127.0.0.1"
+            )
+        return self

