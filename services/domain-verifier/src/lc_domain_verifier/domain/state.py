@@ -1,0 +1,163 @@
+"""One domain's verification state, derived only from the events on its subject.
+
+    registered ──► pending ──(found)──► verified ──(N consecutive failures)──► lost
+                     │  ▲                  ▲  │
+     (expiry window) │  └──(verify asked)──┼──┘ (failure < N: retried soon; found: reset)
+                     ▼                     │
+                   failed ──(verify asked)─┘ via pending        any ──(deleted)──► deleted
+
+`evolve` is called by the worker for every event it reads (or appends) and by the
+conflict path when it reloads an aggregate. Times come from the events' envelopes, so a
+restarted worker rebuilds exactly the schedule the previous one had.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from lc_contracts.events import (
+    DomainDeleted,
+    DomainRegistered,
+    DomainVerificationFailed,
+    DomainVerificationLost,
+    DomainVerificationRequested,
+    DomainVerified,
+    Payload,
+)
+from lc_contracts.fqdn import normalise_fqdn
+from lc_domain_verifier.domain.lookup import CnameObservation
+from lc_domain_verifier.domain.policy import VerificationPolicy
+
+Status = Literal["pending", "verified", "failed", "lost", "deleted"]
+
+
+@dataclass(frozen=True)
+class DomainState:
+    domain_id: str
+    fqdn: str
+    """Canonical form: lowercase A-labels, no trailing dot."""
+    project_slug: str
+    service_name: str
+    token: str = field(repr=False)
+    """The challenge token. Public in DNS by design, but kept out of reprs and logs."""
+    status: Status
+    version: int
+    """Stream sequence of the last event applied: the expectation for the next append."""
+    cycle_started_at: datetime
+    """When the current pending cycle began; expiry counts from here."""
+    attempt: int = 0
+    """Failed checks in the current pending cycle."""
+    backoff_failures: int = 0
+    """Failed checks since the last verification request (drives the back-off)."""
+    consecutive_failures: int = 0
+    """Failed re-verifications in a row while verified."""
+    next_check_at: datetime | None = None
+    """When the record should be looked up next; None when nothing is to be checked."""
+    cname: CnameObservation = field(default_factory=CnameObservation)
+    """The CNAME observation last published."""
+
+    def expires_at(self, policy: VerificationPolicy) -> datetime:
+        return self.cycle_started_at + policy.expiry
+
+
+def evolve(
+    state: DomainState | None,
+    payload: Payload,
+    *,
+    seq: int,
+    at: datetime,
+    policy: VerificationPolicy,
+) -> DomainState | None:
+    """The state after `payload`, appended at stream sequence `seq` and time `at`.
+
+    Events of other types, and events about a domain this worker never saw registered
+    (nothing to verify without its token), leave the state as it was.
+    """
+    if state is not None and seq <= state.version:
+        return state  # already applied
+    if isinstance(payload, DomainRegistered):
+        return DomainState(
+            domain_id=payload.id,
+            fqdn=normalise_fqdn(payload.fqdn),
+            project_slug=payload.project_slug,
+            service_name=payload.service_name,
+            token=payload.challenge_token,
+            status="pending",
+            version=seq,
+            cycle_started_at=at,
+            next_check_at=at,
+        )
+    if state is None:
+        return None
+    moved = dataclasses.replace(state, version=seq)
+    if state.status == "deleted":
+        return moved
+    if isinstance(payload, DomainVerificationRequested):
+        return _requested(moved, at)
+    if isinstance(payload, DomainVerified):
+        return dataclasses.replace(
+            moved,
+            status="verified",
+            attempt=0,
+            backoff_failures=0,
+            consecutive_failures=0,
+            next_check_at=at + policy.reverify_interval,
+            cname=CnameObservation(payload.cname_target, payload.points_at_ingress),
+        )
+    if isinstance(payload, DomainVerificationFailed):
+        return _failed(moved, payload, at, policy)
+    if isinstance(payload, DomainVerificationLost):
+        return dataclasses.replace(moved, status="lost", next_check_at=None)
+    if isinstance(payload, DomainDeleted):
+        return dataclasses.replace(moved, status="deleted", next_check_at=None)
+    return moved
+
+
+def _requested(state: DomainState, at: datetime) -> DomainState:
+    if state.status in ("failed", "lost"):
+        # A new attempt at verification: a fresh pending cycle with its own expiry.
+        return dataclasses.replace(
+            state,
+            status="pending",
+            cycle_started_at=at,
+            attempt=0,
+            backoff_failures=0,
+            consecutive_failures=0,
+            next_check_at=at,
+        )
+    # Pending: check now and restart the back-off (the user has probably just published
+    # the record). Verified: re-check now; failures still count towards loss.
+    return dataclasses.replace(state, backoff_failures=0, next_check_at=at)
+
+
+def _failed(
+    state: DomainState,
+    payload: DomainVerificationFailed,
+    at: datetime,
+    policy: VerificationPolicy,
+) -> DomainState:
+    if payload.final:
+        return dataclasses.replace(
+            state, status="failed", attempt=payload.attempt, next_check_at=None
+        )
+    cname = CnameObservation(payload.cname_target, payload.points_at_ingress)
+    if state.status == "verified":
+        return dataclasses.replace(
+            state,
+            consecutive_failures=payload.attempt,
+            next_check_at=at + policy.reverify_retry,
+            cname=cname,
+        )
+    if state.status == "pending":
+        failures = state.backoff_failures + 1
+        return dataclasses.replace(
+            state,
+            attempt=payload.attempt,
+            backoff_failures=failures,
+            next_check_at=at + policy.recheck_delay(failures),
+            cname=cname,
+        )
+    return state
