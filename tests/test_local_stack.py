@@ -83,7 +83,8 @@ def test_lc_up_starts_answers_and_stops_cleanly(data_dir: Path, sig: int) -> Non
     elapsed = stack.start()
     print(f"lc up answered /healthz after {elapsed:.2f}s")
     pids = stack.endpoints["pids"]
-    assert isinstance(pids, dict) and set(pids) == {"nats", "postgres"}
+    assert isinstance(pids, dict)
+    assert set(pids) == {"nats", "postgres"}
     assert all(_alive(pid) for pid in pids.values())
     assert stack.stop(sig) == 0
     deadline = time.monotonic() + 10

@@ -71,22 +71,29 @@ async def read_batches(
                     caught_up_sent = True
                     yield []
             want = batch if remaining <= 0 else min(batch, remaining)
-            try:
-                msgs = await psub.fetch(want, timeout=FOLLOW_POLL_S if remaining <= 0 else 5.0)
-            except (TimeoutError, NatsTimeoutError):
-                continue
-            out = []
-            for msg in msgs:
-                meta = msg.metadata
-                out.append(
-                    StoredMessage(
-                        seq=meta.sequence.stream,
-                        subject=msg.subject,
-                        data=msg.data,
-                        time=meta.timestamp,
+            out: list[StoredMessage] = []
+            # Fill the batch while the backlog lasts: fewer, larger batches make a
+            # replay cheaper for whoever applies them (one transaction each).
+            while len(out) < want:
+                try:
+                    msgs = await psub.fetch(
+                        want - len(out), timeout=FOLLOW_POLL_S if remaining <= 0 else 5.0
                     )
-                )
-                remaining = meta.num_pending
+                except (NatsTimeoutError, asyncio.TimeoutError):
+                    break
+                for msg in msgs:
+                    meta = msg.metadata
+                    out.append(
+                        StoredMessage(
+                            seq=meta.sequence.stream,
+                            subject=msg.subject,
+                            data=msg.data,
+                            time=meta.timestamp,
+                        )
+                    )
+                    remaining = meta.num_pending
+                if remaining <= 0:
+                    break
             if out:
                 yield out
     finally:
