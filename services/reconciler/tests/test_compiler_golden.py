@@ -100,7 +100,9 @@ CASES: dict[str, Case] = {
     "cpu_custom_domain_no_issuer": Case(
         HELLO,
         domains=("hello.acme.com",),
-        platform=PlatformConfig(platform_domain="apps.example.com", cert_issuer="", ingress_class=""),
+        platform=PlatformConfig(
+            platform_domain="apps.example.com", cert_issuer="", ingress_class=""
+        ),
     ),
     "cpu_no_ports_cluster_default_storage": Case(WORKER, revision=2),
     "cpu_platform_storage_class": Case(
@@ -113,13 +115,17 @@ CASES: dict[str, Case] = {
             platform_domain="apps.example.com",
             storage_class="standard-rwo",
             gpu_node_selector=(("nvidia.com/gpu.present", "true"),),
-            gpu_tolerations=(Toleration(key="dedicated", operator="Equal", value="gpu", effect="NoSchedule"),),
+            gpu_tolerations=(
+                Toleration(key="dedicated", operator="Equal", value="gpu", effect="NoSchedule"),
+            ),
         ),
     ),
     "long_names_hashed": Case(
         {**HELLO, "name": LONG_SERVICE},
         project=LONG_PROJECT,
-        platform=PlatformConfig(platform_domain="apps.example.com", namespace_prefix="tenant-liquidcompute-eu-west-"),
+        platform=PlatformConfig(
+            platform_domain="apps.example.com", namespace_prefix="tenant-liquidcompute-eu-west-"
+        ),
     ),
     "digit_leading_name": Case({**WORKER, "name": "0day"}, project="7seas"),
     "custom_engine_group": Case(

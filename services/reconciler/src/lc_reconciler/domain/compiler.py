@@ -98,7 +98,9 @@ def compile_service(
     out: list[Manifest] = []
     backend: tuple[str, int] | None = None
     if service.kind.model is not None:
-        out.append(_model(service, service.kind.model, metadata(object_name(service.name)), platform))
+        out.append(
+            _model(service, service.kind.model, metadata(object_name(service.name)), platform)
+        )
         backend = (
             platform.inference_service_template.format(model=object_name(service.name)),
             platform.inference_service_port,
@@ -117,10 +119,18 @@ def compile_service(
         tls_secret = derived_name(service.name, "tls")
         tls = bool(platform.cert_issuer)
         out.append(
-            _ingress(metadata(object_name(service.name)), hosts, backend, tls_secret if tls else None, platform)
+            _ingress(
+                metadata(object_name(service.name)),
+                hosts,
+                backend,
+                tls_secret if tls else None,
+                platform,
+            )
         )
         if tls:
-            out.append(_certificate(metadata(object_name(service.name)), hosts, tls_secret, platform))
+            out.append(
+                _certificate(metadata(object_name(service.name)), hosts, tls_secret, platform)
+            )
     return out
 
 
@@ -150,7 +160,9 @@ def _workspace_claim(
 ) -> Manifest:
     storage = container.storage
     size = storage.size if storage is not None else platform.workspace_size
-    storage_class = (storage.storage_class if storage is not None else None) or platform.storage_class
+    storage_class = (
+        storage.storage_class if storage is not None else None
+    ) or platform.storage_class
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": size}},
@@ -212,7 +224,9 @@ def _deployment(
         "volumes": [
             {
                 "name": WORKSPACE_VOLUME,
-                "persistentVolumeClaim": {"claimName": derived_name(service.name, WORKSPACE_VOLUME)},
+                "persistentVolumeClaim": {
+                    "claimName": derived_name(service.name, WORKSPACE_VOLUME)
+                },
             }
         ],
     }
@@ -245,7 +259,12 @@ def _service(ports: list[PortSpec], meta: dict[str, Any], selector: dict[str, st
             "type": "ClusterIP",
             "selector": dict(selector),
             "ports": [
-                {"name": _port_name(p), "port": p.port, "targetPort": p.port, "protocol": p.protocol}
+                {
+                    "name": _port_name(p),
+                    "port": p.port,
+                    "targetPort": p.port,
+                    "protocol": p.protocol,
+                }
                 for p in ports
             ],
         },

@@ -1,0 +1,125 @@
+"""The desired state of the cluster, folded from LC_EVENTS.
+
+The reconciler rebuilds it from sequence 1 at every start (it never reads the API's
+tables) and keeps folding as events arrive. `apply` says which projects and services an
+event touched, so the caller reconciles only those; the periodic resync covers the rest.
+
+Also folded here, because they decide what the status reporter may append:
+- the last phase announced by `service.status_changed` per service (so a restart does
+  not announce a transition twice);
+- the stream sequence of the last event on each service subject (the expected sequence
+  of the next `service.status_changed` append).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lc_contracts.events import (
+    DomainDeleted,
+    DomainVerificationLost,
+    DomainVerified,
+    Payload,
+    ProjectCreated,
+    ProjectDeleted,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+)
+from lc_contracts.specs import ServiceSpec
+from lc_contracts.status import ServicePhase
+
+ServiceKey = tuple[str, str]
+"""(project slug, service name)"""
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    project_slug: str
+    spec: ServiceSpec
+    revision: int
+
+    @property
+    def key(self) -> ServiceKey:
+        return (self.project_slug, self.spec.name)
+
+
+@dataclass(frozen=True)
+class Touched:
+    """What an event changed: the reconciler re-applies these."""
+
+    projects: frozenset[str] = frozenset()
+    services: frozenset[ServiceKey] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.projects or self.services)
+
+
+@dataclass
+class DesiredState:
+    position: int = 0
+    projects: set[str] = field(default_factory=set)
+    services: dict[ServiceKey, ServiceRecord] = field(default_factory=dict)
+    # verified custom domains per service: domain id -> fqdn
+    domains: dict[ServiceKey, dict[str, str]] = field(default_factory=dict)
+    announced_phases: dict[ServiceKey, ServicePhase] = field(default_factory=dict)
+    subject_seqs: dict[ServiceKey, int] = field(default_factory=dict)
+
+    def services_of(self, project_slug: str) -> list[ServiceKey]:
+        return [key for key in self.services if key[0] == project_slug]
+
+    def verified_domains(self, key: ServiceKey) -> list[str]:
+        return sorted(set(self.domains.get(key, {}).values()))
+
+    def is_live(self, key: ServiceKey) -> bool:
+        return key in self.services and key[0] in self.projects
+
+    def apply(self, seq: int, payload: Payload) -> Touched:
+        """Fold one event (at stream sequence `seq`); events at or before `position` are ignored."""
+        if seq <= self.position:
+            return Touched()
+        self.position = seq
+        return self._evolve(seq, payload)
+
+    def _evolve(self, seq: int, payload: Payload) -> Touched:
+        match payload:
+            case ProjectCreated(slug=slug):
+                self.projects.add(slug)
+                return Touched(projects=frozenset({slug}))
+            case ProjectDeleted(slug=slug):
+                self.projects.discard(slug)
+                gone = self.services_of(slug)
+                for key in gone:
+                    self._forget(key)
+                return Touched(projects=frozenset({slug}), services=frozenset(gone))
+            case ServiceApplied(project_slug=slug, revision=revision, spec=spec):
+                key = (slug, spec.name)
+                self.services[key] = ServiceRecord(slug, spec, revision)
+                self.subject_seqs[key] = seq
+                return Touched(services=frozenset({key}))
+            case ServiceDeleted(project_slug=slug, name=name):
+                key = (slug, name)
+                self._forget(key)
+                self.subject_seqs[key] = seq
+                return Touched(services=frozenset({key}))
+            case ServiceStatusChanged(project_slug=slug, name=name, phase=phase):
+                key = (slug, name)
+                self.announced_phases[key] = phase
+                self.subject_seqs[key] = seq
+                return Touched()
+            case DomainVerified(id=domain_id, fqdn=fqdn, project_slug=slug, service_name=name):
+                key = (slug, name)
+                self.domains.setdefault(key, {})[domain_id] = fqdn
+                return Touched(services=frozenset({key}))
+            case DomainVerificationLost(id=domain_id, project_slug=slug, service_name=name) | (
+                DomainDeleted(id=domain_id, project_slug=slug, service_name=name)
+            ):
+                key = (slug, name)
+                self.domains.get(key, {}).pop(domain_id, None)
+                return Touched(services=frozenset({key}))
+        return Touched()
+
+    def _forget(self, key: ServiceKey) -> None:
+        self.services.pop(key, None)
+        # A service created again under the same name starts with no announced phase.
+        self.announced_phases.pop(key, None)

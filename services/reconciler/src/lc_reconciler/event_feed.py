@@ -1,0 +1,121 @@
+"""Fold LC_EVENTS into the desired state, from sequence 1, then follow it live.
+
+Who calls it: the runtime, once per process. It reads the project, service and domain
+subjects in stream order; the first time it catches up with the stream it sets
+`caught_up` (the desired state is then complete); from then on each event's effects are
+handed to `on_touched` (reconcile) and `on_status` (recompute status). A read that fails
+(NATS restarting) resumes from the last folded sequence after a short back-off;
+unreadable messages are logged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from lc_contracts.errors import ContractError
+from lc_contracts.events import (
+    DomainDeleted,
+    DomainVerificationLost,
+    DomainVerified,
+    Payload,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+)
+from lc_contracts.subjects import EVENTS_PREFIX
+from lc_eventstore import EventStore
+from lc_reconciler.domain.backoff import Backoff
+from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
+
+log = logging.getLogger(__name__)
+
+SUBJECTS: Final = (
+    f"{EVENTS_PREFIX}.project.>",
+    f"{EVENTS_PREFIX}.service.>",
+    f"{EVENTS_PREFIX}.domain.>",
+)
+
+
+def status_key(payload: Payload) -> ServiceKey | None:
+    """The service whose status an event may change."""
+    match payload:
+        case ServiceApplied(project_slug=slug, spec=spec):
+            return (slug, spec.name)
+        case (
+            ServiceDeleted(project_slug=slug, name=name)
+            | ServiceStatusChanged(project_slug=slug, name=name)
+        ):
+            return (slug, name)
+        case (
+            DomainVerified(project_slug=slug, service_name=name)
+            | DomainVerificationLost(project_slug=slug, service_name=name)
+            | DomainDeleted(project_slug=slug, service_name=name)
+        ):
+            return (slug, name)
+    return None
+
+
+class EventFeed:
+    def __init__(
+        self,
+        store: EventStore,
+        state: DesiredState,
+        *,
+        on_touched: Callable[[Touched], None],
+        on_status: Callable[[ServiceKey], None],
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.on_touched = on_touched
+        self.on_status = on_status
+        self.backoff = backoff or Backoff(max_s=5.0)
+        self.caught_up = asyncio.Event()
+        self.skipped = 0
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = self.backoff.delay(failures)
+                log.warning(
+                    "reading LC_EVENTS failed at %d, resuming in %.2fs: %r",
+                    self.state.position,
+                    delay,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+
+    async def _follow(self) -> None:
+        async for batch in self.store.read(self.state.position + 1, SUBJECTS, follow=True):
+            if not batch:
+                if not self.caught_up.is_set():
+                    log.info("desired state rebuilt from LC_EVENTS up to %d", self.state.position)
+                self.caught_up.set()
+                continue
+            for message in batch:
+                try:
+                    event = message.event()
+                except ContractError as exc:
+                    self.skipped += 1
+                    log.warning(
+                        "skipping unreadable event seq=%d subject=%s: %s",
+                        message.seq,
+                        message.subject,
+                        exc,
+                    )
+                    continue
+                touched = self.state.apply(message.seq, event.payload)
+                if self.caught_up.is_set():
+                    self.on_touched(touched)
+                    key = status_key(event.payload)
+                    if key is not None:
+                        self.on_status(key)

@@ -1,0 +1,120 @@
+"""The running reconciler: wires the event feed, the reconcile workers, the periodic
+resync, the status watches and the status reporter, and `run(settings)`.
+
+Who calls it: `lc-reconciler` (cli), `lc up` (as an asyncio task, cancelled to stop),
+tests and the benchmark (which build a `ReconcilerRuntime` on their own connections).
+
+Start-up order matters: the desired state is folded from LC_EVENTS up to the present
+first, then a full resync makes the cluster match it (and prunes what a crash left
+behind), and status is reported only once both watches have listed, so a restart never
+announces a transition it merely failed to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.js import JetStreamContext
+
+from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
+from lc_eventstore import EventStore, provision_streams
+from lc_reconciler.domain.desired_state import DesiredState
+from lc_reconciler.event_feed import EventFeed
+from lc_reconciler.kube.client import KubeClient
+from lc_reconciler.kube.resources import DEPLOYMENT, model_kind
+from lc_reconciler.kube.watch import ObjectWatch
+from lc_reconciler.reconcile import Reconciler
+from lc_reconciler.settings import ReconcilerSettings
+from lc_reconciler.status_reporter import StatusReporter
+
+log = logging.getLogger(__name__)
+
+MANAGED = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
+
+
+class ReconcilerRuntime:
+    def __init__(
+        self, settings: ReconcilerSettings, js: JetStreamContext, kube: KubeClient
+    ) -> None:
+        self.settings = settings
+        self.js = js
+        self.kube = kube
+        self.platform = settings.platform()
+        self.state = DesiredState()
+        self.reporter = StatusReporter(js, self.state, backoff=settings.backoff())
+        self.reconciler = Reconciler(
+            kube,
+            self.platform,
+            self.state,
+            backoff=settings.backoff(),
+            on_service_reconciled=self.reporter.mark,
+        )
+        self.reporter.rejection = self.reconciler.rejections.get
+        self.feed = EventFeed(
+            EventStore(js),
+            self.state,
+            on_touched=self.reconciler.touched,
+            on_status=self.reporter.mark,
+        )
+        self.watches = [
+            ObjectWatch(
+                kube,
+                model_kind(self.platform),
+                MANAGED,
+                on_relist=self.reporter.models.relist,
+                on_event=self.reporter.models.event,
+                timeout_s=settings.watch_timeout_s,
+            ),
+            ObjectWatch(
+                kube,
+                DEPLOYMENT,
+                MANAGED,
+                on_relist=self.reporter.deployments.relist,
+                on_event=self.reporter.deployments.event,
+                timeout_s=settings.watch_timeout_s,
+            ),
+        ]
+        self.ready = asyncio.Event()
+        """Set once the desired state is rebuilt and the first resync has been queued."""
+
+    async def run(self) -> None:
+        await provision_streams(self.js)
+        await self.reporter.load_published()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.feed.run())
+            await self.feed.caught_up.wait()
+            self.reconciler.request_resync()
+            group.create_task(self.reconciler.run_workers(self.settings.workers))
+            group.create_task(self._resync_every(self.settings.resync_interval_s))
+            for watch in self.watches:
+                group.create_task(watch.run())
+            await asyncio.gather(*(w.synced.wait() for w in self.watches))
+            self.reporter.mark_all()
+            group.create_task(self.reporter.run())
+            self.ready.set()
+            log.info(
+                "reconciler running: %d projects, %d services",
+                len(self.state.projects),
+                len(self.state.services),
+            )
+
+    async def _resync_every(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            self.reconciler.request_resync()
+
+
+async def run(settings: ReconcilerSettings) -> None:
+    """Run the reconciler until cancelled."""
+    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="lc-reconciler")
+    kube = await KubeClient.connect(settings.kubeconfig)
+    try:
+        await ReconcilerRuntime(settings, nc.jetstream(), kube).run()
+    finally:
+        await kube.close()
+        try:
+            await nc.drain()
+        except Exception:  # closing on the way out; nothing left to save
+            await nc.close()
