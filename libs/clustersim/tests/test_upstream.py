@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import openai
 import pytest
+
 from lc_clustersim.upstream import CHAT_COMPLETIONS, EMBEDDINGS, SimulatedUpstream
 
 
