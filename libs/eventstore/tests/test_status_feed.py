@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from nats.js import JetStreamContext
 
 from lc_contracts.status import ServicePhase, ServiceStatus
 from lc_contracts.subjects import SERVICE_STATUS, service_status_subject
-from lc_eventstore import current_status, follow_status, provision_streams, publish_status
+from lc_eventstore import current_status, follow_status, provision_streams, publish_status, reader
 
 
 def _status(name: str, phase: ServicePhase, revision: int) -> ServiceStatus:
@@ -40,8 +41,9 @@ async def test_bootstrap_returns_exactly_the_latest_snapshot_per_subject(
 
 
 async def test_follow_marks_the_bootstrap_then_delivers_live_changes(
-    jetstream: JetStreamContext,
+    jetstream: JetStreamContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(reader, "FOLLOW_POLL_S", 0.05)
     await provision_streams(jetstream)
     await publish_status(jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.PENDING, 1))
     seen: list[str | None] = []
@@ -61,6 +63,7 @@ async def test_follow_marks_the_bootstrap_then_delivers_live_changes(
     task = asyncio.create_task(consume())
     try:
         await asyncio.wait_for(bootstrapped.wait(), 5)
+        await asyncio.sleep(0.3)  # idle across several empty polls before the change
         await publish_status(jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.READY, 1))
         await asyncio.wait_for(live.wait(), 5)
         assert seen == ["Pending", None, "Ready"]

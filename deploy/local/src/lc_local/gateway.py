@@ -6,8 +6,9 @@ It also runs every mounted app's lifespan, which plain mounting would skip.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class Gateway:
     frontend_dist: Path | None = None
     health: Health | None = None
 
-    def build(self) -> Starlette:
+    def build(self) -> ASGIApp:
         spa = _spa(self.frontend_dist)
 
         async def healthz(_: Request) -> Response:
@@ -45,9 +46,7 @@ class Gateway:
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
             async with contextlib.AsyncExitStack() as stack:
                 for app in self.mounts.values():
-                    router = getattr(app, "router", None)
-                    if router is not None and hasattr(router, "lifespan_context"):
-                        await stack.enter_async_context(router.lifespan_context(app))
+                    await stack.enter_async_context(asgi_lifespan(app))
                 yield
 
         inner = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
@@ -64,18 +63,36 @@ class Gateway:
                 return await spa(scope, receive, send)
             return await inner(scope, receive, send)  # lifespan
 
-        return _Wrapped(inner, dispatch)  # type: ignore[return-value]
+        return dispatch
 
 
-class _Wrapped:
-    """Starlette app whose HTTP traffic goes through `dispatch` (keeps `.router` for lifespans)."""
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan protocol: startup on enter, shutdown on exit."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    def __init__(self, inner: Starlette, dispatch: ASGIApp) -> None:
-        self.router = inner.router
-        self._dispatch = dispatch
+    async def receive() -> dict[str, Any]:
+        return await to_app.get()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._dispatch(scope, receive, send)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        await from_app.put(dict(message))
+
+    async def run() -> None:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    task = asyncio.create_task(run())
+    await to_app.put({"type": "lifespan.startup"})
+    reply = await from_app.get()
+    if reply["type"] != "lifespan.startup.complete":
+        task.cancel()
+        raise RuntimeError(f"an application failed to start: {reply.get('message', reply['type'])}")
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await task
 
 
 def _spa(dist: Path | None) -> ASGIApp:

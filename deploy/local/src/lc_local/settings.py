@@ -36,6 +36,9 @@ class LocalSettings(BaseSettings):
     )
     auth_username: str | None = Field(None, description="Admin user name; auth is off when unset (loopback only).")
     auth_password: str | None = Field(None, description="Admin password (never logged).", repr=False)
+    platform_domain: str = Field(
+        "lc.localhost", description="Suffix of generated Service hostnames: <service>-<project>.<domain>."
+    )
     frontend_dist: Path = Field(
         Path("services/frontend/dist"), description="The built console served at /."
     )

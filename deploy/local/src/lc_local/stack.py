@@ -23,8 +23,9 @@ import nats
 import uvicorn
 
 from lc_eventstore import provision_streams
+from lc_local.components import Wiring, WorkerPool, http_apps, workers
 from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
-from lc_local.gateway import Gateway
+from lc_local.gateway import Gateway, Health
 from lc_local.settings import LocalSettings
 
 log = logging.getLogger("lc.up")
@@ -97,45 +98,85 @@ async def _provision(nats_url: str) -> None:
 
 
 @contextlib.asynccontextmanager
+async def _cluster(settings: LocalSettings) -> AsyncIterator[tuple[str, str | None, str]]:
+    """(kubeconfig, simulator admin URL, DNS nameservers): a real cluster's, or the simulator's."""
+    if settings.kubeconfig is not None:
+        yield str(settings.kubeconfig), None, settings.dns_nameservers or ""
+        return
+    from lc_clustersim.sim import ClusterSim, SimConfig
+
+    config = SimConfig(gpus=settings.sim_gpus, data_dir=settings.data_dir.resolve() / "sim")
+    async with ClusterSim(config) as sim:
+        host, port = sim.dns_address
+        yield str(sim.kubeconfig_path), sim.admin_url, settings.dns_nameservers or f"{host}:{port}"
+
+
+@contextlib.asynccontextmanager
 async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoints, uvicorn.Server]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with _embedded(settings) as (nats_url, database_url, pids):
         await _provision(nats_url)
-        gateway = Gateway(frontend_dist=settings.frontend_dist, health=_health(nats_url))
-        config = uvicorn.Config(
-            gateway.build(),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-        )
-        server = _QuietServer(config)
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                serving.result()
-                raise RuntimeError("the HTTP server stopped during start-up")
-            await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        endpoints = Endpoints(
-            nats_url=nats_url,
-            database_url=database_url,
-            http_url=f"http://{settings.host}:{port}",
-            pids=pids,
-        )
-        endpoints.save(settings.data_dir / "stack.json")
-        try:
-            yield endpoints, server
-        finally:
-            server.should_exit = True
-            await serving
-            (settings.data_dir / "stack.json").unlink(missing_ok=True)
+        async with _cluster(settings) as (kubeconfig, sim_admin_url, nameservers):
+            wiring = Wiring(
+                nats_url=nats_url,
+                database_url=database_url,
+                kubeconfig=kubeconfig,
+                dns_nameservers=nameservers,
+                platform_domain=settings.platform_domain,
+            )
+            pool = WorkerPool()
+            gateway = Gateway(
+                mounts=http_apps(wiring),
+                frontend_dist=settings.frontend_dist,
+                health=_health(pool),
+            )
+            async with pool.running(workers(wiring)), _serving(gateway, settings) as (server, http_url):
+                endpoints = Endpoints(
+                    nats_url=nats_url,
+                    database_url=database_url,
+                    http_url=http_url,
+                    kubeconfig=kubeconfig,
+                    sim_admin_url=sim_admin_url,
+                    dns_nameservers=nameservers,
+                    pids=pids,
+                )
+                endpoints.save(settings.data_dir / "stack.json")
+                try:
+                    yield endpoints, server
+                finally:
+                    (settings.data_dir / "stack.json").unlink(missing_ok=True)
 
 
-def _health(nats_url: str) -> Any:
+@contextlib.asynccontextmanager
+async def _serving(gateway: Gateway, settings: LocalSettings) -> AsyncIterator[tuple[uvicorn.Server, str]]:
+    config = uvicorn.Config(
+        gateway.build(),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
+    server = _QuietServer(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+            raise RuntimeError(f"could not serve on {settings.host}:{settings.port}")
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield server, f"http://{settings.host}:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+def _health(pool: WorkerPool) -> Health:
     async def check() -> dict[str, Any]:
-        return {"status": "ok", "nats": nats_url.split("@")[-1]}
+        workers = pool.report()
+        healthy = all(state == "running" for state in workers.values())
+        return {"status": "ok" if healthy else "degraded", "workers": workers}
 
     return check
 

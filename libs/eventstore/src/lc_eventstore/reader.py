@@ -79,7 +79,7 @@ async def read_batches(
                     msgs = await psub.fetch(
                         want - len(out), timeout=FOLLOW_POLL_S if remaining <= 0 else 5.0
                     )
-                except (NatsTimeoutError, asyncio.TimeoutError):
+                except (NatsTimeoutError, TimeoutError):
                     break
                 for msg in msgs:
                     meta = msg.metadata

@@ -1,0 +1,101 @@
+"""The platform's parts as `lc up` runs them: one process, each worker an asyncio task,
+each HTTP service mounted on the gateway at the path the Helm chart's Ingress gives it.
+
+Every part is configured from its own settings class (so `LC_*` variables still apply);
+only what the local stack itself decides (where NATS, PostgreSQL, the cluster and the
+DNS zone are) is passed explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp
+
+log = logging.getLogger("lc.up")
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where the shared infrastructure of this stack is."""
+
+    nats_url: str
+    database_url: str
+    kubeconfig: str
+    dns_nameservers: str
+    platform_domain: str
+
+
+def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
+    """Path prefix → ASGI app."""
+    from lc_proxy.app import create_app as create_proxy
+    from lc_proxy.settings import ProxySettings
+
+    return {
+        "/v1": create_proxy(ProxySettings(nats_url=wiring.nats_url)),
+    }
+
+
+def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
+    """Name → coroutine function that runs the worker until cancelled."""
+    from lc_domain_verifier.service import run as run_verifier
+    from lc_domain_verifier.settings import VerifierSettings
+    from lc_fleet.main import run as run_fleet
+    from lc_fleet.settings import FleetSettings
+    from lc_reconciler import run as run_reconciler
+    from lc_reconciler.settings import ReconcilerSettings
+
+    reconciler = ReconcilerSettings(
+        nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig, platform_domain=wiring.platform_domain
+    )
+    fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
+    verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)
+    return {
+        "reconciler": lambda: run_reconciler(reconciler),
+        "fleet": lambda: run_fleet(fleet),
+        "domain-verifier": lambda: run_verifier(verifier),
+    }
+
+
+@dataclass
+class WorkerPool:
+    """Runs workers as tasks; a worker that crashes is logged, reported and restarted."""
+
+    restart_delay_s: float = 2.0
+    failures: dict[str, str] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.failures[name] = repr(exc)
+                log.exception("%s stopped with an error; restarting in %.0fs", name, self.restart_delay_s)
+                await asyncio.sleep(self.restart_delay_s)
+
+    @contextlib.asynccontextmanager
+    async def running(self, workers: dict[str, Callable[[], Awaitable[None]]]) -> AsyncIterator[None]:
+        self._tasks = [asyncio.create_task(self._supervise(n, r), name=n) for n, r in workers.items()]
+        try:
+            yield
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            task.get_name(): "failed: " + self.failures[task.get_name()]
+            if task.get_name() in self.failures
+            else ("running" if not task.done() else "stopped")
+            for task in self._tasks
+        }
