@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,21 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim(argv: list[str]) -> int:
+    """Delegates to the simulator's CLI, pointed at the running stack's simulator."""
+    from lc_clustersim import cli as sim_cli
+    from lc_local.stack import Endpoints
+
+    if "LC_SIM_ADMIN_URL" not in os.environ:
+        try:
+            admin_url = Endpoints.load(LocalSettings().data_dir).sim_admin_url
+        except FileNotFoundError:
+            admin_url = None
+        if admin_url:
+            os.environ["LC_SIM_ADMIN_URL"] = admin_url
+    return sim_cli.main(argv)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lc", description="LiquidCompute local tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -52,11 +68,16 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--kubeconfig", type=Path, help="use this cluster instead of the simulator (LC_KUBECONFIG)")
     up.add_argument("--dns-nameservers", help="host:port list for domain checks (LC_DNS_NAMESERVERS)")
     up.set_defaults(run=_up)
+    # `lc sim ...` is handed whole to the simulator's own parser (see main).
+    commands.add_parser("sim", help="drive the cluster simulator (`lc sim --help`)")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:
+        return _sim(argv[1:])
     args = parser().parse_args(argv)
     return int(args.run(args))
 
