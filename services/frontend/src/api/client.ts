@@ -1,0 +1,207 @@
+/**
+ * The typed client for lcd's `/api/v1`. Pages call it through `useApi()`; tests build one
+ * with a fake `fetch`.
+ *
+ * Every non-2xx answer becomes an `ApiError` carrying the problem+json body. Requests send
+ * the session cookie (same origin) and, for writes, an `Idempotency-Key` so a retried click
+ * cannot apply twice.
+ */
+
+import { ApiError, toProblem } from "./problem";
+import type {
+  AuditEvent,
+  Credentials,
+  Domain,
+  DomainCreate,
+  EventPage,
+  EventQuery,
+  Fleet,
+  Me,
+  Metrics,
+  PlatformConfig,
+  Project,
+  ProjectCreate,
+  ProjectUpdate,
+  Revision,
+  Service,
+  ServiceSpec,
+} from "./types";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** Where `/api/v1` lives; "" means the page's own origin. */
+  baseUrl?: string;
+  fetch?: FetchLike;
+  /** Called on any 401, so the app can send the user to sign in. */
+  onUnauthorized?: () => void;
+  newKey?: () => string;
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+function randomKey(): string {
+  if (typeof crypto !== "undefined" && "randomUUID" in crypto) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Lists come back as `{items: [...]}`; a bare array is accepted too. */
+function items<T>(body: unknown): T[] {
+  if (Array.isArray(body)) return body as T[];
+  if (body !== null && typeof body === "object") {
+    const o = body as Record<string, unknown>;
+    for (const key of ["items", "data", "results"]) {
+      if (Array.isArray(o[key])) return o[key] as T[];
+    }
+  }
+  return [];
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+export class ApiClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly onUnauthorized: (() => void) | undefined;
+  private readonly newKey: () => string;
+
+  constructor(options: ClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? "").replace(/\/$/, "");
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.onUnauthorized = options.onUnauthorized;
+    this.newKey = options.newKey ?? randomKey;
+  }
+
+  /** Absolute URL of an API path (used for EventSource too). */
+  url(path: string): string {
+    return `${this.baseUrl}/api/v1${path}`;
+  }
+
+  async request<T>(method: Method, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const init: RequestInit = {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json, application/problem+json", ...headers },
+    };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    }
+    if (method !== "GET") {
+      (init.headers as Record<string, string>)["Idempotency-Key"] = this.newKey();
+    }
+    const response = await this.fetchImpl(this.url(path), init);
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    if (!response.ok) {
+      if (response.status === 401 && !path.startsWith("/auth/")) this.onUnauthorized?.();
+      throw new ApiError(toProblem(response.status, response.statusText, parsed));
+    }
+    return parsed as T;
+  }
+
+  // ---- auth and config --------------------------------------------------------------
+  config(): Promise<PlatformConfig> {
+    return this.request("GET", "/config");
+  }
+  me(): Promise<Me> {
+    return this.request("GET", "/auth/me");
+  }
+  login(credentials: Credentials): Promise<Me> {
+    return this.request("POST", "/auth/login", credentials);
+  }
+  async logout(): Promise<void> {
+    await this.request("POST", "/auth/logout");
+  }
+
+  // ---- projects -----------------------------------------------------------------------
+  async listProjects(): Promise<Project[]> {
+    return items<Project>(await this.request("GET", "/projects"));
+  }
+  getProject(slug: string): Promise<Project> {
+    return this.request("GET", `/projects/${enc(slug)}`);
+  }
+  createProject(body: ProjectCreate): Promise<Project> {
+    return this.request("POST", "/projects", body);
+  }
+  renameProject(slug: string, body: ProjectUpdate): Promise<Project> {
+    return this.request("PATCH", `/projects/${enc(slug)}`, body);
+  }
+  async deleteProject(slug: string, cascade = false): Promise<void> {
+    await this.request("DELETE", `/projects/${enc(slug)}${cascade ? "?cascade=true" : ""}`);
+  }
+
+  // ---- services -----------------------------------------------------------------------
+  async listServices(project: string): Promise<Service[]> {
+    return items<Service>(await this.request("GET", `/projects/${enc(project)}/services`));
+  }
+  getService(project: string, name: string): Promise<Service> {
+    return this.request("GET", `/projects/${enc(project)}/services/${enc(name)}`);
+  }
+  createService(project: string, spec: ServiceSpec): Promise<Service> {
+    return this.request("POST", `/projects/${enc(project)}/services`, spec);
+  }
+  applyService(project: string, spec: ServiceSpec): Promise<Service> {
+    return this.request("PUT", `/projects/${enc(project)}/services/${enc(spec.name)}`, spec);
+  }
+  async deleteService(project: string, name: string): Promise<void> {
+    await this.request("DELETE", `/projects/${enc(project)}/services/${enc(name)}`);
+  }
+  async listRevisions(project: string, name: string): Promise<Revision[]> {
+    return items<Revision>(
+      await this.request("GET", `/projects/${enc(project)}/services/${enc(name)}/revisions`),
+    );
+  }
+  rollbackService(project: string, name: string, revision: number): Promise<Service> {
+    return this.request("POST", `/projects/${enc(project)}/services/${enc(name)}/rollback`, { revision });
+  }
+
+  // ---- domains ------------------------------------------------------------------------
+  async listDomains(): Promise<Domain[]> {
+    return items<Domain>(await this.request("GET", "/domains"));
+  }
+  getDomain(id: string): Promise<Domain> {
+    return this.request("GET", `/domains/${enc(id)}`);
+  }
+  registerDomain(body: DomainCreate): Promise<Domain> {
+    return this.request("POST", "/domains", body);
+  }
+  verifyDomain(id: string): Promise<Domain> {
+    return this.request("POST", `/domains/${enc(id)}/verify`);
+  }
+  async deleteDomain(id: string): Promise<void> {
+    await this.request("DELETE", `/domains/${enc(id)}`);
+  }
+
+  // ---- fleet, metrics, events -----------------------------------------------------------
+  fleet(): Promise<Fleet> {
+    return this.request("GET", "/fleet");
+  }
+  metrics(window?: string): Promise<Metrics> {
+    return this.request("GET", `/metrics${window ? `?window=${enc(window)}` : ""}`);
+  }
+  async events(query: EventQuery = {}): Promise<EventPage> {
+    const params = new URLSearchParams();
+    if (query.after !== undefined) params.set("after", String(query.after));
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    if (query.type) params.set("type", query.type);
+    if (query.project) params.set("project", query.project);
+    const qs = params.toString();
+    const body = await this.request<unknown>("GET", `/events${qs ? `?${qs}` : ""}`);
+    const page: EventPage = { items: items<AuditEvent>(body) };
+    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+      const next = (body as Record<string, unknown>).next;
+      if (typeof next === "number" || typeof next === "string") page.next = next;
+    }
+    return page;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The shapes the console reads from and sends to lcd's `/api/v1`.
+ *
+ * Request bodies mirror `lc_contracts.specs` (camelCase on the wire). Response shapes follow
+ * the API's OpenAPI schema; `npm run check:api` generates types from that schema and
+ * checks these against them (see src/api/openapi-check.ts).
+ */
+
+export type Tier = "inference" | "cpu" | "gpu";
+export type Dtype = "auto" | "float16" | "bfloat16" | "float32" | "fp8" | "int8" | "int4";
+export type Endpoint = "chat_completions" | "completions" | "embeddings";
+export type ServicePhase = "Pending" | "Deploying" | "Ready" | "Failed" | "Deleted";
+export type GpuHealth = "Healthy" | "Degraded" | "Unhealthy";
+export type GpuMode = "exclusive" | "shared" | "mig";
+
+export const TIERS: readonly Tier[] = ["inference", "cpu", "gpu"];
+export const DTYPES: readonly Dtype[] = ["auto", "float16", "bfloat16", "float32", "fp8", "int8", "int4"];
+export const ENDPOINTS: readonly Endpoint[] = ["chat_completions", "completions", "embeddings"];
+export const ENDPOINT_PATHS: Record<Endpoint, string> = {
+  chat_completions: "/v1/chat/completions",
+  completions: "/v1/completions",
+  embeddings: "/v1/embeddings",
+};
+
+// ---- Projects -------------------------------------------------------------------------
+
+export interface ProjectCreate {
+  name: string;
+  slug: string;
+}
+
+export interface ProjectUpdate {
+  name: string;
+}
+
+export interface Project {
+  slug: string;
+  name: string;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  /** Present when the API summarises the project's services; computed by the console otherwise. */
+  serviceCount?: number | null;
+}
+
+// ---- Services -------------------------------------------------------------------------
+
+export interface ModelKind {
+  modelName: string;
+  dtype?: Dtype;
+  endpoints?: Endpoint[];
+  gpus?: number | null;
+  replicas?: number | null;
+  args?: string[] | null;
+}
+
+export interface PortSpec {
+  port: number;
+  name?: string | null;
+  protocol?: "TCP" | "UDP";
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface Resources {
+  cpu?: string | null;
+  memory?: string | null;
+  gpus?: number | null;
+}
+
+export interface Storage {
+  size?: string;
+  storageClass?: string | null;
+}
+
+export interface ContainerKind {
+  image: string;
+  command?: string[] | null;
+  args?: string[] | null;
+  env?: EnvVar[] | null;
+  ports?: PortSpec[];
+  resources?: Resources | null;
+  replicas?: number;
+  storage?: Storage | null;
+}
+
+export interface ServiceKind {
+  model?: ModelKind | null;
+  container?: ContainerKind | null;
+}
+
+/** A Service as applied by a user (`lc_contracts.specs.ServiceSpec`). */
+export interface ServiceSpec {
+  name: string;
+  tier: Tier;
+  kind: ServiceKind;
+  expose?: boolean;
+}
+
+export interface ServiceStatus {
+  phase: ServicePhase;
+  message?: string | null;
+  readyReplicas?: number | null;
+  revision?: number | null;
+  modelName?: string | null;
+  endpoints?: Endpoint[] | null;
+  observedAt?: string | null;
+}
+
+export interface Service extends ServiceSpec {
+  projectSlug: string;
+  revision: number;
+  status?: ServiceStatus | null;
+  url?: string | null;
+  domains?: string[] | null;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+}
+
+export interface Revision {
+  revision: number;
+  spec: ServiceSpec;
+  rollbackOf?: number | null;
+  createdAt?: string | null;
+  actor?: string | null;
+}
+
+// ---- Domains --------------------------------------------------------------------------
+
+export type DomainStatus = "Pending" | "Verifying" | "Verified" | "Failed" | string;
+
+export interface DomainCreate {
+  fqdn: string;
+  projectSlug: string;
+  serviceName: string;
+}
+
+export interface Domain extends DomainCreate {
+  id: string;
+  status: DomainStatus;
+  challengeRR: string;
+  challengeToken: string;
+  cnameTarget?: string | null;
+  /** Why the last verification failed (or was lost), when it did. */
+  reason?: string | null;
+  message?: string | null;
+  verifiedAt?: string | null;
+  createdAt?: string | null;
+  lastCheckedAt?: string | null;
+}
+
+// ---- Fleet ----------------------------------------------------------------------------
+
+export interface GpuAllocation {
+  model?: string | null;
+  modelName?: string | null;
+  projectSlug?: string | null;
+  serviceName?: string | null;
+  memoryMiB?: number | null;
+}
+
+export interface Gpu {
+  node: string;
+  index: number;
+  uuid: string;
+  product: string;
+  mode: GpuMode | string;
+  health: GpuHealth | string;
+  memoryTotalMiB: number;
+  memoryAvailableMiB: number;
+  utilization?: number | null;
+  allocations: GpuAllocation[];
+}
+
+export interface FleetSummary {
+  total: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+  memoryTotalMiB: number;
+  memoryAvailableMiB: number;
+  byProduct: Record<string, number>;
+  byNode: Record<string, number>;
+}
+
+export interface Fleet {
+  gpus: Gpu[];
+  summary: FleetSummary;
+}
+
+// ---- Metrics --------------------------------------------------------------------------
+
+export interface ModelMetrics {
+  model: string;
+  requests: number;
+  errors: number;
+  requestRate: number;
+  errorRate: number;
+  latencyP50Ms?: number | null;
+  latencyP95Ms?: number | null;
+  latencyP99Ms?: number | null;
+  ttftP50Ms?: number | null;
+  promptTokens: number;
+  completionTokens: number;
+  tokensPerSecond?: number | null;
+}
+
+export interface Metrics {
+  window: string | number;
+  observedAt?: string | null;
+  models: ModelMetrics[];
+}
+
+// ---- Events ---------------------------------------------------------------------------
+
+/** A CloudEvent from LC_EVENTS with its stream sequence. */
+export interface AuditEvent {
+  sequence: number;
+  id: string;
+  type: string;
+  source?: string;
+  subject?: string | null;
+  time: string;
+  actor?: string | null;
+  data: Record<string, unknown>;
+  [extension: string]: unknown;
+}
+
+export interface EventPage {
+  items: AuditEvent[];
+  next?: number | string | null;
+}
+
+export interface EventQuery {
+  after?: number;
+  limit?: number;
+  type?: string;
+  project?: string;
+}
+
+// ---- Config and auth ------------------------------------------------------------------
+
+export interface PlatformConfig {
+  platformDomain: string;
+  cnameTarget: string;
+  authEnabled?: boolean;
+  authMode?: string;
+  version?: string;
+}
+
+export interface Me {
+  username: string;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
