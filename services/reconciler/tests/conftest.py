@@ -14,7 +14,6 @@ import pytest
 from nats.js import JetStreamContext
 
 from lc_clustersim.sim import ClusterSim, SimConfig
-from lc_clustersim.testing import cluster  # noqa: F401  (a pytest fixture)
 from lc_contracts.events import Payload, build
 from lc_eventstore import EventStore, provision_streams
 from lc_reconciler.kube.client import KubeClient
@@ -31,6 +30,12 @@ def cluster_config(tmp_path: Path) -> SimConfig:
         loading_s=0.1,
         ready_delay_s=0.05,
     )
+
+
+@pytest.fixture
+async def cluster(cluster_config: SimConfig) -> AsyncIterator[ClusterSim]:
+    async with ClusterSim(cluster_config) as sim:
+        yield sim
 
 
 @pytest.fixture

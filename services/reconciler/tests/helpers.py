@@ -6,9 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from lc_contracts.events import ProjectCreated, ProjectDeleted, ServiceApplied, ServiceDeleted
+from nats.js import JetStreamContext
+
+from lc_contracts.events import (
+    ProjectCreated,
+    ProjectDeleted,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+)
 from lc_contracts.specs import ServiceSpec
-from lc_contracts.subjects import project_subject, service_subject
+from lc_contracts.status import ServiceStatus
+from lc_contracts.subjects import project_subject, service_status_subject, service_subject
+from lc_eventstore import EventStore, current_status
 from lc_reconciler.domain.compiler import compile_service
 from lc_reconciler.domain.objects import ObjectRef
 from lc_reconciler.domain.platform import PlatformConfig
@@ -94,3 +104,19 @@ def compiled_refs(
         ):
             refs.add(ObjectRef.of(manifest))
     return refs
+
+
+async def status_changes(js: JetStreamContext, slug: str, name: str) -> list[ServiceStatusChanged]:
+    aggregate = await EventStore(js).load(service_subject(slug, name))
+    out = []
+    for message in aggregate.messages:
+        payload = message.event().payload
+        if isinstance(payload, ServiceStatusChanged):
+            out.append(payload)
+    return out
+
+
+async def snapshot(js: JetStreamContext, slug: str, name: str) -> ServiceStatus | None:
+    found = await current_status(js, service_status_subject(slug, name))
+    message = found.get(service_status_subject(slug, name))
+    return ServiceStatus.model_validate_json(message.data) if message else None
