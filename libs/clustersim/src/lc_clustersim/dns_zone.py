@@ -17,7 +17,7 @@ import contextlib
 import logging
 import struct
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import dns.flags
 import dns.message
@@ -177,13 +177,14 @@ class DnsZone:
         zone = self
 
         class _Udp(asyncio.DatagramProtocol):
+            transport: Any = None
+
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
                 reply = zone.answer(data)
-                if reply is not None:
-                    assert isinstance(self.transport, asyncio.DatagramTransport)
+                if reply is not None and self.transport is not None:
                     self.transport.sendto(reply, addr)
 
         # TCP first on the requested port, then UDP on the same number.
