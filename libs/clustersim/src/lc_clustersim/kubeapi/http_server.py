@@ -338,6 +338,14 @@ class KubeApiServer:
 
     @staticmethod
     async def _body(request: web.Request) -> Any:
+        if "protobuf" in request.headers.get("Content-Type", ""):
+            # client-go retries in JSON after a 415 (the CBOR/protobuf fallback).
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json, application/yaml",
+            )
         raw = await request.read()
         if not raw:
             raise bad_request("the request body is empty")
