@@ -126,8 +126,7 @@ def _serve_upstream(port_queue: Any, stop_event: Any) -> None:
         upstream = SimulatedUpstream(models=["bench"])
         await upstream.start()
         port_queue.put(upstream.port)
-        while not stop_event.is_set():
-            await asyncio.sleep(0.1)
+        await asyncio.to_thread(stop_event.wait)
         await upstream.stop()
 
     asyncio.run(main())
