@@ -1,0 +1,1 @@
+"""HTTP adapter: routes, dependencies, problem+json errors, middleware."""

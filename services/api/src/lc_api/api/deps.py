@@ -1,0 +1,152 @@
+"""Dependencies of the routes, as `Annotated` aliases: the runtime, the admin, the command
+context (actor + idempotent command id), If-Match, and strict JSON bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from lc_api.api.problems import ApiProblem
+from lc_api.api.security import SESSION_COOKIE
+from lc_api.app.commands import CommandContext
+from lc_api.domain.validation import field_errors
+from lc_api.runtime.lcd import Runtime
+
+M = TypeVar("M", bound=BaseModel)
+ANONYMOUS = "anonymous"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _unauthorized(request: Request, detail: str) -> ApiProblem:
+    headers = {}
+    # Browsers show their own login dialog on a Basic challenge; the console asks for none.
+    if "x-requested-with" not in request.headers:
+        headers["WWW-Authenticate"] = 'Basic realm="lcd", charset="UTF-8"'
+    return ApiProblem(401, "unauthorized", detail, headers=headers)
+
+
+def rate_limited(retry_after: float) -> ApiProblem:
+    seconds = max(1, int(retry_after + 0.999))
+    return ApiProblem(
+        429,
+        "rate-limited",
+        f"too many failed logins from this address; try again in {seconds}s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def require_admin(request: Request, runtime: RuntimeDep) -> str:
+    """The signed-in admin's name; 401 without valid credentials when auth is on."""
+    auth = runtime.authenticator
+    if auth is None:
+        return ANONYMOUS
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        user = await auth.session_user(token)
+        if user is not None:
+            return user
+    header = request.headers.get("authorization")
+    if header:
+        key = client_key(request)
+        wait = auth.limiter.retry_after(key)
+        if wait is not None:
+            raise rate_limited(wait)
+        user = await auth.verify_basic(header)
+        if user is not None:
+            auth.limiter.succeeded(key)
+            return user
+        auth.limiter.failed(key)
+        raise _unauthorized(request, "the credentials are not valid")
+    raise _unauthorized(request, "sign in (POST /api/v1/auth/login) or send HTTP Basic credentials")
+
+
+AdminDep = Annotated[str, Depends(require_admin)]
+
+
+def command_context(request: Request, admin: AdminDep) -> CommandContext:
+    key = request.headers.get("idempotency-key")
+    command_id = f"{key}|{request.method}|{request.url.path}" if key else str(uuid.uuid4())
+    return CommandContext(
+        command_id=command_id,
+        actor=admin,
+        correlation_id=request.headers.get("x-correlation-id"),
+    )
+
+
+CommandCtx = Annotated[CommandContext, Depends(command_context)]
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag (project version or service revision) the change is based on",
+        ),
+    ] = None,
+) -> int | None:
+    """The version named by If-Match; a value that cannot match any version is 412."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip('"')
+    if not raw.isdigit():
+        raise ApiProblem(
+            412, "precondition-failed", f"If-Match {value!r} matches no current version"
+        )
+    return int(raw)
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+async def read_json(request: Request) -> Any:
+    body: bytes = request.scope.get("state", {}).get("body") or await request.body()
+    if not body.strip():
+        raise ApiProblem(400, "malformed-json", "the request needs a JSON body")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate strictly: camelCase names only, unknown and server-owned fields refused."""
+    if not isinstance(data, dict):
+        raise ApiProblem(422, "validation-error", "the body must be a JSON object")
+    try:
+        return model.model_validate(data, by_name=False, by_alias=True)
+    except ValidationError as exc:
+        raise ApiProblem(
+            422, "validation-error", "the request has invalid fields", field_errors(exc.errors())
+        ) from None
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` declaring a JSON body of `model` (whose schema `create_app` publishes)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }

@@ -1,0 +1,75 @@
+"""/api/v1/domains: register a custom domain (TXT challenge), verify it, delete it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from lc_api.api.answers import answer_delete, answer_write, view_response
+from lc_api.api.deps import CommandCtx, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.problems import ApiProblem
+from lc_api.views import AcceptedView, DomainView, Page
+from lc_contracts.specs import DomainRegistration
+
+router = APIRouter(prefix="/domains", tags=["domains"])
+
+
+def location(domain_id: str) -> str:
+    return f"/api/v1/domains/{domain_id}"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DomainView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra=body_schema(DomainRegistration),
+)
+async def register_domain(request: Request, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+    registration = parse(DomainRegistration, await read_json(request))
+    domain_id, written = await runtime.commands.register_domain(registration, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(domain_id),
+        read=lambda: runtime.read_models.domain(domain_id),
+        status_code=201,
+    )
+
+
+@router.get("", response_model=Page[DomainView])
+async def list_domains(
+    runtime: RuntimeDep,
+    project: Annotated[str | None, Query(description="Only this project's domains")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query()] = None,
+) -> Page[DomainView]:
+    return await runtime.read_models.domains(project, after, limit)
+
+
+@router.get("/{domain_id}", response_model=DomainView)
+async def get_domain(domain_id: str, runtime: RuntimeDep) -> Response:
+    view = await runtime.read_models.domain(domain_id)
+    if view is None:
+        raise ApiProblem(404, "not-found", f"domain '{domain_id}' does not exist")
+    return view_response(view)
+
+
+@router.post(
+    "/{domain_id}/verify", response_model=DomainView, responses={202: {"model": AcceptedView}}
+)
+async def verify_domain(domain_id: str, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+    written = await runtime.commands.verify_domain(domain_id, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(domain_id),
+        read=lambda: runtime.read_models.domain(domain_id),
+    )
+
+
+@router.delete("/{domain_id}", status_code=204, responses={202: {"model": AcceptedView}})
+async def delete_domain(domain_id: str, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+    written = await runtime.commands.delete_domain(domain_id, ctx)
+    return await answer_delete(runtime, written, location(domain_id))

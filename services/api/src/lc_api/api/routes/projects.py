@@ -1,0 +1,103 @@
+"""/api/v1/projects: create, list, read, rename and delete projects."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
+
+from lc_api.api.answers import answer_delete, answer_write, view_response
+from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.problems import ApiProblem
+from lc_api.domain.errors import FieldError
+from lc_api.views import AcceptedView, Page, ProjectView
+from lc_contracts.base import Contract
+from lc_contracts.specs import ProjectSpec
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+After = Annotated[str | None, Query(description="Cursor from the previous page's `next`")]
+
+
+class ProjectPatch(Contract):
+    """A change to a project. The slug is immutable."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def location(slug: str) -> str:
+    return f"/api/v1/projects/{slug}"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProjectView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra=body_schema(ProjectSpec),
+)
+async def create_project(request: Request, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+    spec = parse(ProjectSpec, await read_json(request))
+    written = await runtime.commands.create_project(spec, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(spec.slug),
+        read=lambda: runtime.read_models.project(spec.slug),
+        status_code=201,
+    )
+
+
+@router.get("", response_model=Page[ProjectView])
+async def list_projects(
+    runtime: RuntimeDep, limit: Limit = 100, after: After = None
+) -> Page[ProjectView]:
+    return await runtime.read_models.projects(after, limit)
+
+
+@router.get("/{slug}", response_model=ProjectView)
+async def get_project(slug: str, runtime: RuntimeDep) -> Response:
+    view = await runtime.read_models.project(slug)
+    if view is None:
+        raise ApiProblem(404, "not-found", f"project '{slug}' does not exist")
+    return view_response(view)
+
+
+@router.patch(
+    "/{slug}",
+    response_model=ProjectView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra=body_schema(ProjectPatch),
+)
+async def update_project(
+    slug: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, version: IfMatch
+) -> Response:
+    data = await read_json(request)
+    if isinstance(data, dict) and "slug" in data:
+        raise ApiProblem(
+            422,
+            "validation-error",
+            "a project's slug cannot change",
+            [FieldError("/slug", "is immutable")],
+        )
+    change = parse(ProjectPatch, data)
+    written = await runtime.commands.rename_project(slug, change.name, version, ctx)
+    return await answer_write(
+        runtime, written, location=location(slug), read=lambda: runtime.read_models.project(slug)
+    )
+
+
+@router.delete("/{slug}", status_code=204, responses={202: {"model": AcceptedView}})
+async def delete_project(
+    slug: str,
+    runtime: RuntimeDep,
+    ctx: CommandCtx,
+    version: IfMatch,
+    cascade: Annotated[
+        bool, Query(description="Also delete the project's services and domains")
+    ] = False,
+) -> Response:
+    written = await runtime.commands.delete_project(slug, version, cascade, ctx)
+    return await answer_delete(runtime, written, location(slug))

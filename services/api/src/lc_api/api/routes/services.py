@@ -1,0 +1,158 @@
+"""/api/v1/projects/{slug}/services: create, apply (PUT), patch, roll back, delete Services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from lc_api.api.answers import answer_delete, answer_write, view_response
+from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.problems import ApiProblem
+from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
+from lc_contracts.base import Contract
+from lc_contracts.specs import ServiceSpec
+
+router = APIRouter(prefix="/projects/{slug}/services", tags=["services"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+After = Annotated[str | None, Query()]
+
+
+class RollbackRequest(Contract):
+    revision: Annotated[int, Field(ge=1)]
+
+
+def location(slug: str, name: str) -> str:
+    return f"/api/v1/projects/{slug}/services/{name}"
+
+
+async def _require_project(runtime: Any, slug: str) -> None:
+    if await runtime.read_models.project(slug) is None:
+        raise ApiProblem(404, "not-found", f"project '{slug}' does not exist")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ServiceView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra=body_schema(ServiceSpec),
+)
+async def create_service(
+    slug: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx
+) -> Response:
+    spec = parse(ServiceSpec, await read_json(request))
+    written = await runtime.commands.create_service(slug, spec, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(slug, spec.name),
+        read=lambda: runtime.read_models.service(slug, spec.name),
+        status_code=201,
+    )
+
+
+@router.get("", response_model=Page[ServiceView])
+async def list_services(
+    slug: str, runtime: RuntimeDep, limit: Limit = 100, after: After = None
+) -> Response:
+    await _require_project(runtime, slug)
+    return view_response(await runtime.read_models.services(slug, after, limit))
+
+
+@router.get("/{name}", response_model=ServiceView)
+async def get_service(slug: str, name: str, runtime: RuntimeDep) -> Response:
+    view = await runtime.read_models.service(slug, name)
+    if view is None:
+        raise ApiProblem(404, "not-found", f"service '{name}' in project '{slug}' does not exist")
+    return view_response(view)
+
+
+@router.put(
+    "/{name}",
+    response_model=ServiceView,
+    responses={201: {"model": ServiceView}, 202: {"model": AcceptedView}},
+    openapi_extra=body_schema(ServiceSpec),
+)
+async def apply_service(
+    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+) -> Response:
+    data = await read_json(request)
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": name, **data}
+    spec = parse(ServiceSpec, data)
+    written = await runtime.commands.apply_service(slug, name, spec, revision, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(slug, name),
+        read=lambda: runtime.read_models.service(slug, name),
+        created=lambda view: isinstance(view, ServiceView) and view.revision == 1,
+    )
+
+
+@router.patch(
+    "/{name}",
+    response_model=ServiceView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+async def patch_service(
+    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+) -> Response:
+    changes = await read_json(request)
+    if not isinstance(changes, dict):
+        raise ApiProblem(422, "validation-error", "a merge patch must be a JSON object")
+    written = await runtime.commands.patch_service(slug, name, changes, revision, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(slug, name),
+        read=lambda: runtime.read_models.service(slug, name),
+    )
+
+
+@router.delete("/{name}", status_code=204, responses={202: {"model": AcceptedView}})
+async def delete_service(
+    slug: str, name: str, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+) -> Response:
+    written = await runtime.commands.delete_service(slug, name, revision, ctx)
+    return await answer_delete(runtime, written, location(slug, name))
+
+
+@router.get("/{name}/revisions", response_model=list[RevisionView])
+async def list_revisions(slug: str, name: str, runtime: RuntimeDep) -> Response:
+    revisions = await runtime.read_models.revisions(slug, name)
+    if not revisions:
+        raise ApiProblem(404, "not-found", f"service '{name}' in project '{slug}' does not exist")
+    return JSONResponse([wire(r) for r in revisions])
+
+
+@router.post(
+    "/{name}/rollback",
+    response_model=ServiceView,
+    responses={202: {"model": AcceptedView}},
+    openapi_extra=body_schema(RollbackRequest),
+)
+async def rollback_service(
+    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+) -> Response:
+    body = parse(RollbackRequest, await read_json(request))
+    written = await runtime.commands.rollback_service(slug, name, body.revision, revision, ctx)
+    return await answer_write(
+        runtime,
+        written,
+        location=location(slug, name),
+        read=lambda: runtime.read_models.service(slug, name),
+    )

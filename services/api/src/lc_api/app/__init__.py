@@ -1,0 +1,1 @@
+"""Command handlers: load the aggregate → decide → append with the expected sequence."""

@@ -1,0 +1,384 @@
+"""lcd's command handlers.
+
+Each handler loads the aggregate(s) it needs, asks the pure `decide` functions of
+`lc_api.domain` for events, and appends them expecting the sequence it loaded. A lost race
+(`ConcurrencyConflict`) reloads and decides again, a bounded number of times. Event ids
+are derived from the command id, so a retried command (same Idempotency-Key) appends
+nothing twice and is recognised as already applied.
+
+Callers: the API routes (`lc_api.api.routes`), the benchmark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from lc_api.app.loading import AggregateLoader
+from lc_api.domain import custom_domain, project, service
+from lc_api.domain.errors import CommandRefused, Conflict, FieldError, InvalidCommand, NotFound
+from lc_contracts.envelope import now
+from lc_contracts.errors import ContractError
+from lc_contracts.events import Payload, ServiceDeleted, build
+from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
+from lc_contracts.subjects import (
+    domain_subject,
+    fqdn_claim_subject,
+    project_services_filter,
+    project_subject,
+    service_subject,
+)
+from lc_eventstore import Aggregate, ConcurrencyConflict, EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+COMMAND_NAMESPACE = uuid.UUID("6f1c7d0e-3a51-4d8e-9a0f-4c2b51d0e7a1")
+MAX_EVENTS_PER_COMMAND = 16
+
+
+class Contended(CommandRefused):
+    """Lost the optimistic-concurrency race too many times; the client may retry."""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who asks, and the id that makes the command's events idempotent."""
+
+    command_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    actor: str | None = None
+    correlation_id: str | None = None
+
+    def event_id(self, subject: str, index: int) -> str:
+        return str(uuid.uuid5(COMMAND_NAMESPACE, f"{self.command_id}|{subject}|{index}"))
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a command: the last stream sequence it wrote (or had written)."""
+
+    seq: int
+    appended: bool = True
+
+
+def events_of(aggregate: Aggregate) -> list[StoredEvent]:
+    out = []
+    for message in aggregate.messages:
+        try:
+            out.append(message.event())
+        except ContractError as exc:
+            log.warning(
+                "skipping unreadable event seq=%s on %s: %s", message.seq, aggregate.subject, exc
+            )
+    return out
+
+
+def fold(events: list[StoredEvent], state: S, evolve: Callable[[Any, S, int], S]) -> S:
+    for event in events:
+        state = evolve(event.payload, state, event.seq)
+    return state
+
+
+ListDomains = Callable[[str], Awaitable[list[str]]]
+
+
+class Commands:
+    def __init__(
+        self,
+        store: EventStore,
+        loader: AggregateLoader,
+        *,
+        source: str,
+        attempts: int = 8,
+        project_domains: ListDomains | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self._store = store
+        self._loader = loader
+        self._source = source
+        self._attempts = attempts
+        self._project_domains = project_domains
+        self._clock = clock
+
+    async def _run(
+        self,
+        subject: str,
+        initial: S,
+        evolve: Callable[[Any, S, int], S],
+        decide: Callable[[S], list[Payload]],
+        ctx: CommandContext,
+    ) -> Written:
+        ids = {ctx.event_id(subject, i) for i in range(MAX_EVENTS_PER_COMMAND)}
+        for _ in range(self._attempts):
+            aggregate = await self._loader.load(subject)
+            events = events_of(aggregate)
+            done = [e.seq for e in events if e.envelope.id in ids]
+            if done:
+                return Written(max(done), appended=False)
+            payloads = decide(fold(events, initial, evolve))
+            if not payloads:
+                return Written(aggregate.version, appended=False)
+            envelopes = [
+                build(
+                    payload,
+                    subject=subject,
+                    source=self._source,
+                    actor=ctx.actor,
+                    correlation_id=ctx.correlation_id or ctx.command_id,
+                    event_id=ctx.event_id(subject, i),
+                )
+                for i, payload in enumerate(payloads)
+            ]
+            try:
+                seqs = await self._store.append(subject, envelopes, aggregate.version)
+            except ConcurrencyConflict:
+                continue
+            return Written(seqs[-1])
+        raise Contended(f"{subject} kept changing while this command was decided; retry")
+
+    async def _load(self, subject: str, initial: S, evolve: Callable[[Any, S, int], S]) -> S:
+        return fold(events_of(await self._loader.load(subject)), initial, evolve)
+
+    async def project_state(self, slug: str) -> project.ProjectState:
+        return await self._load(project_subject(slug), project.ProjectState(slug), project.evolve)
+
+    async def service_state(self, slug: str, name: str) -> service.ServiceState:
+        return await self._load(
+            service_subject(slug, name), service.ServiceState(slug, name), service.evolve
+        )
+
+    async def domain_state(self, domain_id: str) -> custom_domain.DomainState:
+        return await self._load(
+            domain_subject(domain_id), custom_domain.DomainState(domain_id), custom_domain.evolve
+        )
+
+    async def _require_project(self, slug: str) -> None:
+        project.require(await self.project_state(slug))
+
+    # --- projects -------------------------------------------------------------------
+
+    async def create_project(self, spec: ProjectSpec, ctx: CommandContext) -> Written:
+        return await self._run(
+            project_subject(spec.slug),
+            project.ProjectState(spec.slug),
+            project.evolve,
+            lambda s: project.create(s, spec),
+            ctx,
+        )
+
+    async def rename_project(
+        self, slug: str, name: str, if_match: int | None, ctx: CommandContext
+    ) -> Written:
+        return await self._run(
+            project_subject(slug),
+            project.ProjectState(slug),
+            project.evolve,
+            lambda s: project.rename(s, name, if_match),
+            ctx,
+        )
+
+    async def live_services(self, slug: str) -> list[str]:
+        """Names of the project's services that are not deleted, from the stream itself."""
+        names = []
+        for message in await self._loader.last_per_subject(project_services_filter(slug)):
+            try:
+                event = message.event()
+            except ContractError:
+                continue
+            if not isinstance(event.payload, ServiceDeleted):
+                names.append(message.subject.rsplit(".", 1)[-1])
+        return sorted(names)
+
+    async def delete_project(
+        self, slug: str, if_match: int | None, cascade: bool, ctx: CommandContext
+    ) -> Written:
+        state = await self.project_state(slug)
+        project.require(state)
+        project.check_version(state, if_match)
+        services = await self.live_services(slug)
+        domains = await self._project_domains(slug) if self._project_domains else []
+        if (services or domains) and not cascade:
+            held = [f"service '{n}'" for n in services] + [f"domain '{d}'" for d in domains]
+            raise Conflict(
+                f"project '{slug}' still holds {', '.join(held)}; delete them first or "
+                "pass ?cascade=true"
+            )
+        for domain_id in domains:
+            with contextlib.suppress(NotFound):
+                await self.delete_domain(domain_id, ctx)
+        for name in services:
+            with contextlib.suppress(NotFound):
+                await self.delete_service(slug, name, None, ctx)
+        return await self._run(
+            project_subject(slug),
+            project.ProjectState(slug),
+            project.evolve,
+            lambda s: project.delete(s, if_match),
+            ctx,
+        )
+
+    # --- services -------------------------------------------------------------------
+
+    async def create_service(self, slug: str, spec: ServiceSpec, ctx: CommandContext) -> Written:
+        await self._require_project(slug)
+        return await self._run(
+            service_subject(slug, spec.name),
+            service.ServiceState(slug, spec.name),
+            service.evolve,
+            lambda s: service.create(s, spec),
+            ctx,
+        )
+
+    async def apply_service(
+        self, slug: str, name: str, spec: ServiceSpec, if_match: int | None, ctx: CommandContext
+    ) -> Written:
+        await self._require_project(slug)
+        return await self._run(
+            service_subject(slug, name),
+            service.ServiceState(slug, name),
+            service.evolve,
+            lambda s: service.apply(s, spec, if_match),
+            ctx,
+        )
+
+    async def patch_service(
+        self,
+        slug: str,
+        name: str,
+        changes: dict[str, Any],
+        if_match: int | None,
+        ctx: CommandContext,
+    ) -> Written:
+        await self._require_project(slug)
+        return await self._run(
+            service_subject(slug, name),
+            service.ServiceState(slug, name),
+            service.evolve,
+            lambda s: service.patch(s, changes, if_match),
+            ctx,
+        )
+
+    async def rollback_service(
+        self, slug: str, name: str, revision: int, if_match: int | None, ctx: CommandContext
+    ) -> Written:
+        await self._require_project(slug)
+        return await self._run(
+            service_subject(slug, name),
+            service.ServiceState(slug, name),
+            service.evolve,
+            lambda s: service.rollback(s, revision, if_match),
+            ctx,
+        )
+
+    async def delete_service(
+        self, slug: str, name: str, if_match: int | None, ctx: CommandContext
+    ) -> Written:
+        return await self._run(
+            service_subject(slug, name),
+            service.ServiceState(slug, name),
+            service.evolve,
+            lambda s: service.delete(s, if_match),
+            ctx,
+        )
+
+    # --- domains --------------------------------------------------------------------
+
+    async def register_domain(
+        self, registration: DomainRegistration, ctx: CommandContext
+    ) -> tuple[str, Written]:
+        slug, name = registration.project_slug, registration.service_name
+        if not (await self.project_state(slug)).exists:
+            raise InvalidCommand(
+                f"project '{slug}' does not exist",
+                [FieldError("/projectSlug", f"no project '{slug}'")],
+            )
+        if not (await self.service_state(slug, name)).exists:
+            raise InvalidCommand(
+                f"project '{slug}' has no service '{name}'",
+                [FieldError("/serviceName", f"no service '{name}' in project '{slug}'")],
+            )
+        domain_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{ctx.command_id}|domain"))
+        fqdn = registration.fqdn
+        claim_subject = fqdn_claim_subject(fqdn)
+
+        for _ in range(self._attempts):
+            claim_aggregate = await self._loader.load(claim_subject)
+            claim = custom_domain.FqdnClaim(fqdn)
+            for event in events_of(claim_aggregate):
+                at = event.envelope.time
+                claim = custom_domain.claim_evolve(claim, event.payload, event.seq, at)
+            holder = (
+                await self.domain_state(claim.holder)
+                if claim.holder and claim.holder != domain_id
+                else None
+            )
+            payloads = custom_domain.claim(claim, domain_id, slug, holder, self._clock())
+            if not payloads:
+                break
+            envelope = build(
+                payloads[0],
+                subject=claim_subject,
+                source=self._source,
+                actor=ctx.actor,
+                correlation_id=ctx.correlation_id or ctx.command_id,
+                event_id=ctx.event_id(claim_subject, 0),
+            )
+            try:
+                await self._store.append(claim_subject, [envelope], claim_aggregate.version)
+            except ConcurrencyConflict:
+                continue
+            break
+        else:
+            raise Contended(f"the claim on '{fqdn}' kept changing; retry")
+
+        token = secrets.token_urlsafe(32)  # 256 bits
+        written = await self._run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            lambda s: custom_domain.register(s, registration, token),
+            ctx,
+        )
+        return domain_id, written
+
+    async def verify_domain(self, domain_id: str, ctx: CommandContext) -> Written:
+        return await self._run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            custom_domain.request_verification,
+            ctx,
+        )
+
+    async def delete_domain(self, domain_id: str, ctx: CommandContext) -> Written:
+        state = await self.domain_state(domain_id)
+        written = await self._run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            custom_domain.delete,
+            ctx,
+        )
+        fqdn = state.fqdn  # kept in the state after a deletion too (a retried delete)
+        if fqdn:
+            claim_subject = fqdn_claim_subject(fqdn)
+
+            def evolve_claim(
+                event: Payload, st: custom_domain.FqdnClaim, seq: int
+            ) -> custom_domain.FqdnClaim:
+                return custom_domain.claim_evolve(st, event, seq, self._clock())
+
+            await self._run(
+                claim_subject,
+                custom_domain.FqdnClaim(fqdn),
+                evolve_claim,
+                lambda s: custom_domain.release(s, domain_id),
+                ctx,
+            )
+        return written

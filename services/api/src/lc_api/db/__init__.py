@@ -1,0 +1,1 @@
+"""PostgreSQL: read-model tables, the projection that fills them, queries, migrations."""

@@ -1,0 +1,250 @@
+"""The read-model projection: folds LC_EVENTS into lcd's tables, one batch per transaction.
+
+Implements `lc_eventstore.Projection`; `ProjectionRunner` drives it (live in lcd's
+lifespan, from scratch in `lc replay`). Every statement is an upsert or a delete keyed by
+the aggregate, so the tables are a pure function of the events, whatever the batching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lc_api.db.tables import (
+    READ_MODELS,
+    audit_events,
+    domains,
+    projects,
+    service_revisions,
+    services,
+)
+from lc_api.domain.custom_domain import DomainStatus
+from lc_contracts.events import (
+    DomainDeleted,
+    DomainRegistered,
+    DomainVerificationFailed,
+    DomainVerificationLost,
+    DomainVerificationRequested,
+    DomainVerified,
+    Payload,
+    ProjectCreated,
+    ProjectDeleted,
+    ProjectUpdated,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+)
+from lc_eventstore import StoredEvent
+
+PROJECTION_NAME = "lcd-read-models"
+
+
+def event_project(event: StoredEvent) -> str | None:
+    """The project an event concerns, when it says so itself."""
+    data = event.envelope.data
+    for key in ("projectSlug", "slug"):
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+class ReadModelProjection:
+    name = PROJECTION_NAME
+
+    async def reset(self, conn: AsyncConnection) -> None:
+        await conn.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in READ_MODELS)))
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None:
+        audit: list[dict[str, Any]] = []
+        for event in events:
+            project_slug = event_project(event)
+            if project_slug is None and event.envelope.type.startswith("domain."):
+                project_slug = await conn.scalar(
+                    sa.select(domains.c.project_slug).where(
+                        domains.c.id == event.envelope.data.get("id")
+                    )
+                )
+            await self._apply(event.payload, conn, event.seq, event.envelope.time)
+            audit.append(
+                {
+                    "seq": event.seq,
+                    "type": event.envelope.type,
+                    "subject": event.envelope.subject,
+                    "project_slug": project_slug,
+                    "time": event.envelope.time,
+                    "envelope": event.envelope.model_dump(mode="json", exclude_none=True),
+                }
+            )
+        if audit:
+            stmt = insert(audit_events).on_conflict_do_nothing(index_elements=[audit_events.c.seq])
+            await conn.execute(stmt, audit)
+
+    @singledispatchmethod
+    async def _apply(self, event: Payload, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        """Events without a read model of their own only reach the audit log."""
+
+    @_apply.register
+    async def _(self, event: ProjectCreated, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        stmt = insert(projects).values(
+            slug=event.slug, name=event.name, version=seq, created_at=at, updated_at=at
+        )
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[projects.c.slug],
+                set_={"name": event.name, "version": seq, "created_at": at, "updated_at": at},
+            )
+        )
+
+    @_apply.register
+    async def _(self, event: ProjectUpdated, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await conn.execute(
+            projects.update()
+            .where(projects.c.slug == event.slug)
+            .values(name=event.name, version=seq, updated_at=at)
+        )
+
+    @_apply.register
+    async def _(self, event: ProjectDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await conn.execute(projects.delete().where(projects.c.slug == event.slug))
+
+    @_apply.register
+    async def _(self, event: ServiceApplied, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        spec = event.spec.to_wire()
+        key = {"project_slug": event.project_slug, "name": event.spec.name}
+        values = {
+            "tier": str(event.spec.tier),
+            "spec": spec,
+            "revision": event.revision,
+            "version": seq,
+            "updated_at": at,
+        }
+        stmt = insert(services).values(**key, **values, created_at=at)
+        if event.revision > 1:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[services.c.project_slug, services.c.name], set_=values
+            )
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[services.c.project_slug, services.c.name],
+                set_={**values, "created_at": at, "phase": None, "phase_message": None},
+            )
+        await conn.execute(stmt)
+        revision = insert(service_revisions).values(
+            **key,
+            revision=event.revision,
+            spec=spec,
+            rollback_of=event.rollback_of,
+            seq=seq,
+            created_at=at,
+        )
+        await conn.execute(
+            revision.on_conflict_do_update(
+                index_elements=[
+                    service_revisions.c.project_slug,
+                    service_revisions.c.name,
+                    service_revisions.c.revision,
+                ],
+                set_={"spec": spec, "rollback_of": event.rollback_of, "seq": seq, "created_at": at},
+            )
+        )
+
+    @_apply.register
+    async def _(self, event: ServiceDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        for table in (services, service_revisions):
+            await conn.execute(
+                table.delete().where(
+                    table.c.project_slug == event.project_slug, table.c.name == event.name
+                )
+            )
+
+    @_apply.register
+    async def _(
+        self, event: ServiceStatusChanged, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        await conn.execute(
+            services.update()
+            .where(services.c.project_slug == event.project_slug, services.c.name == event.name)
+            .values(phase=str(event.phase), phase_message=event.message)
+        )
+
+    @_apply.register
+    async def _(
+        self, event: DomainRegistered, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        values = {
+            "fqdn": event.fqdn,
+            "project_slug": event.project_slug,
+            "service_name": event.service_name,
+            "status": DomainStatus.PENDING.value,
+            "challenge_token": event.challenge_token,
+            "last_failure": None,
+            "version": seq,
+            "created_at": at,
+            "updated_at": at,
+            "verified_at": None,
+        }
+        stmt = insert(domains).values(id=event.id, **values)
+        await conn.execute(stmt.on_conflict_do_update(index_elements=[domains.c.id], set_=values))
+
+    async def _domain(
+        self, conn: AsyncConnection, domain_id: str, seq: int, at: datetime, **values: Any
+    ) -> None:
+        await conn.execute(
+            domains.update()
+            .where(domains.c.id == domain_id)
+            .values(version=seq, updated_at=at, **values)
+        )
+
+    @_apply.register
+    async def _(
+        self, event: DomainVerificationRequested, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        await self._domain(conn, event.id, seq, at, status=DomainStatus.VERIFYING.value)
+
+    @_apply.register
+    async def _(self, event: DomainVerified, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await self._domain(
+            conn,
+            event.id,
+            seq,
+            at,
+            status=DomainStatus.VERIFIED.value,
+            verified_at=at,
+            last_failure=None,
+        )
+
+    @_apply.register
+    async def _(
+        self, event: DomainVerificationFailed, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        if event.final:
+            await self._domain(
+                conn, event.id, seq, at, status=DomainStatus.FAILED.value, last_failure=event.reason
+            )
+        else:
+            await self._domain(conn, event.id, seq, at, last_failure=event.reason)
+
+    @_apply.register
+    async def _(
+        self, event: DomainVerificationLost, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        await self._domain(
+            conn,
+            event.id,
+            seq,
+            at,
+            status=DomainStatus.FAILED.value,
+            verified_at=None,
+            last_failure=event.reason,
+        )
+
+    @_apply.register
+    async def _(self, event: DomainDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await conn.execute(domains.delete().where(domains.c.id == event.id))

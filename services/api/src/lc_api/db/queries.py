@@ -1,0 +1,238 @@
+"""Read the projections and shape the API's answers (`lc_api.views`).
+
+Callers: the routes (after a write has been projected, or for plain GETs) and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lc_api.db.tables import audit_events, domains, projects, service_revisions, services
+from lc_api.domain.custom_domain import DomainStatus
+from lc_api.views import (
+    DomainView,
+    EventView,
+    Page,
+    ProjectView,
+    RevisionView,
+    ServiceStatusView,
+    ServiceView,
+)
+from lc_contracts.fqdn import challenge_record_name
+from lc_contracts.specs import ServiceSpec
+from lc_contracts.status import ServicePhase, ServiceStatus
+
+StatusLookup = Callable[[str, str], ServiceStatus | None]
+MAX_PAGE = 1000
+
+
+class ReadModels:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        service_url: Callable[[str, str], str],
+        cname_target: str,
+        status_of: StatusLookup,
+    ) -> None:
+        self._engine = engine
+        self._service_url = service_url
+        self._cname_target = cname_target
+        self._status_of = status_of
+
+    # --- projects -------------------------------------------------------------------
+
+    def _project_query(self) -> sa.Select[Any]:
+        count = (
+            sa.select(sa.func.count())
+            .where(services.c.project_slug == projects.c.slug)
+            .scalar_subquery()
+        )
+        return sa.select(projects, count.label("service_count"))
+
+    @staticmethod
+    def _project(row: Any) -> ProjectView:
+        return ProjectView(
+            slug=row.slug,
+            name=row.name,
+            version=row.version,
+            service_count=row.service_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    async def project(self, slug: str) -> ProjectView | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(self._project_query().where(projects.c.slug == slug))).first()
+        return self._project(row) if row else None
+
+    async def projects(self, after: str | None, limit: int) -> Page[ProjectView]:
+        query = self._project_query().order_by(projects.c.slug).limit(limit + 1)
+        if after:
+            query = query.where(projects.c.slug > after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [self._project(r) for r in rows[:limit]]
+        return Page[ProjectView](items=items, next=items[-1].slug if len(rows) > limit else None)
+
+    # --- services -------------------------------------------------------------------
+
+    def _service(self, row: Any, verified: list[str]) -> ServiceView:
+        spec = ServiceSpec.model_validate(row.spec)
+        observed = self._status_of(row.project_slug, row.name)
+        if observed is not None:
+            status = ServiceStatusView(
+                phase=observed.phase,
+                message=observed.message,
+                ready_replicas=observed.ready_replicas,
+                endpoints=observed.endpoints,
+                observed_revision=observed.revision,
+                observed_at=observed.observed_at,
+            )
+        else:
+            status = ServiceStatusView(
+                phase=ServicePhase(row.phase) if row.phase else ServicePhase.PENDING,
+                message=row.phase_message or "",
+            )
+        return ServiceView(
+            project_slug=row.project_slug,
+            name=row.name,
+            spec=spec,
+            revision=row.revision,
+            status=status,
+            url=self._service_url(row.project_slug, row.name) if spec.exposed else None,
+            domains=verified,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    async def _verified(
+        self, conn: Any, slug: str, name: str | None = None
+    ) -> dict[str, list[str]]:
+        query = (
+            sa.select(domains.c.service_name, domains.c.fqdn)
+            .where(domains.c.project_slug == slug, domains.c.status == DomainStatus.VERIFIED.value)
+            .order_by(domains.c.fqdn)
+        )
+        if name is not None:
+            query = query.where(domains.c.service_name == name)
+        out: dict[str, list[str]] = {}
+        for row in (await conn.execute(query)).all():
+            out.setdefault(row.service_name, []).append(row.fqdn)
+        return out
+
+    async def service(self, slug: str, name: str) -> ServiceView | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(services).where(
+                        services.c.project_slug == slug, services.c.name == name
+                    )
+                )
+            ).first()
+            if row is None:
+                return None
+            verified = await self._verified(conn, slug, name)
+        return self._service(row, verified.get(name, []))
+
+    async def services(self, slug: str, after: str | None, limit: int) -> Page[ServiceView]:
+        query = (
+            sa.select(services)
+            .where(services.c.project_slug == slug)
+            .order_by(services.c.name)
+            .limit(limit + 1)
+        )
+        if after:
+            query = query.where(services.c.name > after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            verified = await self._verified(conn, slug)
+        items = [self._service(r, verified.get(r.name, [])) for r in rows[:limit]]
+        return Page[ServiceView](items=items, next=items[-1].name if len(rows) > limit else None)
+
+    async def revisions(self, slug: str, name: str) -> list[RevisionView]:
+        query = (
+            sa.select(service_revisions)
+            .where(service_revisions.c.project_slug == slug, service_revisions.c.name == name)
+            .order_by(service_revisions.c.revision.desc())
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            RevisionView(
+                revision=r.revision,
+                spec=ServiceSpec.model_validate(r.spec),
+                rollback_of=r.rollback_of,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    # --- domains --------------------------------------------------------------------
+
+    def _domain(self, row: Any) -> DomainView:
+        return DomainView(
+            id=row.id,
+            fqdn=row.fqdn,
+            project_slug=row.project_slug,
+            service_name=row.service_name,
+            status=row.status,
+            challenge_rr=challenge_record_name(row.fqdn),
+            challenge_token=row.challenge_token,
+            cname_target=self._cname_target,
+            last_failure=row.last_failure,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            verified_at=row.verified_at,
+        )
+
+    async def domain(self, domain_id: str) -> DomainView | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(domains).where(domains.c.id == domain_id))).first()
+        return self._domain(row) if row else None
+
+    async def domains(self, project: str | None, after: str | None, limit: int) -> Page[DomainView]:
+        query = sa.select(domains).order_by(domains.c.fqdn, domains.c.id).limit(limit + 1)
+        if project:
+            query = query.where(domains.c.project_slug == project)
+        if after:
+            query = query.where(domains.c.fqdn > after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [self._domain(r) for r in rows[:limit]]
+        return Page[DomainView](items=items, next=items[-1].fqdn if len(rows) > limit else None)
+
+    async def project_domain_ids(self, slug: str) -> list[str]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(domains.c.id)
+                    .where(domains.c.project_slug == slug)
+                    .order_by(domains.c.id)
+                )
+            ).all()
+        return [r.id for r in rows]
+
+    # --- audit log ------------------------------------------------------------------
+
+    async def events(
+        self, after: int, limit: int, types: list[str], project: str | None
+    ) -> Page[EventView]:
+        query = (
+            sa.select(audit_events.c.seq, audit_events.c.envelope)
+            .where(audit_events.c.seq > after)
+            .order_by(audit_events.c.seq)
+            .limit(limit + 1)
+        )
+        if types:
+            query = query.where(audit_events.c.type.in_(types))
+        if project:
+            query = query.where(audit_events.c.project_slug == project)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [EventView(seq=r.seq, **r.envelope) for r in rows[:limit]]
+        return Page[EventView](items=items, next=str(items[-1].seq) if len(rows) > limit else None)

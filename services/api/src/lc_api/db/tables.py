@@ -1,0 +1,103 @@
+"""SQLAlchemy Core tables of lcd's database.
+
+Read models (rebuilt by `lc replay`): projects, services, service_revisions, domains,
+audit_events. Kept across replays: idempotency_records, admin_sessions. The projection
+checkpoint table belongs to `lc_eventstore.projection.metadata`; the migrations create it
+too.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+TS = sa.DateTime(timezone=True)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("slug", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("project_slug", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("tier", sa.Text, nullable=False),
+    sa.Column("spec", JSONB, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("phase", sa.Text, nullable=True),
+    sa.Column("phase_message", sa.Text, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+service_revisions = sa.Table(
+    "service_revisions",
+    metadata,
+    sa.Column("project_slug", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("spec", JSONB, nullable=False),
+    sa.Column("rollback_of", sa.Integer, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+domains = sa.Table(
+    "domains",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("fqdn", sa.Text, nullable=False, index=True),
+    sa.Column("project_slug", sa.Text, nullable=False, index=True),
+    sa.Column("service_name", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("challenge_token", sa.Text, nullable=False),
+    sa.Column("last_failure", sa.Text, nullable=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("verified_at", TS, nullable=True),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("type", sa.Text, nullable=False, index=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("project_slug", sa.Text, nullable=True, index=True),
+    sa.Column("time", TS, nullable=False),
+    sa.Column("envelope", JSONB, nullable=False),
+)
+
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("headers", JSONB, nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", TS, nullable=False, server_default=sa.func.now(), index=True),
+    sa.Column("completed_at", TS, nullable=True),
+)
+
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("expires_at", TS, nullable=False, index=True),
+)
+
+READ_MODELS = (audit_events, domains, service_revisions, services, projects)

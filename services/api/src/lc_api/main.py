@@ -1,0 +1,72 @@
+"""The `lcd` console script: validate settings, then serve `create_app` with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+import uvicorn
+from pydantic import ValidationError
+
+from lc_api.server import create_app
+from lc_api.settings import ApiSettings
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    if not sys.stderr.isatty():
+        handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def load_settings(overrides: dict[str, object]) -> ApiSettings:
+    try:
+        return ApiSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise SystemExit(f"lcd: bad configuration: {problems}") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="lcd", description="LiquidCompute control-plane API")
+    parser.add_argument("--host", help="bind address (LC_BIND_HOST)")
+    parser.add_argument("--port", type=int, help="TCP port (LC_BIND_PORT)")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["bind_host"] = args.host
+    if args.port:
+        overrides["bind_port"] = args.port
+    settings = load_settings(overrides)
+    configure_logging(args.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.bind_port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""In-process state fed by LC_STATUS: observed service status and proxy usage."""

@@ -1,0 +1,240 @@
+"""lcd's process-wide runtime: connections, the projector and the status followers.
+
+Started in the FastAPI lifespan by `create_app` (and by the CLI commands, without the
+HTTP part); stopped on shutdown. Nothing here exists before `Runtime.start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import nats
+import sqlalchemy as sa
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from lc_api.api.security import Authenticator, LoginLimiter
+from lc_api.app.commands import Commands
+from lc_api.app.loading import AggregateLoader
+from lc_api.db.idempotency import IdempotencyRecords
+from lc_api.db.migrate import migrate
+from lc_api.db.projection import ReadModelProjection
+from lc_api.db.queries import ReadModels
+from lc_api.runtime.status_board import StatusBoard
+from lc_api.runtime.usage_board import UsageBoard
+from lc_api.settings import ApiSettings
+from lc_contracts.status import ServiceStatus
+from lc_contracts.subjects import SERVICE_STATUS, USAGE_STATUS, service_status_subject
+from lc_eventstore import EventStore, ProjectionRunner, follow_status, provision_streams
+from lc_eventstore.projection import read_checkpoint
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAY_S = 1.0
+PURGE_EVERY_S = 3600.0
+
+
+async def connect_nats(settings: ApiSettings) -> NatsClient:
+    return await nats.connect(
+        settings.nats_url,
+        name="lcd",
+        connect_timeout=5,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+
+
+def make_engine(settings: ApiSettings, pool_size: int = 20) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+@dataclass
+class Runtime:
+    settings: ApiSettings
+    nc: NatsClient
+    js: JetStreamContext
+    engine: AsyncEngine
+    store: EventStore
+    runner: ProjectionRunner
+    commands: Commands
+    read_models: ReadModels
+    idempotency: IdempotencyRecords
+    status_board: StatusBoard
+    usage_board: UsageBoard
+    limiter: LoginLimiter
+    authenticator: Authenticator | None
+    registry: CollectorRegistry
+    startup_seq: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: ApiSettings, registry: CollectorRegistry) -> Runtime:
+        await asyncio.to_thread(migrate, settings.database_url)
+        nc = await connect_nats(settings)
+        try:
+            js = nc.jetstream()
+            await provision_streams(js)
+            engine = make_engine(settings)
+        except BaseException:
+            await nc.close()
+            raise
+        store = EventStore(js)
+        runner = ProjectionRunner(engine, store, ReadModelProjection())
+        status_board = StatusBoard()
+        usage_board = UsageBoard()
+
+        def status_of(slug: str, name: str) -> ServiceStatus | None:
+            return status_board.get(service_status_subject(slug, name))
+
+        read_models = ReadModels(
+            engine,
+            service_url=settings.service_url,
+            cname_target=settings.cname_target,
+            status_of=status_of,
+        )
+        limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        authenticator = None
+        if settings.auth_username is not None and settings.auth_password is not None:
+            authenticator = Authenticator(
+                settings.auth_username,
+                settings.auth_password.get_secret_value(),
+                engine,
+                session_ttl_s=settings.session_ttl_s,
+                limiter=limiter,
+            )
+
+        async def project_domains(slug: str) -> list[str]:
+            # Ids of the project's domains, once the read models hold everything logged so far.
+            await runner.wait_for(await store.last_seq(), settings.read_your_writes_timeout_s)
+            return await read_models.project_domain_ids(slug)
+
+        runtime = cls(
+            settings=settings,
+            nc=nc,
+            js=js,
+            engine=engine,
+            store=store,
+            runner=runner,
+            commands=Commands(
+                store,
+                AggregateLoader(js),
+                source=settings.source,
+                attempts=settings.command_attempts,
+                project_domains=project_domains,
+            ),
+            read_models=read_models,
+            idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
+            status_board=status_board,
+            usage_board=usage_board,
+            limiter=limiter,
+            authenticator=authenticator,
+            registry=registry,
+        )
+        runtime.startup_seq = await store.last_seq()
+        runtime._metrics()
+        runtime._start_tasks()
+        return runtime
+
+    def _metrics(self) -> None:
+        position = Gauge(
+            "lcd_projection_position",
+            "Last stream sequence applied to the read models",
+            registry=self.registry,
+        )
+        position.set_function(lambda: float(self.runner.position))
+        skipped = Gauge(
+            "lcd_projection_skipped",
+            "Unreadable messages skipped by the projector",
+            registry=self.registry,
+        )
+        skipped.set_function(lambda: float(self.runner.skipped))
+        active = Gauge(
+            "lcd_projector_active",
+            "1 when this process holds the projector lock",
+            registry=self.registry,
+        )
+        active.set_function(lambda: 1.0 if self.runner.active else 0.0)
+
+    def _start_tasks(self) -> None:
+        if self.settings.projector_enabled:
+            self._spawn("projector", self.runner.run)
+        self._spawn("service-status", self._follow_service_status)
+        self._spawn("usage", self._follow_usage)
+        self._spawn("idempotency-purge", self._purge_idempotency)
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        async def supervise() -> None:
+            while True:
+                try:
+                    await run()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s stopped; restarting in %.0fs", name, RESTART_DELAY_S)
+                    await asyncio.sleep(RESTART_DELAY_S)
+
+        self.tasks.append(asyncio.create_task(supervise(), name=f"lcd-{name}"))
+
+    async def _follow_service_status(self) -> None:
+        async for batch in follow_status(self.js, SERVICE_STATUS):
+            if not batch:
+                self.status_board.bootstrapped = True
+            self.status_board.update(batch)
+
+    async def _follow_usage(self) -> None:
+        async for batch in follow_status(self.js, USAGE_STATUS):
+            if not batch:
+                self.usage_board.bootstrapped = True
+            self.usage_board.update(batch)
+
+    async def _purge_idempotency(self) -> None:
+        while True:
+            purged = await self.idempotency.purge_expired()
+            if purged:
+                log.info("purged %d expired idempotency records", purged)
+            await asyncio.sleep(PURGE_EVERY_S)
+
+    async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:
+        bound = self.settings.read_your_writes_timeout_s if timeout is None else timeout
+        return await self.runner.wait_for(seq, bound)
+
+    async def checkpoint(self) -> int:
+        async with self.engine.connect() as conn:
+            return await read_checkpoint(conn, self.runner.projection.name)
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        checks["nats"] = "ok" if self.nc.is_connected else "disconnected"
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.select(1))
+            checks["postgres"] = "ok"
+            position = await self.checkpoint()
+            checks["projection"] = (
+                "ok"
+                if position >= self.startup_seq
+                else f"catching up ({position}/{self.startup_seq})"
+            )
+        except Exception as exc:
+            checks["postgres"] = f"unreachable: {type(exc).__name__}"
+        checks["serviceStatus"] = "ok" if self.status_board.bootstrapped else "loading"
+        return checks
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.nc.drain()
+        await self.engine.dispose()

@@ -1,0 +1,115 @@
+"""`create_app(settings)`: lcd's FastAPI application.
+
+Every route lives under `/api` (the local stack mounts lcd at the root and routes `/api`
+to it). Connections, the projector and the status followers start in the lifespan;
+nothing is created at import time.
+
+Callers: the `lcd` entry point (`lc_api.main`), `lc up`, tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+from lc_api.api.deps import require_admin
+from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
+from lc_api.api.problems import install_problem_handlers
+from lc_api.api.routes import auth, domains, events, projects, services, system, usage
+from lc_api.api.routes.auth import LoginRequest
+from lc_api.api.routes.projects import ProjectPatch
+from lc_api.api.routes.services import RollbackRequest
+from lc_api.runtime.lcd import Runtime
+from lc_api.settings import ApiSettings
+from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
+
+API_PREFIX = "/api"
+OPENAPI_URL = "/api/openapi.json"
+BODY_MODELS: tuple[type[BaseModel], ...] = (
+    ProjectSpec,
+    ProjectPatch,
+    ServiceSpec,
+    RollbackRequest,
+    DomainRegistration,
+    LoginRequest,
+)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title="LiquidCompute lcd",
+        version=system.lcd_version(),
+        description="Projects, Services, custom Domains and the audit log of LiquidCompute.",
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in BODY_MODELS:
+        body = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        for name, definition in body.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = body
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    registry = CollectorRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings, registry)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="LiquidCompute lcd",
+        version=system.lcd_version(),
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+
+    guarded = [Depends(require_admin)]
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(projects.router, dependencies=guarded)
+    v1.include_router(services.router, dependencies=guarded)
+    v1.include_router(domains.router, dependencies=guarded)
+    v1.include_router(events.router, dependencies=guarded)
+    v1.include_router(usage.router, dependencies=guarded)
+    v1.include_router(auth.router)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(v1)
+    api.include_router(system.public)
+    api.include_router(system.protected, dependencies=guarded)
+
+    @api.get("/openapi.json", include_in_schema=False, dependencies=guarded)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(_openapi(app))
+
+    @api.get("/docs", include_in_schema=False, dependencies=guarded)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="lcd API")
+
+    app.include_router(api)
+
+    # Outermost last: metrics see every answer, the body limit runs before idempotency.
+    app.add_middleware(Idempotency)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics, registry=registry)
+    return app

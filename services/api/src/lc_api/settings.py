@@ -1,0 +1,145 @@
+"""lcd's settings, read from `LC_*` environment variables and validated at start.
+
+Built once by the `lcd` entry point (or by `lc up`, or by tests) and handed to
+`create_app(settings)`; nothing reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_PASSWORDS = frozenset(
+    {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
+)
+MIN_PASSWORD_LENGTH = 8
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to `host` keeps lcd on this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiSettings(BaseSettings):
+    """Everything lcd needs to run. Bad values fail at start with one clear line."""
+
+    model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    """NATS server (with JetStream) holding LC_EVENTS and LC_STATUS."""
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/liquidcompute"
+    """PostgreSQL for the read models; `postgresql://` URLs are given the psycopg 3 driver."""
+
+    platform_domain: str = "lc.localhost"
+    """Suffix of every Service's generated hostname: `<service>-<project>.<platformDomain>`."""
+
+    ingress_service_namespace: str = "ingress-nginx"
+    """Namespace of the shared ingress controller Service that custom domains CNAME to."""
+
+    ingress_service_name: str = "ingress-nginx-controller"
+    """Name of the shared ingress controller Service that custom domains CNAME to."""
+
+    ingress_cname_target: str | None = None
+    """The hostname users point custom domains at; defaults to the ingress Service's DNS name."""
+
+    auth_username: str | None = None
+    """Admin login. With `auth_password`, every /api route but health, config and login needs it."""
+
+    auth_password: SecretStr | None = None
+    """Admin password (kept only as an Argon2id hash in memory). Placeholders are refused."""
+
+    bind_host: str = "127.0.0.1"
+    """Address `lcd` listens on. Anything but loopback requires admin credentials."""
+
+    bind_port: int = Field(default=8080, ge=1, le=65535)
+    """TCP port `lcd` listens on."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body accepted; larger ones are answered 413."""
+
+    read_your_writes_timeout_s: float = Field(default=2.0, ge=0.0, le=30.0)
+    """How long a write waits for its projection before answering 202 + Location."""
+
+    command_attempts: int = Field(default=8, ge=1, le=50)
+    """How often a command is re-decided after losing an optimistic-concurrency race."""
+
+    projector_enabled: bool = True
+    """Run the projector in this process (one active per database; others stand by)."""
+
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    """Lifetime of a console session cookie."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins allowed per client address within `login_window_s` before 429."""
+
+    login_window_s: float = Field(default=60.0, gt=0)
+    """Sliding window of the failed-login rate limit."""
+
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+    """How long an Idempotency-Key and its response are remembered."""
+
+    source: str = "lcd"
+    """CloudEvents `source` of the events this process writes."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+psycopg://"):
+            raise ValueError("LC_DATABASE_URL must be a postgresql:// (psycopg 3) URL")
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_scheme(cls, value: str) -> str:
+        if not value.startswith(("nats://", "tls://", "ws://", "wss://")):
+            raise ValueError("LC_NATS_URL must start with nats://, tls://, ws:// or wss://")
+        return value
+
+    @field_validator("platform_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        value = value.strip().rstrip(".").lower()
+        if not value or " " in value or "/" in value:
+            raise ValueError("LC_PLATFORM_DOMAIN must be a DNS name like 'example.com'")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> Self:
+        if (self.auth_username is None) != (self.auth_password is None):
+            raise ValueError("set both LC_AUTH_USERNAME and LC_AUTH_PASSWORD, or neither")
+        if self.auth_password is not None:
+            password = self.auth_password.get_secret_value()
+            if password.lower() in PLACEHOLDER_PASSWORDS or len(password) < MIN_PASSWORD_LENGTH:
+                raise ValueError(
+                    f"LC_AUTH_PASSWORD is a placeholder or shorter than {MIN_PASSWORD_LENGTH} characters"
+                )
+        if not self.auth_enabled and not is_loopback(self.bind_host):
+            raise ValueError(
+                f"LC_BIND_HOST={self.bind_host} is not loopback: set LC_AUTH_USERNAME and LC_AUTH_PASSWORD"
+            )
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_username is not None and self.auth_password is not None
+
+    @property
+    def cname_target(self) -> str:
+        if self.ingress_cname_target:
+            return self.ingress_cname_target.rstrip(".")
+        return f"{self.ingress_service_name}.{self.ingress_service_namespace}.svc.cluster.local"
+
+    def service_url(self, project_slug: str, service_name: str) -> str:
+        return f"https://{service_name}-{project_slug}.{self.platform_domain}"

@@ -1,0 +1,127 @@
+"""What the API answers: the public (read) shapes of projects, services, domains, events.
+
+camelCase on the wire, like the contracts. Built by `lc_api.db.queries` from the read
+models, returned by the routes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from lc_contracts.specs import Endpoint, ServiceSpec
+from lc_contracts.status import ServicePhase
+
+T = TypeVar("T")
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def wire(view: BaseModel) -> Any:
+    """The JSON body of a view. Specs read back as written: unset optional knobs are left out."""
+    body = view.model_dump(mode="json", by_alias=True)
+    items = (
+        body["items"] if isinstance(body, dict) and isinstance(body.get("items"), list) else [body]
+    )
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("spec"), dict):
+            item["spec"] = _without_nulls(item["spec"])
+    return body
+
+
+class View(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Page(View, Generic[T]):
+    items: list[T]
+    next: str | None = Field(default=None, description="Cursor for the next page (pass as ?after=)")
+
+
+class ProjectView(View):
+    slug: str
+    name: str
+    version: int = Field(description="Concurrency token: send it back in If-Match")
+    service_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceStatusView(View):
+    phase: ServicePhase
+    message: str = ""
+    ready_replicas: int = 0
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    observed_revision: int = 0
+    observed_at: datetime | None = None
+
+
+class ServiceView(View):
+    project_slug: str
+    name: str
+    spec: ServiceSpec
+    revision: int = Field(description="Concurrency token: send it back in If-Match")
+    status: ServiceStatusView
+    url: str | None
+    domains: list[str] = Field(description="Verified custom domains routed to this service")
+    created_at: datetime
+    updated_at: datetime
+
+
+class RevisionView(View):
+    revision: int
+    spec: ServiceSpec
+    rollback_of: int | None = None
+    created_at: datetime
+
+
+class DomainView(View):
+    id: str
+    fqdn: str
+    project_slug: str
+    service_name: str
+    status: str
+    challenge_rr: str = Field(alias="challengeRR")
+    challenge_token: str
+    cname_target: str
+    last_failure: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None = None
+
+
+class AcceptedView(View):
+    """A write that is in the log but not yet visible in the read models (202)."""
+
+    status: str = "accepted"
+    seq: int
+    location: str
+
+
+class EventView(View):
+    """A CloudEvent from the audit log, with its stream sequence."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    seq: int
+    specversion: str
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    datacontenttype: str
+    dataversion: int
+    actor: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: dict[str, Any]

@@ -1,0 +1,140 @@
+"""Fixtures of lcd's integration tests: real nats-server, real PostgreSQL, the real app.
+
+`client` drives the app in-process over ASGI (lifespan included); `serve` runs it on a
+loopback socket with uvicorn for streaming; `lcd_process` (in `processes.py`) runs the
+`lcd` entry point as a child process for crash and concurrency tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from lc_api.server import create_app
+from lc_api.settings import ApiSettings
+from lc_local.embedded import free_port
+
+ADMIN = ("admin", "correct horse battery staple")
+
+
+def make_settings(nats_url: str, database_url: str, **overrides: Any) -> ApiSettings:
+    values: dict[str, Any] = {
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "platform_domain": "example.com",
+        "ingress_cname_target": "ingress.example.com",
+        **overrides,
+    }
+    return ApiSettings(**values)
+
+
+@pytest.fixture
+def settings(nats_url: str, database_url: str) -> ApiSettings:
+    return make_settings(nats_url, database_url)
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@contextlib.asynccontextmanager
+async def client_for(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lcd.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(settings) as c:
+        yield c
+
+
+@pytest.fixture
+def auth_settings(nats_url: str, database_url: str) -> ApiSettings:
+    return make_settings(
+        nats_url,
+        database_url,
+        auth_username=ADMIN[0],
+        auth_password=ADMIN[1],
+        login_max_failures=3,
+        login_window_s=60.0,
+    )
+
+
+@pytest.fixture
+async def auth_client(auth_settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(auth_settings) as c:
+        yield c
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: ApiSettings) -> AsyncIterator[str]:
+    """Run the app with uvicorn on a loopback port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_until(lambda: server.started, timeout=20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)
+
+
+async def wait_until(
+    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01
+) -> Any:
+    """Poll `condition` (sync or async) until truthy; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+# The product docs' examples, verbatim.
+DOCS_PROJECT = {"name": "Default", "slug": "default"}
+DOCS_LLAMA = {
+    "name": "llama-3-8b",
+    "tier": "inference",
+    "kind": {
+        "model": {
+            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
+            "dtype": "bfloat16",
+            "endpoints": ["chat_completions", "completions"],
+        }
+    },
+}
+DOCS_HELLO = {
+    "name": "hello",
+    "tier": "cpu",
+    "kind": {
+        "container": {
+            "image": "hashicorp/http-echo:latest",
+            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
+            "ports": [{"port": 8080, "name": "http"}],
+        }
+    },
+}
+DOCS_DOMAIN = {"fqdn": "chat.acme.com", "projectSlug": "default", "serviceName": "llama-3-8b"}
