@@ -48,9 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $LC_DATA_DIR or .lc")
     parser.add_argument("--admin-url", default=os.environ.get("LC_SIM_ADMIN_URL"))
+    # --data-dir and --admin-url are accepted before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
+    common.add_argument("--admin-url", default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the simulator until interrupted")
+    serve = sub.add_parser("serve", parents=[common], help="run the simulator until interrupted")
     serve.add_argument("--gpus", default=os.environ.get("LC_SIM_GPUS", "2x4:H100-80GB"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--api-port", type=int, default=0)
@@ -60,61 +64,63 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--loading-seconds", type=float, default=2.0)
     serve.add_argument("--ready-seconds", type=float, default=0.5)
 
-    sub.add_parser("state", help="print where the simulator listens and what runs")
-
-    dns = sub.add_parser("dns", help="records and faults of the DNS zone").add_subparsers(
-        dest="action", required=True
+    sub.add_parser(
+        "state", parents=[common], help="print where the simulator listens and what runs"
     )
-    dns_set = dns.add_parser("set")
+
+    dns = sub.add_parser(
+        "dns", parents=[common], help="records and faults of the DNS zone"
+    ).add_subparsers(dest="action", required=True)
+    dns_set = dns.add_parser("set", parents=[common])
     dns_set.add_argument("type", choices=["A", "AAAA", "CNAME", "TXT"], type=str.upper)
     dns_set.add_argument("name")
     dns_set.add_argument("values", nargs="+")
     dns_set.add_argument("--ttl", type=int, default=60)
-    dns_delete = dns.add_parser("delete")
+    dns_delete = dns.add_parser("delete", parents=[common])
     dns_delete.add_argument("type", type=str.upper)
     dns_delete.add_argument("name")
     dns_delete.add_argument("value", nargs="?")
-    dns.add_parser("list")
-    dns_fault = dns.add_parser("fault")
+    dns.add_parser("list", parents=[common])
+    dns_fault = dns.add_parser("fault", parents=[common])
     dns_fault.add_argument("name")
     dns_fault.add_argument("mode", choices=["servfail", "timeout", "none"])
 
-    gpu = sub.add_parser("gpu", help="GPU health and fleet changes").add_subparsers(
-        dest="action", required=True
-    )
-    gpu_health = gpu.add_parser("health")
+    gpu = sub.add_parser(
+        "gpu", parents=[common], help="GPU health and fleet changes"
+    ).add_subparsers(dest="action", required=True)
+    gpu_health = gpu.add_parser("health", parents=[common])
     gpu_health.add_argument("name")
     gpu_health.add_argument("health", choices=["Healthy", "Degraded", "Unhealthy"])
-    gpu_add = gpu.add_parser("add")
+    gpu_add = gpu.add_parser("add", parents=[common])
     gpu_add.add_argument("spec", help="e.g. 1x2:A100-40GB")
-    gpu_remove = gpu.add_parser("remove")
+    gpu_remove = gpu.add_parser("remove", parents=[common])
     gpu_remove.add_argument("name")
 
-    model = sub.add_parser("model", help="model faults").add_subparsers(
+    model = sub.add_parser("model", parents=[common], help="model faults").add_subparsers(
         dest="action", required=True
     )
-    model_fail = model.add_parser("fail")
+    model_fail = model.add_parser("fail", parents=[common])
     model_fail.add_argument("namespace")
     model_fail.add_argument("name")
     model_fail.add_argument("--reason", default="simulated load failure")
-    model_kill = model.add_parser("kill-streams")
+    model_kill = model.add_parser("kill-streams", parents=[common])
     model_kill.add_argument("namespace")
     model_kill.add_argument("name")
 
-    upstream = sub.add_parser("upstream", help="simulated model server faults").add_subparsers(
-        dest="action", required=True
-    )
-    faults = upstream.add_parser("faults")
+    upstream = sub.add_parser(
+        "upstream", parents=[common], help="simulated model server faults"
+    ).add_subparsers(dest="action", required=True)
+    faults = upstream.add_parser("faults", parents=[common])
     faults.add_argument("--latency-ms", type=float)
     faults.add_argument("--error-rate", type=float)
     faults.add_argument("--token-delay-ms", type=float)
     faults.add_argument("--kill-after-chunks", type=int)
-    upstream.add_parser("kill-streams")
+    upstream.add_parser("kill-streams", parents=[common])
 
-    watches = sub.add_parser("watches", help="Kubernetes API watches").add_subparsers(
-        dest="action", required=True
-    )
-    watches.add_parser("close")
+    watches = sub.add_parser(
+        "watches", parents=[common], help="Kubernetes API watches"
+    ).add_subparsers(dest="action", required=True)
+    watches.add_parser("close", parents=[common])
     return parser
 
 

@@ -7,6 +7,7 @@ Who calls it: `http_server`, for lists, single objects and watch events requeste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,17 @@ def _age(timestamp: str | None) -> str:
     return f"{seconds // 86400}d"
 
 
+_FILTER = re.compile(r'^(.*)\[\?\(@\.(\w+)=="([^"]*)"\)\]\.(\w+)$')
+
+
 def _json_path(obj: Any, path: str) -> Any:
+    """Dotted paths, plus one `[?(@.key=="value")].field` list filter (cert-manager's Ready)."""
+    if match := _FILTER.match(path):
+        items = _json_path(obj, match.group(1))
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and str(item.get(match.group(2))) == match.group(3):
+                return item.get(match.group(4))
+        return None
     current = obj
     for part in path.lstrip(".").split("."):
         if not part:
