@@ -9,6 +9,7 @@
 
 import { ApiError, toProblem } from "./problem";
 import type {
+  Accepted,
   AuditEvent,
   Credentials,
   Domain,
@@ -130,10 +131,10 @@ export class ApiClient {
   getProject(slug: string): Promise<Project> {
     return this.request("GET", `/projects/${enc(slug)}`);
   }
-  createProject(body: ProjectCreate): Promise<Project> {
+  createProject(body: ProjectCreate): Promise<Project | Accepted> {
     return this.request("POST", "/projects", body);
   }
-  renameProject(slug: string, body: ProjectUpdate): Promise<Project> {
+  renameProject(slug: string, body: ProjectUpdate): Promise<Project | Accepted> {
     return this.request("PATCH", `/projects/${enc(slug)}`, body);
   }
   async deleteProject(slug: string, cascade = false): Promise<void> {
@@ -147,10 +148,10 @@ export class ApiClient {
   getService(project: string, name: string): Promise<Service> {
     return this.request("GET", `/projects/${enc(project)}/services/${enc(name)}`);
   }
-  createService(project: string, spec: ServiceSpec): Promise<Service> {
+  createService(project: string, spec: ServiceSpec): Promise<Service | Accepted> {
     return this.request("POST", `/projects/${enc(project)}/services`, spec);
   }
-  applyService(project: string, spec: ServiceSpec): Promise<Service> {
+  applyService(project: string, spec: ServiceSpec): Promise<Service | Accepted> {
     return this.request("PUT", `/projects/${enc(project)}/services/${enc(spec.name)}`, spec);
   }
   async deleteService(project: string, name: string): Promise<void> {
@@ -161,7 +162,7 @@ export class ApiClient {
       await this.request("GET", `/projects/${enc(project)}/services/${enc(name)}/revisions`),
     );
   }
-  rollbackService(project: string, name: string, revision: number): Promise<Service> {
+  rollbackService(project: string, name: string, revision: number): Promise<Service | Accepted> {
     return this.request("POST", `/projects/${enc(project)}/services/${enc(name)}/rollback`, { revision });
   }
 
@@ -172,10 +173,10 @@ export class ApiClient {
   getDomain(id: string): Promise<Domain> {
     return this.request("GET", `/domains/${enc(id)}`);
   }
-  registerDomain(body: DomainCreate): Promise<Domain> {
+  registerDomain(body: DomainCreate): Promise<Domain | Accepted> {
     return this.request("POST", "/domains", body);
   }
-  verifyDomain(id: string): Promise<Domain> {
+  verifyDomain(id: string): Promise<Domain | Accepted> {
     return this.request("POST", `/domains/${enc(id)}/verify`);
   }
   async deleteDomain(id: string): Promise<void> {
@@ -200,7 +201,7 @@ export class ApiClient {
     const page: EventPage = { items: items<AuditEvent>(body) };
     if (body !== null && typeof body === "object" && !Array.isArray(body)) {
       const next = (body as Record<string, unknown>).next;
-      if (typeof next === "number" || typeof next === "string") page.next = next;
+      if (typeof next === "number" || typeof next === "string") page.next = String(next);
     }
     return page;
   }

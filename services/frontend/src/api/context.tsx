@@ -23,6 +23,8 @@ export const EVENT_TYPES = [
   "domain.verification_failed",
   "domain.verification_lost",
   "domain.deleted",
+  "fqdn.claimed",
+  "fqdn.released",
   "gpu.health_changed",
 ] as const;
 
@@ -60,7 +62,7 @@ export function LiveEventsProvider({ enabled, children }: { enabled: boolean; ch
     (m) => {
       if (!isAuditEvent(m.data)) return;
       const event = m.data;
-      if (event.sequence === undefined && m.id && /^\d+$/.test(m.id)) event.sequence = Number(m.id);
+      if (event.seq === undefined && m.id && /^\d+$/.test(m.id)) event.seq = Number(m.id);
       for (const l of listeners.current) l(event);
     },
     EVENT_TYPES,

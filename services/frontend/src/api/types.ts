@@ -36,10 +36,11 @@ export interface ProjectUpdate {
 export interface Project {
   slug: string;
   name: string;
-  createdAt?: string | null;
-  updatedAt?: string | null;
-  /** Present when the API summarises the project's services; computed by the console otherwise. */
-  serviceCount?: number | null;
+  /** Concurrency token, sent back in If-Match. */
+  version: number;
+  serviceCount: number;
+  createdAt: string;
+  updatedAt: string;
 }
 
 // ---- Services -------------------------------------------------------------------------
@@ -101,30 +102,40 @@ export interface ServiceSpec {
 
 export interface ServiceStatus {
   phase: ServicePhase;
-  message?: string | null;
-  readyReplicas?: number | null;
-  revision?: number | null;
-  modelName?: string | null;
-  endpoints?: Endpoint[] | null;
+  message?: string;
+  readyReplicas?: number;
+  endpoints?: Endpoint[];
+  /** The revision the cluster runs (may lag `Service.revision` while deploying). */
+  observedRevision?: number;
   observedAt?: string | null;
 }
 
-export interface Service extends ServiceSpec {
+export interface Service {
   projectSlug: string;
+  name: string;
+  spec: ServiceSpec;
+  /** The latest applied revision; the concurrency token for If-Match. */
   revision: number;
-  status?: ServiceStatus | null;
-  url?: string | null;
-  domains?: string[] | null;
-  createdAt?: string | null;
-  updatedAt?: string | null;
+  status: ServiceStatus;
+  url: string | null;
+  /** Verified custom domains routed to this service. */
+  domains: string[];
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface Revision {
   revision: number;
   spec: ServiceSpec;
   rollbackOf?: number | null;
-  createdAt?: string | null;
-  actor?: string | null;
+  createdAt: string;
+}
+
+/** A write that is in the log but not yet visible in the read models (HTTP 202). */
+export interface Accepted {
+  status: "accepted";
+  seq: number;
+  location: string;
 }
 
 // ---- Domains --------------------------------------------------------------------------
@@ -142,13 +153,12 @@ export interface Domain extends DomainCreate {
   status: DomainStatus;
   challengeRR: string;
   challengeToken: string;
-  cnameTarget?: string | null;
+  cnameTarget: string;
   /** Why the last verification failed (or was lost), when it did. */
-  reason?: string | null;
-  message?: string | null;
+  lastFailure?: string | null;
+  createdAt: string;
+  updatedAt: string;
   verifiedAt?: string | null;
-  createdAt?: string | null;
-  lastCheckedAt?: string | null;
 }
 
 // ---- Fleet ----------------------------------------------------------------------------
@@ -217,24 +227,30 @@ export interface Metrics {
 
 /** A CloudEvent from LC_EVENTS with its stream sequence. */
 export interface AuditEvent {
-  sequence: number;
+  /** Stream sequence in LC_EVENTS. */
+  seq: number;
+  specversion?: string;
   id: string;
   type: string;
   source?: string;
-  subject?: string | null;
+  subject?: string;
   time: string;
+  datacontenttype?: string;
+  dataversion?: number;
   actor?: string | null;
+  correlationid?: string | null;
+  causationid?: string | null;
   data: Record<string, unknown>;
-  [extension: string]: unknown;
 }
 
 export interface EventPage {
   items: AuditEvent[];
-  next?: number | string | null;
+  /** Cursor for the next page (pass as `after`). */
+  next?: string | null;
 }
 
 export interface EventQuery {
-  after?: number;
+  after?: number | string;
   limit?: number;
   type?: string;
   project?: string;

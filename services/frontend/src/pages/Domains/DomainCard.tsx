@@ -10,7 +10,7 @@ import { StatusBadge } from "../../components/StatusBadge";
 export function failureOf(d: Domain): string | null {
   const s = d.status.toLowerCase();
   if (s === "verified") return null;
-  return d.reason ?? (s.includes("fail") || s.includes("lost") ? (d.message ?? null) : null);
+  return d.lastFailure ?? null;
 }
 
 export function DomainCard({ domain: d, fallbackCname, onChanged }: { domain: Domain; fallbackCname: string | null; onChanged: () => void }) {
@@ -100,7 +100,7 @@ export function DomainCard({ domain: d, fallbackCname, onChanged }: { domain: Do
         <button type="button" className="btn btn-primary btn-small" onClick={() => void verify()} disabled={busy}>
           {busy ? "Verifying…" : verified ? "Verify again" : "Verify"}
         </button>
-        {d.lastCheckedAt && <span className="muted small">Last checked {new Date(d.lastCheckedAt).toLocaleTimeString()}</span>}
+        {d.updatedAt && <span className="muted small">Updated {new Date(d.updatedAt).toLocaleTimeString()}</span>}
         <ConfirmButton label="Remove" confirmLabel="Remove domain" question={`Remove ${d.fqdn}?`} onConfirm={() => void remove()} />
       </footer>
     </article>

@@ -33,14 +33,13 @@ export function EventsPage() {
     setEvents([]);
     (async () => {
       // Follow the pages to the newest events; the list keeps the latest ones.
-      let after: number | undefined = undefined;
+      let after: string | undefined = undefined;
       let all: AuditEvent[] = [];
       for (let i = 0; i < MAX_PAGES; i++) {
         const page = await api.events({ limit: PAGE, ...(after !== undefined ? { after } : {}), ...(type ? { type } : {}), ...(project ? { project } : {}) });
         all = mergeEvents(all, page.items);
-        const last: number = page.items.reduce((m, e) => Math.max(m, e.sequence ?? 0), after ?? 0);
-        const next: number = page.next != null ? Number(page.next) : page.items.length >= PAGE ? last : NaN;
-        if (!Number.isFinite(next) || next === after || page.items.length === 0) break;
+        const next = page.next ?? null;
+        if (next === null || next === after || page.items.length === 0) break;
         after = next;
       }
       if (!cancelled) {
@@ -118,9 +117,9 @@ export function EventsPage() {
             </thead>
             <tbody>
               {events.map((e) => (
-                <tr key={e.id ?? e.sequence} data-type={e.type}>
+                <tr key={e.id} data-type={e.type}>
                   <td data-label="#" className="muted mono">
-                    {e.sequence}
+                    {e.seq}
                   </td>
                   <td data-label="Time" className="nowrap">
                     {new Date(e.time).toLocaleString()}

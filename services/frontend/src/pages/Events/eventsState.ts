@@ -4,7 +4,7 @@ import type { AuditEvent } from "../../api/types";
 export const KEEP = 1000;
 
 export function keyOf(e: AuditEvent): string {
-  return e.id ?? String(e.sequence);
+  return e.id ?? String(e.seq);
 }
 
 /** `incoming` merged into `current`, newest (highest sequence) first, capped at KEEP. */
@@ -12,7 +12,7 @@ export function mergeEvents(current: readonly AuditEvent[], incoming: readonly A
   const seen = new Map<string, AuditEvent>();
   for (const e of [...current, ...incoming]) seen.set(keyOf(e), e);
   return [...seen.values()]
-    .sort((a, b) => (b.sequence ?? 0) - (a.sequence ?? 0) || b.time.localeCompare(a.time))
+    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || b.time.localeCompare(a.time))
     .slice(0, KEEP);
 }
 
@@ -55,9 +55,12 @@ export function describeEvent(e: AuditEvent): string {
     case "service.status_changed":
       return `${s("projectSlug")}/${s("name")}: ${s("previousPhase") || "—"} → ${s("phase")}${s("message") ? ` — ${s("message")}` : ""}`;
     case "gpu.health_changed":
-      return `${s("node")} GPU ${s("index") || s("uuid")}: ${s("previousHealth") || s("previous") || "—"} → ${s("health")}${s("reason") ? ` — ${s("reason")}` : ""}`;
+      return `${s("node")} GPU ${s("index") || s("uuid")} (${s("product")}): ${s("previous") || "—"} → ${s("current")}`;
     default:
-      if (e.type.startsWith("domain.")) return `${s("fqdn") || s("id")}${s("reason") ? ` — ${s("reason")}` : ""}`;
+      if (e.type.startsWith("domain.")) {
+        const reason = s("reason") ? ` — ${s("reason")}${d.final ? " (final)" : s("attempt") ? ` (attempt ${s("attempt")})` : ""}` : "";
+        return `${s("fqdn") || s("id")}${s("serviceName") ? ` → ${s("projectSlug")}/${s("serviceName")}` : ""}${reason}`;
+      }
       return e.subject ?? "";
   }
 }

@@ -101,13 +101,13 @@ export function ServiceDetailPage() {
               <dt>Revision</dt>
               <dd>
                 {s.revision}
-                {s.status?.revision != null && s.status.revision !== s.revision && (
-                  <span className="muted small"> (running {s.status.revision})</span>
+                {!!s.status.observedRevision && s.status.observedRevision !== s.revision && (
+                  <span className="muted small"> (running {s.status.observedRevision})</span>
                 )}
               </dd>
               <dt>Tier</dt>
               <dd>
-                <span className={`tier tier-${s.tier}`}>{s.tier}</span>
+                <span className={`tier tier-${s.spec.tier}`}>{s.spec.tier}</span>
               </dd>
               <dt>URLs</dt>
               <dd>
@@ -130,7 +130,7 @@ export function ServiceDetailPage() {
           <UsagePanel service={s} />
           <section className="card" aria-labelledby="spec-title">
             <h2 id="spec-title">Spec</h2>
-            <pre className="spec">{JSON.stringify({ name: s.name, tier: s.tier, kind: s.kind, expose: s.expose ?? true }, null, 2)}</pre>
+            <pre className="spec">{JSON.stringify(s.spec, null, 2)}</pre>
           </section>
           <RevisionsPanel revisions={query.data.revisions} current={s.revision} onRollback={(r) => void rollback(r)} />
           <DomainsPanel domains={query.data.domains} />

@@ -4,7 +4,7 @@ import { curlSnippet, openaiBase, pythonSnippet } from "../../lib/snippets";
 
 export function UsagePanel({ service }: { service: Service }) {
   const origin = window.location.origin;
-  const model = service.kind.model;
+  const model = service.spec.kind.model;
   return (
     <section className="card" aria-labelledby="usage-title">
       <h2 id="usage-title">Call it</h2>

@@ -40,7 +40,7 @@ export function ServiceFormPage({ mode }: { mode: "create" | "edit" }) {
     api.getService(slug, name).then(
       (s) => {
         if (cancelled) return;
-        setForm(fromSpec(s));
+        setForm(fromSpec(s.spec));
         setLoading(false);
       },
       (err: unknown) => {
@@ -68,8 +68,9 @@ export function ServiceFormPage({ mode }: { mode: "create" | "edit" }) {
     }
     setBusy(true);
     try {
-      const saved = mode === "create" ? await api.createService(slug, spec) : await api.applyService(slug, spec);
-      navigate(`${base}/services/${encodeURIComponent(saved?.name ?? spec.name)}`);
+      if (mode === "create") await api.createService(slug, spec);
+      else await api.applyService(slug, spec);
+      navigate(`${base}/services/${encodeURIComponent(spec.name)}`);
     } catch (err) {
       if (err instanceof ApiError && err.problem.errors.length > 0) {
         setErrors(err.fieldErrors);

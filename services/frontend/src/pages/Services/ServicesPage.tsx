@@ -9,8 +9,8 @@ import { phaseOf } from "../../lib/health";
 import { useQuery } from "../../lib/useQuery";
 
 export function workloadOf(service: Service): string {
-  if (service.kind.model) return service.kind.model.modelName;
-  if (service.kind.container) return service.kind.container.image;
+  if (service.spec.kind.model) return service.spec.kind.model.modelName;
+  if (service.spec.kind.container) return service.spec.kind.container.image;
   return "—";
 }
 
@@ -75,7 +75,7 @@ export function ServicesPage() {
                     </Link>
                   </td>
                   <td data-label="Tier">
-                    <span className={`tier tier-${s.tier}`}>{s.tier}</span>
+                    <span className={`tier tier-${s.spec.tier}`}>{s.spec.tier}</span>
                   </td>
                   <td data-label="Workload" className="mono ellipsis" title={workloadOf(s)}>
                     {workloadOf(s)}
