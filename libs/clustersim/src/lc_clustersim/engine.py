@@ -38,6 +38,7 @@ from lc_clustersim.upstream import ALL_ENDPOINTS, SimulatedUpstream, UpstreamFau
 from lc_contracts.engine import (
     ENGINE_GROUP,
     GPU_PLURAL,
+    MEMORY_ANNOTATION,
     MODEL_PLURAL,
     GpuHealth,
     GpuMode,
@@ -47,7 +48,6 @@ from lc_contracts.engine import (
 log = logging.getLogger(__name__)
 
 MANAGER: Final = "greenthread-engine"
-MEMORY_ANNOTATION: Final = f"{ENGINE_GROUP}/memory-mib"
 DEFAULT_MODEL_MEMORY_MIB: Final = 16 * 1024
 _BYTES_PER_PARAM: Final = {
     "float32": 4.0,

@@ -43,15 +43,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-CHAT_COMPLETIONS: Final = "chat_completions"
-COMPLETIONS: Final = "completions"
-EMBEDDINGS: Final = "embeddings"
-ALL_ENDPOINTS: Final = (CHAT_COMPLETIONS, COMPLETIONS, EMBEDDINGS)
-ENDPOINT_PATHS: Final = {
-    CHAT_COMPLETIONS: "/v1/chat/completions",
-    COMPLETIONS: "/v1/completions",
-    EMBEDDINGS: "/v1/embeddings",
-}
+from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
+
+CHAT_COMPLETIONS: Final = Endpoint.CHAT_COMPLETIONS
+COMPLETIONS: Final = Endpoint.COMPLETIONS
+EMBEDDINGS: Final = Endpoint.EMBEDDINGS
+ALL_ENDPOINTS: Final = tuple(Endpoint)
 
 DEFAULT_MAX_TOKENS: Final = 16
 DEFAULT_EMBEDDING_DIMENSIONS: Final = 32
@@ -299,7 +296,7 @@ class SimulatedUpstream:
         if endpoint not in self.endpoints:
             return None, openai_error(
                 404,
-                f"The endpoint {ENDPOINT_PATHS[endpoint]} is not enabled for this model.",
+                f"The endpoint {ENDPOINT_PATHS[Endpoint(endpoint)]} is not enabled for this model.",
                 type_="invalid_request_error",
                 code="endpoint_not_enabled",
             )

@@ -24,6 +24,8 @@ CERTIFICATE_KIND: Final = "Certificate"
 CERTIFICATE_PLURAL: Final = "certificates"
 
 GPU_RESOURCE: Final = "nvidia.com/gpu"
+# How much GPU memory one replica of a Model needs, when the engine cannot infer it.
+MEMORY_ANNOTATION: Final = f"{ENGINE_GROUP}/memory-mib"
 
 
 class ModelPhase(StrEnum):
