@@ -1,0 +1,63 @@
+"""Settings of one lc-proxy process, read from `LC_*` environment variables.
+
+Who calls it: `main` (the `lc-proxy` console script) builds one from the environment;
+`lc up`, tests and benchmarks build one in code and pass it to `create_app`.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_replica_name() -> str:
+    return socket.gethostname() or "lc-proxy"
+
+
+class ProxySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    """NATS server holding LC_STATUS (`LC_NATS_URL`)."""
+
+    proxy_host: str = "127.0.0.1"
+    """Address `lc-proxy` listens on (`LC_PROXY_HOST`)."""
+    proxy_port: int = Field(default=8081, ge=0, le=65535)
+    """Port `lc-proxy` listens on (`LC_PROXY_PORT`)."""
+
+    proxy_replica_name: str = Field(default_factory=_default_replica_name, min_length=1)
+    """Name of this proxy replica in its usage snapshots: `lc.status.usage.<name>`.
+    Defaults to the host name (the pod name in Kubernetes)."""
+
+    proxy_max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    """Largest request body accepted; larger ones get 413 (`LC_PROXY_MAX_BODY_BYTES`)."""
+
+    proxy_connect_timeout_s: float = Field(default=2.0, gt=0)
+    """Time allowed to open a connection to a replica before trying another one."""
+    proxy_read_timeout_s: float = Field(default=300.0, gt=0)
+    """Longest silence allowed from a replica: before its response headers (then 504)
+    and between two chunks of a stream (then the stream ends with an error event)."""
+
+    proxy_eject_after_failures: int = Field(default=3, ge=1)
+    """Consecutive failures (connect errors, timeouts, 5xx) that eject a replica."""
+    proxy_eject_cooldown_s: float = Field(default=10.0, gt=0)
+    """How long an ejected replica is kept out of rotation."""
+
+    proxy_upstream_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    """HTTP client library used to call replicas; aiohttp measured faster (bench/proxy.py)."""
+    proxy_upstream_max_connections: int = Field(default=1024, ge=1)
+    """Upper bound of pooled connections to all replicas together."""
+
+    proxy_usage_interval_s: float = Field(default=5.0, gt=0)
+    """Period of the usage snapshots published on LC_STATUS."""
+    proxy_provision_streams: bool = True
+    """Create the platform's streams at start if missing (idempotent)."""
+
+    proxy_access_log: bool = True
+    """Write one structured line per request to the `lc_proxy.access` logger."""
+    proxy_log_format: Literal["json", "console"] = "json"
+    """`json` for production, `console` for a terminal (`lc-proxy` only)."""
+    proxy_log_level: Literal["debug", "info", "warning", "error"] = "info"
