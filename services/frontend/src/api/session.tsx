@@ -30,7 +30,6 @@ export function useSession(): Session {
 
 export function authEnabledIn(config: PlatformConfig | null): boolean | null {
   if (!config) return null;
-  if (typeof config.authEnabled === "boolean") return config.authEnabled;
   if (typeof config.authMode === "string") return !["none", "off", "disabled"].includes(config.authMode.toLowerCase());
   return null;
 }
@@ -71,7 +70,8 @@ export function SessionProvider({ children, signedOutRef }: { children: ReactNod
         if (cancelled) return;
         const name = typeof me?.username === "string" ? me.username : null;
         setUsername(name);
-        setStatus(name && authEnabledIn(cfg) !== false ? "signed-in" : "open");
+        const enabled = typeof me?.authEnabled === "boolean" ? me.authEnabled : authEnabledIn(cfg) !== false;
+        setStatus(name && enabled ? "signed-in" : "open");
         setError(undefined);
       } catch (err) {
         if (cancelled) return;

@@ -202,25 +202,26 @@ export interface Fleet {
 
 // ---- Metrics --------------------------------------------------------------------------
 
-export interface ModelMetrics {
+/** One model's usage through the proxy, summed over its replicas (within the window if one was asked). */
+export interface ModelUsage {
   model: string;
   requests: number;
   errors: number;
-  requestRate: number;
-  errorRate: number;
-  latencyP50Ms?: number | null;
-  latencyP95Ms?: number | null;
-  latencyP99Ms?: number | null;
-  ttftP50Ms?: number | null;
   promptTokens: number;
   completionTokens: number;
-  tokensPerSecond?: number | null;
+  /** Counts per bucket of `bucketBoundsMs`, plus one overflow bucket. */
+  latencyBuckets: number[];
+  ttftBuckets: number[];
+  latencyP50Ms?: number | null;
+  latencyP95Ms?: number | null;
 }
 
 export interface Metrics {
-  window: string | number;
-  observedAt?: string | null;
-  models: ModelMetrics[];
+  models: ModelUsage[];
+  replicas: number;
+  windowS?: number | null;
+  bucketBoundsMs: number[];
+  generatedAt: string;
 }
 
 // ---- Events ---------------------------------------------------------------------------
@@ -261,13 +262,15 @@ export interface EventQuery {
 export interface PlatformConfig {
   platformDomain: string;
   cnameTarget: string;
-  authEnabled?: boolean;
-  authMode?: string;
-  version?: string;
+  ingressService?: { namespace: string; name: string };
+  /** "admin" when sign-in is needed, "none" when the API is open. */
+  authMode: string;
+  version: number;
 }
 
 export interface Me {
   username: string;
+  authEnabled: boolean;
 }
 
 export interface Credentials {

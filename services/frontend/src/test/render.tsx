@@ -9,8 +9,8 @@ import { FakeEventSource, fakeFetch } from "./fakes";
 type Routes = Parameters<typeof fakeFetch>[0];
 
 export const openConfig = {
-  "GET /api/v1/config": { body: { platformDomain: "lc.test", cnameTarget: "ingress.lc.test", authEnabled: false, version: "test" } },
-  "GET /api/v1/auth/me": { body: { username: "anonymous", authenticated: false } },
+  "GET /api/v1/config": { body: { platformDomain: "lc.test", cnameTarget: "ingress.lc.test", authMode: "none", version: "test" } },
+  "GET /api/v1/auth/me": { body: { username: "anonymous", authEnabled: false } },
 };
 
 export function renderConsole(path: string, routes: Routes) {

@@ -7,7 +7,7 @@ import { PageHeader } from "../../components/Layout";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
 import { describeEvent, matches, mergeEvents } from "./eventsState";
 
-const PAGE = 200;
+const PAGE = 500;
 const MAX_PAGES = 20;
 const TYPE_GROUPS = ["project", "service", "domain", "gpu"];
 
@@ -76,7 +76,7 @@ export function EventsPage() {
           <option value="">All types</option>
           {TYPE_GROUPS.map((g) => (
             <optgroup key={g} label={g}>
-              <option value={g}>all {g} events</option>
+              <option value={EVENT_TYPES.filter((t) => t.startsWith(`${g}.`)).join(",")}>all {g} events</option>
               {EVENT_TYPES.filter((t) => t.startsWith(`${g}.`)).map((t) => (
                 <option key={t} value={t}>
                   {t}

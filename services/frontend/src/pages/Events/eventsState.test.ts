@@ -25,7 +25,7 @@ describe("audit log state", () => {
 
   it("filters by type prefix and project", () => {
     const e = ev(1, "service.status_changed", { projectSlug: "default", name: "hello", phase: "Ready" });
-    expect(matches(e, { type: "service", project: "" })).toBe(true);
+    expect(matches(e, { type: "service.applied,service.status_changed", project: "" })).toBe(true);
     expect(matches(e, { type: "service.status_changed", project: "default" })).toBe(true);
     expect(matches(e, { type: "service.applied", project: "" })).toBe(false);
     expect(matches(e, { type: "", project: "other" })).toBe(false);

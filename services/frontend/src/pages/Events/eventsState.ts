@@ -32,7 +32,7 @@ export function projectOf(e: AuditEvent): string | null {
 }
 
 export function matches(e: AuditEvent, filter: { type: string; project: string }): boolean {
-  if (filter.type && !(e.type === filter.type || e.type.startsWith(`${filter.type}.`))) return false;
+  if (filter.type && !filter.type.split(",").includes(e.type)) return false;
   if (filter.project && projectOf(e) !== filter.project) return false;
   return true;
 }

@@ -1,56 +1,24 @@
 /**
- * Time series for the Metrics page. `GET /metrics` answers the proxy's per-model figures
- * over a window; the page samples it every few seconds and keeps the samples to chart.
+ * Time series for the Metrics page. `GET /metrics?window=W` answers each model's requests,
+ * errors, tokens and latency histogram over the last W, summed over the proxy replicas; the
+ * page samples it every few seconds and charts the samples. Rates are the window's totals
+ * divided by its length, so the window is also the smoothing.
  */
-import type { ModelMetrics } from "../../api/types";
+import type { Metrics, ModelUsage } from "../../api/types";
 import type { Series } from "../../components/LineChart";
 
 export interface Sample {
   t: number;
-  models: ModelMetrics[];
+  windowS: number;
+  models: ModelUsage[];
 }
 
 const MAX_SAMPLES = 360;
 
-function num(o: Record<string, unknown>, ...keys: string[]): number | null {
-  for (const k of keys) {
-    const path = k.split(".");
-    let v: unknown = o;
-    for (const p of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
-    if (typeof v === "number" && Number.isFinite(v)) return v;
-  }
-  return null;
-}
+export const WINDOWS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600 };
 
-/** Reads one model's figures, whichever of the usual spellings the API uses. */
-export function normaliseModel(raw: unknown): ModelMetrics | null {
-  if (raw === null || typeof raw !== "object") return null;
-  const o = raw as Record<string, unknown>;
-  const model = typeof o.model === "string" ? o.model : typeof o.modelName === "string" ? o.modelName : null;
-  if (!model) return null;
-  return {
-    model,
-    requests: num(o, "requests", "requestCount") ?? 0,
-    errors: num(o, "errors", "errorCount") ?? 0,
-    requestRate: num(o, "requestRate", "requestsPerSecond", "rps") ?? 0,
-    errorRate: num(o, "errorRate", "errorsPerSecond") ?? 0,
-    latencyP50Ms: num(o, "latencyP50Ms", "latencyMs.p50", "latency.p50Ms", "latency.p50"),
-    latencyP95Ms: num(o, "latencyP95Ms", "latencyMs.p95", "latency.p95Ms", "latency.p95"),
-    latencyP99Ms: num(o, "latencyP99Ms", "latencyMs.p99", "latency.p99Ms", "latency.p99"),
-    ttftP50Ms: num(o, "ttftP50Ms", "ttftMs.p50", "ttft.p50Ms", "ttft.p50"),
-    promptTokens: num(o, "promptTokens", "tokens.prompt") ?? 0,
-    completionTokens: num(o, "completionTokens", "tokens.completion") ?? 0,
-    tokensPerSecond: num(o, "tokensPerSecond", "tokenRate", "tokens.perSecond"),
-  };
-}
-
-export function normaliseMetrics(body: unknown): ModelMetrics[] {
-  const list = Array.isArray(body)
-    ? body
-    : body !== null && typeof body === "object" && Array.isArray((body as { models?: unknown }).models)
-      ? (body as { models: unknown[] }).models
-      : [];
-  return list.map(normaliseModel).filter((m): m is ModelMetrics => m !== null);
+export function toSample(t: number, window: string, body: Metrics): Sample {
+  return { t, windowS: body.windowS ?? WINDOWS[window] ?? 60, models: body.models ?? [] };
 }
 
 export function addSample(samples: readonly Sample[], sample: Sample): Sample[] {
@@ -64,34 +32,22 @@ export function modelsIn(samples: readonly Sample[]): string[] {
   return [...names].sort();
 }
 
-/** One line per model of `pick(model)` over time; nulls leave gaps out. */
-export function seriesOf(samples: readonly Sample[], pick: (m: ModelMetrics) => number | null | undefined): Series[] {
+export type Pick = (m: ModelUsage, windowS: number) => number | null | undefined;
+
+export const requestRate: Pick = (m, w) => m.requests / w;
+export const errorRate: Pick = (m, w) => m.errors / w;
+export const tokenRate: Pick = (m, w) => (m.promptTokens + m.completionTokens) / w;
+export const latencyP50: Pick = (m) => m.latencyP50Ms;
+export const latencyP95: Pick = (m) => m.latencyP95Ms;
+
+/** One line per model over time; a model absent from a sample had no traffic (0). */
+export function seriesOf(samples: readonly Sample[], pick: Pick, absentIsZero = true): Series[] {
   return modelsIn(samples).map((name) => ({
     name,
     points: samples.flatMap((s) => {
       const m = s.models.find((x) => x.model === name);
-      const v = m ? pick(m) : null;
+      const v = m ? pick(m, s.windowS) : absentIsZero ? 0 : null;
       return v === null || v === undefined ? [] : [{ t: s.t, v }];
     }),
   }));
-}
-
-/**
- * Tokens per second per model: the API's figure if it gives one, else the growth of the
- * cumulative token counters between consecutive samples.
- */
-export function tokenRateSeries(samples: readonly Sample[]): Series[] {
-  return modelsIn(samples).map((name) => {
-    const points: { t: number; v: number }[] = [];
-    let prev: { t: number; total: number } | null = null;
-    for (const s of samples) {
-      const m = s.models.find((x) => x.model === name);
-      if (!m) continue;
-      const total = m.promptTokens + m.completionTokens;
-      if (m.tokensPerSecond != null) points.push({ t: s.t, v: m.tokensPerSecond });
-      else if (prev && s.t > prev.t) points.push({ t: s.t, v: Math.max(0, (total - prev.total) / ((s.t - prev.t) / 1000)) });
-      prev = { t: s.t, total };
-    }
-    return { name, points };
-  });
 }

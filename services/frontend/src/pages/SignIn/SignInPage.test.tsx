@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { renderConsole } from "../../test/render";
 
 const authOn = {
-  "GET /api/v1/config": { body: { platformDomain: "lc.test", cnameTarget: "ingress.lc.test", authEnabled: true } },
+  "GET /api/v1/config": { body: { platformDomain: "lc.test", cnameTarget: "ingress.lc.test", authMode: "admin", version: "test" } },
   "GET /api/v1/auth/me": { status: 401, body: { title: "Authentication required", status: 401 } },
 };
 
