@@ -265,7 +265,7 @@ export interface PlatformConfig {
   ingressService?: { namespace: string; name: string };
   /** "admin" when sign-in is needed, "none" when the API is open. */
   authMode: string;
-  version: number;
+  version: string;
 }
 
 export interface Me {
