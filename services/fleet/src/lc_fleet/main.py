@@ -1,0 +1,55 @@
+"""Entry points of the fleet aggregator: `run(settings)` and the `lc-fleet` console script.
+
+Who calls it: `lc up` starts `run` as an asyncio task in its embedded stack; a deployment
+runs `lc-fleet`, configured through `LC_*` variables (see `FleetSettings`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+import nats
+from kubernetes_asyncio.client import CustomObjectsApi
+from pydantic import ValidationError
+
+from lc_eventstore import provision_streams
+from lc_fleet.aggregator import FleetAggregator
+from lc_fleet.kube_client import open_api_client
+from lc_fleet.settings import FleetSettings
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: FleetSettings) -> None:
+    """Aggregate the fleet until cancelled."""
+    client = await nats.connect(
+        settings.nats_url, name="lc-fleet", max_reconnect_attempts=-1, reconnect_time_wait=1
+    )
+    try:
+        js = client.jetstream()
+        await provision_streams(js)
+        api_client = await open_api_client(settings)
+        async with api_client:
+            aggregator = FleetAggregator(js, CustomObjectsApi(api_client), settings)
+            await aggregator.run()
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        settings = FleetSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        print(f"lc-fleet: invalid configuration: {where}: {first['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
