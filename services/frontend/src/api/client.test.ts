@@ -13,6 +13,8 @@ describe("ApiClient", () => {
     expect(projects.map((p) => p.slug)).toEqual(["default"]);
     expect(calls[0]!.body).toBeUndefined();
     expect(calls[0]!.headers["Idempotency-Key"]).toBeUndefined();
+    // Without it lcd's 401 carries a Basic challenge and the browser pops its own dialog.
+    expect(calls[0]!.headers["X-Requested-With"]).toBe("XMLHttpRequest");
   });
 
   it("accepts a bare array too (revisions)", async () => {

@@ -84,7 +84,9 @@ export class ApiClient {
     const init: RequestInit = {
       method,
       credentials: "same-origin",
-      headers: { Accept: "application/json, application/problem+json", ...headers },
+      // X-Requested-With: lcd then answers 401 without a Basic challenge, so the browser
+      // shows the console's sign-in page instead of its own password dialog.
+      headers: { Accept: "application/json, application/problem+json", "X-Requested-With": "XMLHttpRequest", ...headers },
     };
     if (body !== undefined) {
       init.body = JSON.stringify(body);

@@ -5,7 +5,14 @@ import { StatusBadge } from "../../components/StatusBadge";
 
 export function GpuCard({ gpu }: { gpu: Gpu }) {
   return (
-    <article className={`card gpu-card gpu-${gpu.health.toLowerCase()}`} aria-label={`GPU ${gpu.index} on ${gpu.node}`} data-uuid={gpu.uuid} data-health={gpu.health}>
+    <article
+      className={`card gpu-card gpu-${gpu.health.toLowerCase()}`}
+      aria-label={`GPU ${gpu.index} on ${gpu.node}`}
+      data-uuid={gpu.uuid}
+      data-node={gpu.node}
+      data-index={gpu.index}
+      data-health={gpu.health}
+    >
       <header className="card-head">
         <h3>
           GPU {gpu.index} <span className="muted small">{gpu.product}</span>
