@@ -235,24 +235,30 @@ async function main() {
       if (!(await page.evaluate(() => window.__lcNoReload === true))) throw new Error("the page reloaded");
       await screenshot(page, "fleet-unhealthy");
       lastGpu = { node, index };
-    });
+    }, { critical: false });
 
-    await step("see the health change and the deployments in the audit log", async () => {
+    await step("see the deployments and the domain in the audit log", async () => {
       await nav(page, "Events");
-      await page.locator('tr[data-type="service.applied"]').first().waitFor();
+      await page.getByLabel("Project").selectOption(PROJECT.slug);
+      await page.locator('tr[data-type="service.applied"]').filter({ hasText: `${PROJECT.slug}/llama-3-8b revision 1` }).waitFor();
+      await page.locator('tr[data-type="service.status_changed"]').filter({ hasText: "→ Ready" }).first().waitFor();
+      await page.getByLabel("Project").selectOption("");
+      await page.locator('tr[data-type="domain.verified"]').filter({ hasText: FQDN }).waitFor();
+      await screenshot(page, "events");
+    }, { critical: false });
+
+    await step("see the GPU health change in the audit log", async () => {
+      if (!lastGpu) throw new Error("no GPU was marked unhealthy");
+      await nav(page, "Events");
       await page.getByLabel("Type").selectOption("gpu.health_changed");
       const row = page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy" }).first();
       await row.waitFor({ timeout: 10_000 });
       await screenshot(page, "events-gpu");
-      await page.getByLabel("Type").selectOption("");
-      await page.getByLabel("Project").selectOption(PROJECT.slug);
-      await page.locator('tr[data-type="service.applied"]').first().waitFor();
-      await screenshot(page, "events");
     }, { critical: false });
 
     await step("live tail shows the GPU recovering", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
-      await page.getByLabel("Project").selectOption("");
+      await page.getByLabel("Type").selectOption("");
       await page.locator('tr[data-type="service.applied"]').first().waitFor();
       await sim("PUT", `/gpus/${encodeURIComponent(`${lastGpu.node}-gpu${lastGpu.index}`)}/health`, { health: "Healthy" });
       await page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy → Healthy" }).first().waitFor({ timeout: 10_000 });
