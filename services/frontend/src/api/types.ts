@@ -180,8 +180,11 @@ export interface Gpu {
   health: GpuHealth | string;
   memoryTotalMiB: number;
   memoryAvailableMiB: number;
+  /** Percent busy, as the engine reports it. */
   utilization?: number | null;
   allocations: GpuAllocation[];
+  /** A tombstone on the stream: the GPU left the cluster. */
+  removed?: boolean;
 }
 
 export interface FleetSummary {

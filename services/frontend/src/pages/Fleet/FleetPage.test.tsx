@@ -14,7 +14,7 @@ const gpu = (node: string, index: number, health = "Healthy"): Gpu => ({
   health,
   memoryTotalMiB: 81920,
   memoryAvailableMiB: 40960,
-  utilization: 0.5,
+  utilization: 50,
   allocations: index === 0 ? [{ model: "llama", modelName: "meta-llama/Llama-3.1-8B-Instruct", projectSlug: "default", serviceName: "llama-3-8b" }] : [],
 });
 

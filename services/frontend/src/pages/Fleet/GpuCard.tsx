@@ -21,7 +21,7 @@ export function GpuCard({ gpu }: { gpu: Gpu }) {
       </header>
       <div className="gpu-meta">
         <span className="chip">{gpu.mode}</span>
-        {gpu.utilization != null && <span className="muted small">{Math.round(gpu.utilization * (gpu.utilization <= 1 ? 100 : 1))}% util</span>}
+        {gpu.utilization != null && <span className="muted small">{Math.round(gpu.utilization)}% busy</span>}
       </div>
       <MemoryBar totalMiB={gpu.memoryTotalMiB} availableMiB={gpu.memoryAvailableMiB} />
       {gpu.allocations.length > 0 ? (

@@ -36,6 +36,7 @@ describe("fleet state", () => {
     const start = full([gpu("n1", 0), gpu("n1", 1)]);
     expect(applyFleetMessage(start, "removed", { uuid: "GPU-n1-0" })!.gpus).toHaveLength(1);
     expect(applyFleetMessage(start, "message", { type: "gpu.deleted", uuid: "GPU-n1-1" })!.gpus).toHaveLength(1);
+    expect(applyFleetMessage(start, "gpu", { ...gpu("n1", 1), removed: true })!.gpus.map((g) => g.index)).toEqual([0]);
   });
 
   it("ignores what it cannot read", () => {

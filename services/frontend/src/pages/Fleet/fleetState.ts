@@ -46,7 +46,7 @@ export function applyFleetMessage(fleet: Fleet | null, event: string, data: unkn
   if (data === null || typeof data !== "object") return fleet;
   const o = data as Record<string, unknown>;
   const current = fleet?.gpus ?? [];
-  const removed = REMOVAL.test(event) || REMOVAL.test(String(o.type ?? o.op ?? o.change ?? "")) || o.deleted === true;
+  const removed = REMOVAL.test(event) || REMOVAL.test(String(o.type ?? o.op ?? o.change ?? "")) || o.deleted === true || o.removed === true;
   const gpu = isGpu(o.gpu) ? o.gpu : isGpu(data) ? data : null;
   const uuid = gpu?.uuid ?? (typeof o.uuid === "string" ? o.uuid : null);
   if (!uuid) return fleet;
