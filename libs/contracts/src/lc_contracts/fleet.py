@@ -85,8 +85,8 @@ class GpuSnapshot(Contract):
         return self.model_copy(update={"removed": True, "observed_at": observed_at})
 
 
-class FleetTotals(Contract):
-    """Counts and memory over a set of GPUs."""
+class FleetSummary(Contract):
+    """Counts and memory over the GPUs shown, and how many of them each product and node has."""
 
     total: int = 0
     healthy: int = 0
@@ -94,13 +94,8 @@ class FleetTotals(Contract):
     unhealthy: int = 0
     memory_total_mib: int = Field(default=0, alias="memoryTotalMiB")
     memory_available_mib: int = Field(default=0, alias="memoryAvailableMiB")
-
-
-class FleetSummary(FleetTotals):
-    """Totals over the GPUs shown, and the same totals per product and per node."""
-
-    by_product: dict[str, FleetTotals] = Field(default_factory=dict)
-    by_node: dict[str, FleetTotals] = Field(default_factory=dict)
+    by_product: dict[str, int] = Field(default_factory=dict)
+    by_node: dict[str, int] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,14 +107,15 @@ class GpuChange:
     current: GpuSnapshot | None
 
 
-class _Tally:
-    """Mutable totals, added to and taken from as snapshots come and go."""
-
-    __slots__ = ("degraded", "healthy", "memory_available", "memory_total", "total", "unhealthy")
+class _Summary:
+    """Mutable totals, added to and taken from as snapshots come and go; a product or node
+    whose count drops to zero is dropped."""
 
     def __init__(self) -> None:
         self.total = self.healthy = self.degraded = self.unhealthy = 0
         self.memory_total = self.memory_available = 0
+        self.by_product: dict[str, int] = {}
+        self.by_node: dict[str, int] = {}
 
     def add(self, gpu: GpuSnapshot, sign: int = 1) -> None:
         self.total += sign
@@ -131,42 +127,23 @@ class _Tally:
             self.unhealthy += sign
         self.memory_total += sign * gpu.memory_total_mib
         self.memory_available += sign * gpu.memory_available_mib
+        for counts, name in ((self.by_product, gpu.product), (self.by_node, gpu.node)):
+            count = counts.get(name, 0) + sign
+            if count:
+                counts[name] = count
+            else:
+                del counts[name]
 
-    def totals(self) -> FleetTotals:
-        return FleetTotals(
+    def summary(self) -> FleetSummary:
+        return FleetSummary(
             total=self.total,
             healthy=self.healthy,
             degraded=self.degraded,
             unhealthy=self.unhealthy,
             memory_total_mib=self.memory_total,
             memory_available_mib=self.memory_available,
-        )
-
-
-class _Summary:
-    """A fleet-wide tally plus one per product and per node; empty groups are dropped."""
-
-    def __init__(self) -> None:
-        self.all = _Tally()
-        self.by_product: dict[str, _Tally] = {}
-        self.by_node: dict[str, _Tally] = {}
-
-    def add(self, gpu: GpuSnapshot, sign: int = 1) -> None:
-        self.all.add(gpu, sign)
-        for groups, name in ((self.by_product, gpu.product), (self.by_node, gpu.node)):
-            tally = groups.get(name)
-            if tally is None:
-                tally = groups[name] = _Tally()
-            tally.add(gpu, sign)
-            if tally.total == 0:
-                del groups[name]
-
-    def summary(self) -> FleetSummary:
-        base = self.all.totals()
-        return FleetSummary(
-            **base.model_dump(),
-            by_product={name: self.by_product[name].totals() for name in sorted(self.by_product)},
-            by_node={name: self.by_node[name].totals() for name in sorted(self.by_node)},
+            by_product={name: self.by_product[name] for name in sorted(self.by_product)},
+            by_node={name: self.by_node[name] for name in sorted(self.by_node)},
         )
 
 
