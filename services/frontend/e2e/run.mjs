@@ -61,6 +61,8 @@ let shot = 0;
 
 async function screenshot(page, name) {
   const file = join(ARTIFACTS, `${String(++shot).padStart(2, "0")}-${name}.png`);
+  // From the top, so the sticky header is not painted mid-page in a full-page capture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   console.log(`  screenshot ${file}`);
 }
@@ -192,6 +194,21 @@ async function main() {
       await page.locator('tr[data-service="llama-3-8b"] [data-status="Ready"]').waitFor();
       await screenshot(page, "services");
     });
+
+    await step("edit a service, then roll it back", async () => {
+      await page.locator('tr[data-service="hello"]').getByRole("link", { name: "hello", exact: true }).click();
+      await page.getByRole("link", { name: "Edit" }).click();
+      await page.getByLabel("Replicas").fill("2");
+      await page.getByRole("button", { name: "Apply new revision" }).click();
+      await page.getByRole("heading", { name: "hello", level: 1 }).waitFor();
+      const revisions = page.getByRole("table", { name: "Revisions" });
+      await revisions.getByRole("row").filter({ hasText: "2 replica(s)" }).filter({ hasText: "current" }).waitFor();
+      await revisions.getByRole("button", { name: "Roll back to 1" }).click();
+      await revisions.getByRole("button", { name: "Roll back", exact: true }).click();
+      await revisions.getByRole("row").filter({ hasText: "rollback to 1" }).filter({ hasText: "current" }).waitFor();
+      await page.locator('.page-header [data-status="Ready"]').waitFor({ timeout: READY_TIMEOUT_MS });
+      await screenshot(page, "service-rolled-back");
+    }, { critical: false });
 
     await step("register and verify a domain through the simulated DNS", async () => {
       await nav(page, "Domains");
