@@ -91,6 +91,11 @@ class VerificationWorker:
         """The current in-memory state of one domain (for diagnostics and tests)."""
         return self._domains.get(domain_id)
 
+    @property
+    def checks_in_flight(self) -> int:
+        """Domains being checked right now."""
+        return len(self._in_flight)
+
     async def caught_up(self) -> None:
         """Returns once the reader has applied every event present at start."""
         await self._caught_up.wait()
