@@ -463,3 +463,22 @@ def test_any_history_keeps_the_invariants(steps: list[tuple[str, object]], lost_
     assert rebuilt.consecutive_failures == state.consecutive_failures
     if state.status != "verified":
         assert rebuilt == state
+
+
+def test_a_verify_request_on_a_verified_domain_is_always_answered() -> None:
+    timeline = verified()
+    timeline.advance(hours=1)
+    timeline.request()
+    [event] = timeline.check(FOUND)
+    assert isinstance(event, DomainVerified)
+    assert timeline.current.verify_requested is False
+    timeline.advance(days=1)
+    assert timeline.check(FOUND) == [], "the daily re-check stays quiet again"
+
+
+def test_a_verify_request_on_a_verified_domain_that_fails_is_answered_with_the_failure() -> None:
+    timeline = verified()
+    timeline.request()
+    [event] = timeline.check(missing("mismatch"))
+    assert event == DomainVerificationFailed(id="d1", reason="mismatch", attempt=1)
+    assert timeline.current.status == "verified"

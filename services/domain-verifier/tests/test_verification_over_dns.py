@@ -331,3 +331,26 @@ async def test_a_transient_failure_of_a_verified_domain_is_forgiven(
     types = await types_of(store, domain_id)
     assert "domain.verification_lost" not in types
     assert types[types.index("domain.verified") + 1 :].count("domain.verification_failed") >= 1
+
+
+async def test_a_verify_request_on_a_verified_domain_is_answered(
+    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+) -> None:
+    token = new_token()
+    dns_zone.set_txt("_lc-challenge.again.acme.com", token)
+    await start_verifier(domain_reverify_interval_s=3600)
+    domain_id = await register(store, "again.acme.com", token)
+    await wait_for_event(store, domain_id, "domain.verified")
+
+    await request_verification(store, domain_id)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await types_of(store, domain_id))[-1] != "domain.verified" or (
+        await types_of(store, domain_id)
+    ).count("domain.verified") < 2:
+        assert asyncio.get_running_loop().time() < deadline, await types_of(store, domain_id)
+        await asyncio.sleep(0.05)
+    assert (await types_of(store, domain_id))[-2:] == [
+        "domain.verification_requested",
+        "domain.verified",
+    ]

@@ -64,8 +64,10 @@ def next_action(state: DomainState, now: datetime, policy: VerificationPolicy) -
 class Decision:
     """Events to append, or, when there are none, the state to keep in memory instead.
 
-    A verified domain that is still verified produces no event (the log would otherwise
-    grow by one entry per domain per day); only the schedule moves on.
+    A verified domain that is still verified, unchanged and unasked, produces no event
+    (the log would otherwise grow by one entry per domain per day); only the schedule
+    moves on. A success after failures, a changed CNAME or an explicit verification
+    request is recorded with a new `domain.verified`.
     """
 
     events: tuple[Payload, ...] = ()
@@ -96,7 +98,8 @@ def decide_check(
         )
     if state.status == "verified":
         if isinstance(result, ChallengeFound):
-            if state.consecutive_failures == 0 and state.cname == cname:
+            unchanged = state.consecutive_failures == 0 and state.cname == cname
+            if unchanged and not state.verify_requested:
                 quiet = dataclasses.replace(state, next_check_at=now + policy.reverify_interval)
                 return Decision(quiet_state=quiet)
             return Decision((_verified(state, result),))

@@ -58,6 +58,9 @@ class DomainState:
     """When the record should be looked up next; None when nothing is to be checked."""
     cname: CnameObservation = field(default_factory=CnameObservation)
     """The CNAME observation last published."""
+    verify_requested: bool = False
+    """A verification was asked for a verified domain and not yet answered with an event
+    (readers such as the API show the domain as being verified until one comes)."""
 
     def expires_at(self, policy: VerificationPolicy) -> datetime:
         return self.cycle_started_at + policy.expiry
@@ -106,11 +109,12 @@ def evolve(
             consecutive_failures=0,
             next_check_at=at + policy.reverify_interval,
             cname=CnameObservation(payload.cname_target, payload.points_at_ingress),
+            verify_requested=False,
         )
     if isinstance(payload, DomainVerificationFailed):
         return _failed(moved, payload, at, policy)
     if isinstance(payload, DomainVerificationLost):
-        return dataclasses.replace(moved, status="lost", next_check_at=None)
+        return dataclasses.replace(moved, status="lost", next_check_at=None, verify_requested=False)
     if isinstance(payload, DomainDeleted):
         return dataclasses.replace(moved, status="deleted", next_check_at=None)
     return moved
@@ -129,8 +133,14 @@ def _requested(state: DomainState, at: datetime) -> DomainState:
             next_check_at=at,
         )
     # Pending: check now and restart the back-off (the user has probably just published
-    # the record). Verified: re-check now; failures still count towards loss.
-    return dataclasses.replace(state, backoff_failures=0, next_check_at=at)
+    # the record). Verified: re-check now and answer with an event whatever the outcome;
+    # failures still count towards loss.
+    return dataclasses.replace(
+        state,
+        backoff_failures=0,
+        next_check_at=at,
+        verify_requested=state.status == "verified",
+    )
 
 
 def _failed(
@@ -150,6 +160,7 @@ def _failed(
             consecutive_failures=payload.attempt,
             next_check_at=at + policy.reverify_retry,
             cname=cname,
+            verify_requested=False,
         )
     if state.status == "pending":
         failures = state.backoff_failures + 1
