@@ -12,19 +12,7 @@ from lc_domain_verifier.settings import Nameserver
 from lc_eventstore import EventStore, provision_streams
 
 from .dns_zone import TestZone, start_zone
-from .domain_flow import stop
-
-# Short intervals so whole life cycles fit in a few seconds.
-FAST = {
-    "dns_timeout_s": 0.6,
-    "domain_recheck_initial_s": 0.2,
-    "domain_recheck_factor": 2.0,
-    "domain_recheck_max_s": 0.8,
-    "domain_expiry_h": 60 / 3600,
-    "domain_reverify_interval_s": 0.3,
-    "domain_reverify_retry_s": 0.2,
-    "domain_lost_after": 2,
-}
+from .domain_flow import FAST, stop
 
 
 @pytest.fixture

@@ -20,6 +20,18 @@ from lc_eventstore import EventStore, StoredEvent
 
 DEFAULT_TIMEOUT = 10.0
 
+# Short intervals so whole life cycles fit in a few seconds.
+FAST: dict[str, float] = {
+    "dns_timeout_s": 0.6,
+    "domain_recheck_initial_s": 0.2,
+    "domain_recheck_factor": 2.0,
+    "domain_recheck_max_s": 0.8,
+    "domain_expiry_h": 60 / 3600,
+    "domain_reverify_interval_s": 0.3,
+    "domain_reverify_retry_s": 0.2,
+    "domain_lost_after": 2,
+}
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
