@@ -182,3 +182,60 @@ async def test_a_deleted_domain_is_no_longer_checked(
     types = await types_of(store, deleted_id)
     assert types[-1] == "domain.deleted"
     assert types == events_at_deletion
+
+
+async def test_unreadable_events_are_skipped_without_blocking_the_rest(
+    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier, jetstream: object
+) -> None:
+    from nats.js import JetStreamContext
+
+    assert isinstance(jetstream, JetStreamContext)
+    await jetstream.publish("lc.events.domain.garbage", b"not an envelope", stream="LC_EVENTS")
+    await jetstream.publish(
+        "lc.events.domain.future",
+        b'{"specversion":"1.0","id":"x","source":"t","type":"domain.from_the_future",'
+        b'"subject":"lc.events.domain.future","time":"2030-01-01T00:00:00",'
+        b'"dataversion":1,"data":{"id":"future"}}',
+        stream="LC_EVENTS",
+    )
+    token = new_token()
+    dns_zone.set_txt("_lc-challenge.after-poison.acme.com", token)
+    await start_verifier()
+
+    domain_id = await register(store, "after-poison.acme.com", token)
+
+    await wait_for_event(store, domain_id, "domain.verified")
+
+
+async def test_events_with_a_naive_time_are_read_as_utc(
+    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from lc_contracts.events import DomainRegistered, DomainVerificationRequested, build
+    from lc_contracts.subjects import domain_subject
+
+    token = new_token()
+    dns_zone.set_txt("_lc-challenge.naive.acme.com", token)
+    await start_verifier()
+    domain_id = str(uuid.uuid4())
+    subject = domain_subject(domain_id)
+    naive = datetime.now(UTC).replace(tzinfo=None)
+    events = [
+        build(
+            DomainRegistered(
+                id=domain_id,
+                fqdn="naive.acme.com",
+                project_slug="default",
+                service_name="s",
+                challenge_token=token,
+            ),
+            subject=subject,
+            source="tests",
+        ).model_copy(update={"time": naive}),
+        build(DomainVerificationRequested(id=domain_id), subject=subject, source="tests"),
+    ]
+    await store.append(subject, events, 0)
+
+    await wait_for_event(store, domain_id, "domain.verified")

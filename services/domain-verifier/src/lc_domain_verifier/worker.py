@@ -143,7 +143,13 @@ class VerificationWorker:
                 extra={"seq": message.seq, "subject": message.subject, "error": str(exc)[:200]},
             )
             return
-        self._apply(event.payload, message.seq, event.envelope.time)
+        try:
+            self._apply(event.payload, message.seq, _as_utc(event.envelope.time))
+        except Exception:
+            log.exception(
+                "skipping an event that could not be applied",
+                extra={"seq": message.seq, "subject": message.subject},
+            )
 
     def _apply(self, payload: Payload, seq: int, at: datetime) -> None:
         domain_id = getattr(payload, "id", None)
@@ -256,11 +262,20 @@ class VerificationWorker:
             except ContractError:
                 continue
             rebuilt = evolve(
-                rebuilt, event.payload, seq=message.seq, at=event.envelope.time, policy=self._policy
+                rebuilt,
+                event.payload,
+                seq=message.seq,
+                at=_as_utc(event.envelope.time),
+                policy=self._policy,
             )
         current = self._domains.get(domain_id)
         if rebuilt is not None and (current is None or rebuilt.version >= current.version):
             self._domains[domain_id] = rebuilt
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Envelopes written by other producers may carry a naive time; it is UTC by contract.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _context(state: DomainState) -> dict[str, object]:
