@@ -116,3 +116,11 @@ def test_out_of_range_values_are_refused(
 def test_the_nameserver_string_form_round_trips() -> None:
     for text in ["127.0.0.1:5353", "[::1]:53"]:
         assert str(parse_nameserver(text)) == text
+
+
+def test_keyword_strings_are_parsed_like_the_environment() -> None:
+    # `lc up` passes the simulator's address as one string, or "" for the system's.
+    assert VerifierSettings(dns_nameservers="127.0.0.1:5353").dns_nameservers == [
+        Nameserver("127.0.0.1", 5353)
+    ]
+    assert VerifierSettings(dns_nameservers="").dns_nameservers == []
