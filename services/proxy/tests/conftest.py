@@ -200,3 +200,34 @@ def dead_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def echo_upstream() -> AsyncIterator[str]:
+    """A replica that echoes any POST (path, query, content type, body) as JSON.
+
+    SimulatedUpstream answers paths it does not serve without recording them, so the
+    pass-through test uses this one to see exactly what arrived.
+    """
+    from aiohttp import web
+
+    async def echo(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.json_response(
+            {
+                "path": request.path,
+                "query": request.query_string,
+                "content_type": request.headers.get("Content-Type", ""),
+                "body_hex": body.hex(),
+            }
+        )
+
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()

@@ -37,7 +37,8 @@ async def test_chat_completion(served) -> None:  # type: ignore[no-untyped-def]
         model="llama-3-8b", messages=[{"role": "user", "content": "hello there"}]
     )
     assert answer.choices[0].message.content
-    assert answer.usage is not None and answer.usage.completion_tokens > 0
+    assert answer.usage is not None
+    assert answer.usage.completion_tokens > 0
     assert upstream.stats.by_endpoint["chat_completions"] == 1
 
 
@@ -58,10 +59,12 @@ async def test_streamed_chat_completion_with_usage(served) -> None:  # type: ign
         if chunk.usage is not None:
             usage = chunk.usage
     assert len(text) == 12
-    assert usage is not None and usage.completion_tokens == 12
+    assert usage is not None
+    assert usage.completion_tokens == 12
     counters = proxy.app.metrics.usage.snapshot("x", proxy.app.started_at, proxy.app.started_at)
     (model,) = counters.models
-    assert model.completion_tokens == 12 and model.prompt_tokens == usage.prompt_tokens
+    assert model.completion_tokens == 12
+    assert model.prompt_tokens == usage.prompt_tokens
     assert sum(model.ttft_buckets) == 1
 
 

@@ -138,9 +138,8 @@ class ProxyApp:
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
             if nc is not None and nc.is_connected:
                 with contextlib.suppress(Exception):
                     await publish_usage_once(

@@ -72,6 +72,10 @@ async def follow_routing(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # nats-py may turn a cancellation into its own TimeoutError: honour it anyway.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from exc
             delay = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
             failures += 1
             log.warning(

@@ -40,5 +40,15 @@ async def publish_usage_forever(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # nats-py may turn a cancellation into its own TimeoutError: honour it anyway.
+            if _cancelling():
+                raise asyncio.CancelledError from exc
             log.warning("could not publish usage", extra={"fields": {"error": repr(exc)}})
+        if _cancelling():  # nats-py can also swallow a cancellation whole
+            raise asyncio.CancelledError
         await asyncio.sleep(interval_s)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
