@@ -174,9 +174,10 @@ class FleetView:
 
     def __init__(self, snapshots: Iterable[GpuSnapshot] = ()) -> None:
         self._gpus: dict[tuple[str, str], GpuSnapshot] = {}
-        self._json: dict[tuple[str, str], bytes] = {}
         self._order: list[_SortKey] = []
-        self._key_of: dict[_SortKey, tuple[str, str]] = {}
+        # Per GPU in (node, index) order: the snapshot and its JSON, encoded once.
+        self._entries: dict[_SortKey, tuple[GpuSnapshot, bytes]] = {}
+        self._all_json: bytes | None = None  # every GPU's JSON joined, until the next change
         self._summary = _Summary()
         for snapshot in snapshots:
             self.apply(snapshot)
@@ -210,33 +211,38 @@ class FleetView:
     def _remember(self, gpu: GpuSnapshot) -> None:
         sort_key = _sort_key(gpu)
         self._gpus[gpu.key] = gpu
-        self._json[gpu.key] = gpu.model_dump_json(by_alias=True, exclude_none=True).encode()
+        encoded = gpu.model_dump_json(by_alias=True, exclude_none=True).encode()
         bisect.insort(self._order, sort_key)
-        self._key_of[sort_key] = gpu.key
+        self._entries[sort_key] = (gpu, encoded)
+        self._all_json = None
         self._summary.add(gpu)
 
     def _forget(self, gpu: GpuSnapshot) -> None:
         sort_key = _sort_key(gpu)
         del self._gpus[gpu.key]
-        del self._json[gpu.key]
         position = bisect.bisect_left(self._order, sort_key)
         del self._order[position]
-        del self._key_of[sort_key]
+        del self._entries[sort_key]
+        self._all_json = None
         self._summary.add(gpu, -1)
 
-    def _keys(
+    def _selected(
         self, node: str | None, health: GpuHealth | None, product: str | None
-    ) -> Iterator[tuple[str, str]]:
+    ) -> Iterator[tuple[GpuSnapshot, bytes]]:
         order: Iterable[_SortKey] = self._order
         if node is not None:
             # The order is by node first, so one node's GPUs are one contiguous run.
             start = bisect.bisect_left(self._order, (node, -1, ""))
             end = bisect.bisect_left(self._order, (node + "\0", -1, ""))
             order = self._order[start:end]
-        for sort_key in order:
-            key = self._key_of[sort_key]
-            if _matches(self._gpus[key], node, health, product):
-                yield key
+        entries = self._entries
+        if health is None and product is None:
+            return (entries[sort_key] for sort_key in order)
+        return (
+            entry
+            for sort_key in order
+            if _matches((entry := entries[sort_key])[0], node, health, product)
+        )
 
     def gpus(
         self,
@@ -246,7 +252,7 @@ class FleetView:
         product: str | None = None,
     ) -> list[GpuSnapshot]:
         """The GPUs that match every given filter, ordered by node, then index."""
-        return [self._gpus[key] for key in self._keys(node, health, product)]
+        return [gpu for gpu, _ in self._selected(node, health, product)]
 
     def summary(
         self,
@@ -282,7 +288,13 @@ class FleetView:
         product: str | None = None,
     ) -> bytes:
         """`{"gpus": [...], "summary": {...}}` as UTF-8 JSON, from the cached encodings."""
-        gpus = b",".join(self._json[key] for key in self._keys(node, health, product))
+        if node is None and health is None and product is None:
+            if self._all_json is None:
+                entries = self._entries
+                self._all_json = b",".join([entries[k][1] for k in self._order])
+            gpus = self._all_json
+        else:
+            gpus = b",".join([encoded for _, encoded in self._selected(node, health, product)])
         summary = self.summary(node=node, health=health, product=product)
         return b'{"gpus":[' + gpus + b'],"summary":' + summary_json(summary) + b"}"
 

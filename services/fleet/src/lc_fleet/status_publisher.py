@@ -114,17 +114,19 @@ class StatusPublisher:
         if not work:
             return 0
         failed: list[GpuKey] = []
-        limit = asyncio.Semaphore(self._concurrency)
+        pending = iter(work)
 
-        async def publish(item: _Publication) -> None:
-            async with limit:
+        # A fixed pool of workers sharing one iterator, rather than one task per GPU behind
+        # a semaphore: with thousands of waiters the semaphore itself becomes the cost.
+        async def publish_some() -> None:
+            for item in pending:
                 try:
                     await self._publish(item)
                 except (TimeoutError, NatsError, EventStoreError) as exc:
                     log.warning("could not publish GPU %s/%s: %r", *item.key, exc)
                     failed.append(item.key)
 
-        await asyncio.gather(*(publish(item) for item in work))
+        await asyncio.gather(*(publish_some() for _ in range(min(self._concurrency, len(work)))))
         if failed:
             self._inventory.mark_pending(failed)
             raise PublishFailed(f"{len(failed)} of {len(work)} GPU snapshots not published")
