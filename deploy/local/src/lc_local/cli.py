@@ -37,7 +37,13 @@ def _up(args: argparse.Namespace) -> int:
         for error in exc.errors():
             print(f"lc up: {error['msg']}", file=sys.stderr)
         return 2
-    asyncio.run(up(settings))
+    from lc_local.stack import PortInUse
+
+    try:
+        asyncio.run(up(settings))
+    except PortInUse as exc:
+        print(f"lc up: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -29,14 +29,28 @@ class Wiring:
     kubeconfig: str
     dns_nameservers: str
     platform_domain: str
+    bind_host: str
+    auth_username: str | None = field(default=None, repr=False)
+    auth_password: str | None = field(default=None, repr=False)
 
 
 def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
     """Path prefix → ASGI app."""
+    from lc_api.server import create_app as create_api
+    from lc_api.settings import ApiSettings
     from lc_proxy.app import create_app as create_proxy
     from lc_proxy.settings import ProxySettings
 
+    api = ApiSettings(
+        nats_url=wiring.nats_url,
+        database_url=wiring.database_url,
+        platform_domain=wiring.platform_domain,
+        bind_host=wiring.bind_host,
+        auth_username=wiring.auth_username,
+        auth_password=wiring.auth_password,
+    )
     return {
+        "/api": create_api(api),
         "/v1": create_proxy(ProxySettings(nats_url=wiring.nats_url)),
     }
 

@@ -10,6 +10,7 @@ unprivileged system user (created once with `useradd` if it does not exist).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import os
 import pwd
@@ -26,6 +27,7 @@ from typing import Final
 
 POSTGRES_OS_USER: Final = "lc-postgres"
 START_TIMEOUT_S: Final = 30.0
+PR_SET_PDEATHSIG: Final = 1
 
 
 class EmbeddedServerError(RuntimeError):
@@ -51,6 +53,12 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Pat
             return
         time.sleep(0.02)
     raise EmbeddedServerError(f"nothing listened on {host}:{port} after {START_TIMEOUT_S}s; see {log}")
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel ends it if `lc up` or a test dies hard."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float = 15.0) -> None:
@@ -105,6 +113,7 @@ class EmbeddedNats:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         _wait_for_port(self.host, self.port, self._proc, log)
         return self
@@ -212,6 +221,7 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
                 cwd=self.data_dir,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
                 user=uid,
                 group=gid,
             )

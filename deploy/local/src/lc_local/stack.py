@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from lc_local.settings import LocalSettings
 log = logging.getLogger("lc.up")
 
 DATABASE_NAME = "liquidcompute"
+FORCE_AFTER_S = 2.0
 
 
 @dataclass
@@ -114,7 +117,9 @@ async def _cluster(settings: LocalSettings) -> AsyncIterator[tuple[str, str | No
 @contextlib.asynccontextmanager
 async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoints, uvicorn.Server]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with _embedded(settings) as (nats_url, database_url, pids):
+    # Bind first: a taken port fails at once, before anything else has started.
+    listener = _bind(settings.host, settings.port)
+    with listener, _embedded(settings) as (nats_url, database_url, pids):
         await _provision(nats_url)
         async with _cluster(settings) as (kubeconfig, sim_admin_url, nameservers):
             wiring = Wiring(
@@ -123,6 +128,9 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 kubeconfig=kubeconfig,
                 dns_nameservers=nameservers,
                 platform_domain=settings.platform_domain,
+                bind_host=settings.host,
+                auth_username=settings.auth_username,
+                auth_password=settings.auth_password,
             )
             pool = WorkerPool()
             gateway = Gateway(
@@ -130,43 +138,52 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 frontend_dist=settings.frontend_dist,
                 health=_health(pool),
             )
-            async with pool.running(workers(wiring)), _serving(gateway, settings) as (server, http_url):
-                endpoints = Endpoints(
-                    nats_url=nats_url,
-                    database_url=database_url,
-                    http_url=http_url,
-                    kubeconfig=kubeconfig,
-                    sim_admin_url=sim_admin_url,
-                    dns_nameservers=nameservers,
-                    pids=pids,
-                )
-                endpoints.save(settings.data_dir / "stack.json")
-                try:
+            host, port = listener.getsockname()[:2]
+            endpoints = Endpoints(
+                nats_url=nats_url,
+                database_url=database_url,
+                http_url=f"http://{host}:{port}",
+                kubeconfig=kubeconfig,
+                sim_admin_url=sim_admin_url,
+                dns_nameservers=nameservers,
+                pids=pids,
+            )
+            endpoints.save(settings.data_dir / "stack.json")
+            try:
+                async with pool.running(workers(wiring)), _serving(gateway, listener) as server:
                     yield endpoints, server
-                finally:
-                    (settings.data_dir / "stack.json").unlink(missing_ok=True)
+            finally:
+                (settings.data_dir / "stack.json").unlink(missing_ok=True)
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}; set LC_PORT or --port") from None
+    listener.listen(2048)
+    return listener
 
 
 @contextlib.asynccontextmanager
-async def _serving(gateway: Gateway, settings: LocalSettings) -> AsyncIterator[tuple[uvicorn.Server, str]]:
-    config = uvicorn.Config(
-        gateway.build(),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-    )
+async def _serving(gateway: Gateway, listener: socket.socket) -> AsyncIterator[uvicorn.Server]:
+    config = uvicorn.Config(gateway.build(), log_level="warning", lifespan="on", access_log=False)
     server = _QuietServer(config)
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if serving.done():
             serving.result()
-            raise RuntimeError(f"could not serve on {settings.host}:{settings.port}")
+            raise RuntimeError("the HTTP server stopped while starting")
         await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield server, f"http://{settings.host}:{port}"
+        yield server
     finally:
         server.should_exit = True
         await serving
@@ -185,8 +202,20 @@ async def up(settings: LocalSettings) -> None:
     began = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    first_signal_at: list[float] = []
+
+    def on_signal() -> None:
+        # Ctrl-C under a wrapper (just, uv run) often arrives twice at once; only a signal
+        # well after the first means "stop now": leave, and the children die with us.
+        if first_signal_at and time.monotonic() - first_signal_at[0] > FORCE_AFTER_S:
+            os._exit(1)
+        if not first_signal_at:
+            first_signal_at.append(time.monotonic())
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     async with running_stack(settings) as (endpoints, _):
         print(
             f"LiquidCompute is up in {time.monotonic() - began:.1f}s: {endpoints.http_url} "
