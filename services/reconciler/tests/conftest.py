@@ -65,8 +65,12 @@ class Running:
     runtime: ReconcilerRuntime
     task: asyncio.Task[None]
     kube: KubeClient
+    stopped: bool = False
 
     async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task

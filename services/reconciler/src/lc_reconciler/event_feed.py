@@ -27,6 +27,7 @@ from lc_contracts.events import (
 )
 from lc_contracts.subjects import EVENTS_PREFIX
 from lc_eventstore import EventStore
+from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 
@@ -84,6 +85,7 @@ class EventFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 failures += 1
                 delay = self.backoff.delay(failures)
                 log.warning(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from lc_contracts.engine import LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, MANAGED_BY_VALUE
+from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.compiler import Manifest, compile_namespace, compile_service
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
@@ -113,6 +114,7 @@ class Reconciler:
             else:
                 await self.reconcile_service((key[1], key[2]))
         except KubeError as exc:
+            stop_if_cancelled()
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             self.retries += 1

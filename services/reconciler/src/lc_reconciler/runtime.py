@@ -20,6 +20,7 @@ from nats.js import JetStreamContext
 
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import EventStore, provision_streams
+from lc_reconciler.cancellation import until_cancelled
 from lc_reconciler.domain.desired_state import DesiredState
 from lc_reconciler.event_feed import EventFeed
 from lc_reconciler.kube.client import KubeClient
@@ -83,16 +84,16 @@ class ReconcilerRuntime:
         await provision_streams(self.js)
         await self.reporter.load_published()
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.feed.run())
+            group.create_task(until_cancelled(self.feed.run()))
             await self.feed.caught_up.wait()
             self.reconciler.request_resync()
-            group.create_task(self.reconciler.run_workers(self.settings.workers))
-            group.create_task(self._resync_every(self.settings.resync_interval_s))
+            group.create_task(until_cancelled(self.reconciler.run_workers(self.settings.workers)))
+            group.create_task(until_cancelled(self._resync_every(self.settings.resync_interval_s)))
             for watch in self.watches:
-                group.create_task(watch.run())
+                group.create_task(until_cancelled(watch.run()))
             await asyncio.gather(*(w.synced.wait() for w in self.watches))
             self.reporter.mark_all()
-            group.create_task(self.reporter.run())
+            group.create_task(until_cancelled(self.reporter.run()))
             self.ready.set()
             log.info(
                 "reconciler running: %d projects, %d services",

@@ -37,6 +37,7 @@ from lc_eventstore import (
     current_status,
     publish_status,
 )
+from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey
 from lc_reconciler.domain.status import deleted_status, derive_status
@@ -146,9 +147,11 @@ class StatusReporter:
             try:
                 await self.report(key)
             except (EventStoreError, OSError, TimeoutError, ContractError) as exc:
+                stop_if_cancelled()
                 log.warning("status of %s not published, retrying: %s", key, exc)
                 self.queue.add_after(key, self.backoff.delay(1))
             except Exception as exc:  # a NATS hiccup must not end status reporting
+                stop_if_cancelled()
                 log.warning("status of %s not published, retrying: %r", key, exc)
                 self.queue.add_after(key, self.backoff.delay(2))
             finally:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.errors import KubeError
@@ -72,6 +73,7 @@ class ObjectWatch:
                 )
                 self.resource_version = ""
             except KubeError as exc:
+                stop_if_cancelled()
                 failures += 1
                 delay = self._backoff.delay(failures)
                 log.warning(
