@@ -14,7 +14,7 @@ import pytest
 from lc_eventstore import EventStore
 
 from .dns_zone import TestZone
-from .domain_flow import new_token, register, wait_for_event
+from .domain_flow import new_token, register, wait_for_event, wait_until
 
 SCRIPT = Path(sys.executable).parent / "lc-domain-verifier"
 pytestmark = pytest.mark.timeout(60)
@@ -56,16 +56,27 @@ async def test_the_script_verifies_domains_and_stops_on_interrupt(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    assert process.stderr is not None
+    output: list[str] = []
+
+    async def collect(stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            output.append(line.decode())
+
+    collector = asyncio.create_task(collect(process.stderr))
     try:
         domain_id = await register(store, "script.acme.com", token)
         await wait_for_event(store, domain_id, "domain.verified", timeout=20)
+        # The event is stored a moment before the process logs it.
+        await wait_until(lambda: any("domain verified" in line for line in output), timeout=10)
     finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await asyncio.wait_for(process.wait(), 30)
+        await asyncio.wait_for(collector, 10)
     assert process.returncode == 0
-    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in output if line.startswith("{")]
     verified = [line for line in lines if line["message"] == "domain verified"]
     assert verified
     assert verified[0]["domain_id"] == domain_id
     assert verified[0]["fqdn"] == "script.acme.com"
-    assert token not in stderr.decode()
+    assert all(token not in line for line in output)
