@@ -54,6 +54,8 @@ CONFLICT_RETRIES: Final = 5
 # next try, so a persistent failure does not spin.
 ERROR_HOLD: Final = timedelta(seconds=5)
 READ_RETRY_S: Final = 1.0
+# The scheduler looks again at least this often, so a wall-clock jump cannot stall it.
+MAX_IDLE_S: Final = 60.0
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("lc_domain_verifier")
@@ -191,7 +193,9 @@ class VerificationWorker:
                     )
                 elif isinstance(action, Wait):
                     soonest = action.until if soonest is None else min(soonest, action.until)
-            timeout = None if soonest is None else max(0.0, (soonest - now).total_seconds())
+            timeout = MAX_IDLE_S
+            if soonest is not None:
+                timeout = min(MAX_IDLE_S, max(0.0, (soonest - now).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
