@@ -26,6 +26,7 @@ from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
 from lc_api.db.queries import ReadModels
+from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.status_board import StatusBoard
 from lc_api.runtime.usage_board import UsageBoard
 from lc_api.settings import ApiSettings
@@ -166,9 +167,30 @@ class Runtime:
     def _start_tasks(self) -> None:
         if self.settings.projector_enabled:
             self._spawn("projector", self.runner.run)
+            self.tasks.append(asyncio.create_task(self._listen_for_pause(), name="lcd-pause"))
         self._spawn("service-status", self._follow_service_status)
         self._spawn("usage", self._follow_usage)
         self._spawn("idempotency-purge", self._purge_idempotency)
+
+    async def _listen_for_pause(self) -> None:
+        """On a replay's request, drop the projector lock; the projector queues for it again."""
+        sub = await self.nc.subscribe(PAUSE_PROJECTOR)
+        try:
+            async for message in sub.messages:
+                if message.data.decode() != self.runner.projection.name:
+                    continue
+                projector = next((t for t in self.tasks if t.get_name() == "lcd-projector"), None)
+                if projector is None:
+                    continue
+                projector.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await projector
+                self.tasks.remove(projector)
+                log.info("projector paused for a replay; standing by for the lock")
+                self._spawn("projector", self.runner.run)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         async def supervise() -> None:
