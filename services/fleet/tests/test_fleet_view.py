@@ -220,10 +220,18 @@ def test_view_json_of_an_empty_fleet() -> None:
     assert document["summary"]["total"] == 0
 
 
-def test_view_json_reflects_updates() -> None:
+def test_view_json_reflects_every_change_after_being_read() -> None:
     view = FleetView([snapshot()])
+    assert view.view_json() == view.view_json()
     view.apply(snapshot(available=5, at=1))
-    assert json.loads(view.view_json())["gpus"][0]["memoryAvailableMiB"] == 5
+    document = json.loads(view.view_json())
+    assert document["gpus"][0]["memoryAvailableMiB"] == 5
+    assert document["summary"]["memoryAvailableMiB"] == 5
+    gone = snapshot(available=5)
+    view.apply(gone.tombstone(gone.observed_at))
+    assert json.loads(view.view_json())["gpus"] == []
+    view.apply(snapshot("n0"))
+    assert [g["node"] for g in json.loads(view.view_json())["gpus"]] == ["n0"]
 
 
 # -- model check: any sequence of snapshots gives the same answers as recomputing ------------

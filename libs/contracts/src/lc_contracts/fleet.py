@@ -175,9 +175,9 @@ class FleetView:
     def __init__(self, snapshots: Iterable[GpuSnapshot] = ()) -> None:
         self._gpus: dict[tuple[str, str], GpuSnapshot] = {}
         self._order: list[_SortKey] = []
-        # Per GPU in (node, index) order: the snapshot and its JSON, encoded once.
+        self._encoded: list[bytes] = []  # each GPU's JSON, encoded once, in `_order`'s order
         self._entries: dict[_SortKey, tuple[GpuSnapshot, bytes]] = {}
-        self._all_json: bytes | None = None  # every GPU's JSON joined, until the next change
+        self._all_json: bytes | None = None  # the unfiltered view_json, until the next change
         self._summary = _Summary()
         for snapshot in snapshots:
             self.apply(snapshot)
@@ -212,7 +212,9 @@ class FleetView:
         sort_key = _sort_key(gpu)
         self._gpus[gpu.key] = gpu
         encoded = gpu.model_dump_json(by_alias=True, exclude_none=True).encode()
-        bisect.insort(self._order, sort_key)
+        position = bisect.bisect_left(self._order, sort_key)
+        self._order.insert(position, sort_key)
+        self._encoded.insert(position, encoded)
         self._entries[sort_key] = (gpu, encoded)
         self._all_json = None
         self._summary.add(gpu)
@@ -222,6 +224,7 @@ class FleetView:
         del self._gpus[gpu.key]
         position = bisect.bisect_left(self._order, sort_key)
         del self._order[position]
+        del self._encoded[position]
         del self._entries[sort_key]
         self._all_json = None
         self._summary.add(gpu, -1)
@@ -287,16 +290,26 @@ class FleetView:
         health: GpuHealth | None = None,
         product: str | None = None,
     ) -> bytes:
-        """`{"gpus": [...], "summary": {...}}` as UTF-8 JSON, from the cached encodings."""
-        if node is None and health is None and product is None:
-            if self._all_json is None:
-                entries = self._entries
-                self._all_json = b",".join([entries[k][1] for k in self._order])
-            gpus = self._all_json
-        else:
-            gpus = b",".join([encoded for _, encoded in self._selected(node, health, product)])
+        """`{"gpus": [...], "summary": {...}}` as UTF-8 JSON, from the cached encodings.
+
+        The unfiltered document is kept until the next change, so repeated reads of the
+        whole fleet cost nothing.
+        """
+        unfiltered = node is None and health is None and product is None
+        if unfiltered and self._all_json is not None:
+            return self._all_json
+        encoded = (
+            self._encoded
+            if unfiltered
+            else [encoded for _, encoded in self._selected(node, health, product)]
+        )
         summary = self.summary(node=node, health=health, product=product)
-        return b'{"gpus":[' + gpus + b'],"summary":' + summary_json(summary) + b"}"
+        document = b"".join(
+            (b'{"gpus":[', b",".join(encoded), b'],"summary":', summary_json(summary), b"}")
+        )
+        if unfiltered:
+            self._all_json = document
+        return document
 
 
 def summary_json(summary: FleetSummary) -> bytes:
