@@ -56,7 +56,9 @@ def service(i: int) -> ServiceSpec:
         raw: dict[str, Any] = {
             "name": f"svc-{i}",
             "tier": "cpu",
-            "kind": {"container": {"image": "nginx:1.27", "ports": [{"port": 8080, "name": "http"}]}},
+            "kind": {
+                "container": {"image": "nginx:1.27", "ports": [{"port": 8080, "name": "http"}]}
+            },
         }
     else:
         raw = {
@@ -100,7 +102,9 @@ class Arrivals:
 
 
 def keys_of(manifests: Sequence[Manifest]) -> set[tuple[str, str, str]]:
-    return {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests}
+    return {
+        (m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests
+    }
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -108,7 +112,9 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def bare_apply(kube: KubeClient, settings: ReconcilerSettings, manifests: Sequence[Manifest]) -> float:
+async def bare_apply(
+    kube: KubeClient, settings: ReconcilerSettings, manifests: Sequence[Manifest]
+) -> float:
     platform = settings.platform()
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -124,7 +130,10 @@ async def bare_apply(kube: KubeClient, settings: ReconcilerSettings, manifests: 
 async def bare_lists(kube: KubeClient, settings: ReconcilerSettings) -> float:
     start = time.perf_counter()
     await asyncio.gather(
-        *(kube.list(k, label_selector=MANAGED_SELECTOR) for k in (*service_kinds(settings.platform()), NAMESPACE))
+        *(
+            kube.list(k, label_selector=MANAGED_SELECTOR)
+            for k in (*service_kinds(settings.platform()), NAMESPACE)
+        )
     )
     return time.perf_counter() - start
 
@@ -139,7 +148,11 @@ async def main(services: int, applies: int) -> None:
     logging.basicConfig(level=logging.ERROR)
     try:
         config = SimConfig(
-            gpus="64x8:H100-80GB", data_dir=root / "sim", pending_s=0.01, loading_s=0.01, ready_delay_s=0.01
+            gpus="64x8:H100-80GB",
+            data_dir=root / "sim",
+            pending_s=0.01,
+            loading_s=0.01,
+            ready_delay_s=0.01,
         )
         async with ClusterSim(config) as sim:
             nc = await nats.connect(server.url)
@@ -147,8 +160,12 @@ async def main(services: int, applies: int) -> None:
             await provision_streams(js)
             store = EventStore(js)
             settings = ReconcilerSettings(
-                nats_url=server.url, kubeconfig=str(sim.kubeconfig_path), platform_domain="bench.test",
-                resync_interval_s=3600, retry_base_s=0.01, retry_max_s=0.5,
+                nats_url=server.url,
+                kubeconfig=str(sim.kubeconfig_path),
+                platform_domain="bench.test",
+                resync_interval_s=3600,
+                retry_base_s=0.01,
+                retry_max_s=0.5,
             )
             platform = settings.platform()
             arrivals = Arrivals()
@@ -159,13 +176,19 @@ async def main(services: int, applies: int) -> None:
             scratch = settings.model_copy(update={"namespace_prefix": "scratch-"}).platform()
             await bare.apply(NAMESPACE, compile_namespace(PROJECT, scratch))
             fleet = [service(i) for i in range(services)]
-            scratch_manifests = [m for s in fleet for m in compile_service(PROJECT, s, 1, [], scratch)]
+            scratch_manifests = [
+                m for s in fleet for m in compile_service(PROJECT, s, 1, [], scratch)
+            ]
             bare_cold = await bare_apply(bare, settings, scratch_manifests)
 
             # 2a. cold resync: N services in the stream, empty cluster, reconciler starts.
             await append(store, *_project())
             for spec in fleet:
-                await append(store, service_subject(PROJECT, spec.name), ServiceApplied(project_slug=PROJECT, revision=1, spec=spec))
+                await append(
+                    store,
+                    service_subject(PROJECT, spec.name),
+                    ServiceApplied(project_slug=PROJECT, revision=1, spec=spec),
+                )
             manifests = [m for s in fleet for m in compile_service(PROJECT, s, 1, [], platform)]
             done = arrivals.all_present(keys_of(manifests))
             kube = await KubeClient.connect(settings.kubeconfig)
@@ -176,12 +199,15 @@ async def main(services: int, applies: int) -> None:
             await asyncio.wait_for(runtime.ready.wait(), 60)
 
             # 2b. warm resync of an unchanged cluster.
+            while len(runtime.reconciler.queue):
+                await asyncio.sleep(0.01)
             warm_runs = []
             for _ in range(5):
                 start = time.perf_counter()
                 await runtime.reconciler.resync()
                 warm_runs.append(time.perf_counter() - start)
-                assert len(runtime.reconciler.queue) == 0, "an unchanged cluster queued work"
+                queued = len(runtime.reconciler.queue)
+                assert queued == 0, f"an unchanged cluster queued {queued} keys"
             warm = statistics.median(warm_runs)
             bare_warm = statistics.median([await bare_lists(bare, settings) for _ in range(5)])
 
@@ -195,7 +221,12 @@ async def main(services: int, applies: int) -> None:
             await runtime.reconciler.resync()
             drift = await asyncio.wait_for(back, 60) - start
             bare_drift = await bare_lists(bare, settings) + await bare_apply(
-                bare, settings, [{**m, "metadata": {**m["metadata"], "namespace": "scratch-bench"}} for m in victims]
+                bare,
+                settings,
+                [
+                    {**m, "metadata": {**m["metadata"], "namespace": "scratch-bench"}}
+                    for m in victims
+                ],
             )
 
             # 1. apply -> all objects present, with the fleet in place.
@@ -205,9 +236,15 @@ async def main(services: int, applies: int) -> None:
                 wanted = compile_service(PROJECT, spec, 1, [], platform)
                 present = arrivals.all_present(keys_of(wanted))
                 start = time.perf_counter()
-                await append(store, service_subject(PROJECT, spec.name), ServiceApplied(project_slug=PROJECT, revision=1, spec=spec))
+                await append(
+                    store,
+                    service_subject(PROJECT, spec.name),
+                    ServiceApplied(project_slug=PROJECT, revision=1, spec=spec),
+                )
                 latencies.append(await asyncio.wait_for(present, 30) - start)
-                bare_latencies.append(await bare_apply(bare, settings, compile_service(PROJECT, spec, 1, [], scratch)))
+                bare_latencies.append(
+                    await bare_apply(bare, settings, compile_service(PROJECT, spec, 1, [], scratch))
+                )
 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -220,16 +257,26 @@ async def main(services: int, applies: int) -> None:
         p50, p99 = pct(latencies, 0.5), pct(latencies, 0.99)
         b50, b99 = pct(bare_latencies, 0.5), pct(bare_latencies, 0.99)
         objects = len(manifests)
-        print(f"reconciler bench: {services} services ({objects} objects), {applies} sequential applies")
+        print(
+            f"reconciler bench: {services} services ({objects} objects), {applies} sequential applies"
+        )
         print(f"apply -> all objects present  p50 {p50 * ms:7.1f} ms  p99 {p99 * ms:7.1f} ms")
-        print(f"  bare SSA of the same objects p50 {b50 * ms:7.1f} ms  p99 {b99 * ms:7.1f} ms"
-              f"  ratio p50 {p50 / b50:5.2f}x  p99 {p99 / b99:5.2f}x")
-        print(f"cold resync ({objects} objects)   {cold * ms:8.1f} ms  bare SSA {bare_cold * ms:8.1f} ms"
-              f"  ratio {cold / bare_cold:5.2f}x")
-        print(f"warm resync (no change)        {warm * ms:8.1f} ms  bare lists {bare_warm * ms:6.1f} ms"
-              f"  ratio {warm / bare_warm:5.2f}x")
-        print(f"drift resync ({len(victims)} recreated)    {drift * ms:8.1f} ms  bare lists+SSA {bare_drift * ms:6.1f} ms"
-              f"  ratio {drift / bare_drift:5.2f}x")
+        print(
+            f"  bare SSA of the same objects p50 {b50 * ms:7.1f} ms  p99 {b99 * ms:7.1f} ms"
+            f"  ratio p50 {p50 / b50:5.2f}x  p99 {p99 / b99:5.2f}x"
+        )
+        print(
+            f"cold resync ({objects} objects)   {cold * ms:8.1f} ms  bare SSA {bare_cold * ms:8.1f} ms"
+            f"  ratio {cold / bare_cold:5.2f}x"
+        )
+        print(
+            f"warm resync (no change)        {warm * ms:8.1f} ms  bare lists {bare_warm * ms:6.1f} ms"
+            f"  ratio {warm / bare_warm:5.2f}x"
+        )
+        print(
+            f"drift resync ({len(victims)} recreated)    {drift * ms:8.1f} ms  bare lists+SSA {bare_drift * ms:6.1f} ms"
+            f"  ratio {drift / bare_drift:5.2f}x"
+        )
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,7 @@ Every failure is raised as a `KubeError` (see `kube.errors`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,11 @@ Obj = dict[str, Any]
 APPLY_PATCH = "application/apply-patch+yaml"
 LIST_PAGE = 500
 REQUEST_TIMEOUT_S = 30.0
+
+
+def _proxy_environment() -> bool:
+    names = {"http_proxy", "https_proxy", "all_proxy", "netrc"}
+    return any(key.lower() in names for key in os.environ)
 
 
 class KubeClient:
@@ -39,7 +45,13 @@ class KubeClient:
         else:
             kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         configuration.connection_pool_maxsize = pool_size
-        return cls(ApiClient(configuration))
+        api = ApiClient(configuration)
+        if not _proxy_environment():
+            # kubernetes-asyncio's session trusts the environment, which costs two thread
+            # hops per request (netrc and proxy lookups); with no proxy or netrc set,
+            # skipping them cuts a request's latency several-fold.
+            api.rest_client.pool_manager._trust_env = False
+        return cls(api)
 
     async def close(self) -> None:
         await self._api.close()
