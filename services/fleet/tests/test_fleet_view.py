@@ -298,3 +298,6 @@ def test_view_equals_the_latest_snapshot_of_each_gpu(
         wanted = [g for g in expected if all(getattr(g, k) == v for k, v in filters.items())]
         assert [g.key for g in view.gpus(**filters)] == [g.key for g in wanted]  # type: ignore[arg-type]
         assert view.summary(**filters) == _expected(wanted)  # type: ignore[arg-type]
+        document = json.loads(view.view_json(**filters))  # type: ignore[arg-type]
+        assert [(g["node"], g["uuid"]) for g in document["gpus"]] == [g.key for g in wanted]
+        assert document["summary"]["total"] == len(wanted)
