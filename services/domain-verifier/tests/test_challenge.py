@@ -6,7 +6,7 @@ import hmac
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lc_domain_verifier.domain import challenge
@@ -72,6 +72,7 @@ def test_every_record_is_compared_even_after_a_match(monkeypatch: pytest.MonkeyP
     assert len(calls) == 3
 
 
+@settings(deadline=None)
 @given(token=tokens, cuts=st.lists(st.integers(min_value=0, max_value=64), max_size=6))
 def test_any_split_of_the_token_matches(token: str, cuts: list[int]) -> None:
     points = sorted({min(c, len(token)) for c in cuts} | {0, len(token)})
@@ -79,6 +80,7 @@ def test_any_split_of_the_token_matches(token: str, cuts: list[int]) -> None:
     assert challenge_matches([strings], token)
 
 
+@settings(deadline=None)
 @given(
     token=tokens, other=st.binary(max_size=80), noise=st.lists(st.binary(max_size=40), max_size=4)
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lc_domain_verifier.domain.policy import VerificationPolicy
@@ -48,6 +48,7 @@ def test_inconsistent_policies_are_refused(kwargs: dict[str, object]) -> None:
         VerificationPolicy(**kwargs)  # type: ignore[arg-type]
 
 
+@settings(deadline=None)
 @given(
     initial=st.floats(min_value=0.01, max_value=1000),
     factor=st.floats(min_value=1.0, max_value=10),
