@@ -199,8 +199,7 @@ async def main(services: int, applies: int) -> None:
             await asyncio.wait_for(runtime.ready.wait(), 60)
 
             # 2b. warm resync of an unchanged cluster.
-            while len(runtime.reconciler.queue):
-                await asyncio.sleep(0.01)
+            await runtime.reconciler.queue.wait_idle()
             warm_runs = []
             for _ in range(5):
                 start = time.perf_counter()

@@ -44,3 +44,22 @@ def test_backoff_grows_and_is_capped_and_honours_retry_after() -> None:
     assert backoff.delay(1, retry_after=0.5) == 0.5
     jittered = Backoff(base_s=1.0, max_s=10.0, jitter=0.2).delay(1, rng=random.Random(1))
     assert 0.8 <= jittered <= 1.2
+
+
+async def test_work_queue_hands_a_key_to_one_worker_and_reruns_it_if_added_meanwhile() -> None:
+    from lc_reconciler.work_queue import WorkQueue
+
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    queue.add("a")
+    queue.add("b")
+    assert await queue.get() == "a"
+    queue.add("a")  # while "a" is being processed
+    assert await queue.get() == "b"
+    queue.done("b")
+    assert len(queue) == 1
+    queue.done("a")
+    assert await queue.get() == "a"
+    queue.done("a")
+    await queue.wait_idle()
+    assert len(queue) == 0

@@ -20,6 +20,8 @@ class WorkQueue(Generic[K]):
         self._processing: set[K] = set()
         self._again: set[K] = set()
         self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._timers: set[asyncio.TimerHandle] = set()
 
     def __len__(self) -> int:
@@ -31,6 +33,7 @@ class WorkQueue(Generic[K]):
             return
         if key not in self._queued:
             self._queued[key] = None
+            self._idle.clear()
             self._wakeup.set()
 
     def add_after(self, key: K, delay: float) -> None:
@@ -61,6 +64,12 @@ class WorkQueue(Generic[K]):
         if key in self._again:
             self._again.discard(key)
             self.add(key)
+        if not self._queued and not self._processing:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Until nothing is queued or being processed (keys waiting on a back-off timer aside)."""
+        await self._idle.wait()
 
     def close(self) -> None:
         for handle in self._timers:
