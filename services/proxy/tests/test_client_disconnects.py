@@ -76,7 +76,7 @@ async def test_500_streams_dropped_after_3_chunks_are_all_aborted_upstream(  # t
     entry = proxy.app.table.get("m")
     assert entry is not None
     assert [state.outstanding for state, _ in entry.replicas] == [0]
-    await wait_until(lambda: proxy.app.metrics.in_flight._value.get() == 0, timeout=1.0)
+    await wait_until(lambda: proxy.app.metrics.in_flight == 0, timeout=1.0)
     # Every upstream connection of an aborted stream was closed, none kept or leaked.
     await wait_until(lambda: _open_fds() <= baseline_fds + 5, timeout=2.0)
     gc.collect()

@@ -18,6 +18,12 @@ from lc_proxy.settings import ProxySettings
 
 
 def configure_logging(settings: ProxySettings) -> None:
+    # The logging HOWTO's "Optimization" switches: no caller lookup (a stack walk per
+    # record), no thread or process names. The access log writes a line per request.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if settings.proxy_log_format == "json" else ConsoleFormatter()

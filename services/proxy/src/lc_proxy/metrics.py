@@ -72,13 +72,17 @@ class RequestMetrics:
             ["model"],
             registry=self.registry,
         )
-        self.in_flight = Gauge(
+        # A plain int read at scrape time: no lock taken twice per request.
+        self.in_flight = 0
+        Gauge(
             "lc_proxy_requests_in_flight",
             "Requests being answered right now.",
             registry=self.registry,
-        )
-        # `.labels()` costs a dict lookup and a lock; cache the children we use per request.
+        ).set_function(lambda: self.in_flight)
+        # `.labels()` validates and locks on every call; cache the children used per request.
         self._children: dict[tuple[str, str], tuple[Histogram, Histogram]] = {}
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._token_counters: dict[tuple[str, str], Counter] = {}
 
     def finished(
         self,
@@ -94,7 +98,12 @@ class RequestMetrics:
         stream_error: bool = False,
     ) -> None:
         label = model if routed else UNROUTED
-        self._requests.labels(label, endpoint, str(status)).inc()
+        counted = self._counted.get((label, endpoint, status))
+        if counted is None:
+            counted = self._counted[(label, endpoint, status)] = self._requests.labels(
+                label, endpoint, str(status)
+            )
+        counted.inc()
         children = self._children.get((label, endpoint))
         if children is None:
             children = self._children[(label, endpoint)] = (
@@ -105,9 +114,9 @@ class RequestMetrics:
         if ttft_s is not None:
             children[1].observe(ttft_s)
         if prompt_tokens:
-            self._tokens.labels(label, "prompt").inc(prompt_tokens)
+            self._token_counter(label, "prompt").inc(prompt_tokens)
         if completion_tokens:
-            self._tokens.labels(label, "completion").inc(completion_tokens)
+            self._token_counter(label, "completion").inc(completion_tokens)
         if routed:
             self.usage.record(
                 model,
@@ -117,6 +126,12 @@ class RequestMetrics:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
             )
+
+    def _token_counter(self, label: str, kind: str) -> Counter:
+        counter = self._token_counters.get((label, kind))
+        if counter is None:
+            counter = self._token_counters[(label, kind)] = self._tokens.labels(label, kind)
+        return counter
 
     def retried(self, model: str) -> None:
         self._retries.labels(model).inc()

@@ -1,0 +1,686 @@
+"""lc-proxy benchmark: added latency, throughput, streaming overhead and memory, in one run.
+
+Run: `uv run python bench/proxy.py [--quick] [--no-litellm] [--rss-requests 100000]`.
+
+Everything talks over loopback to one simulated upstream (`SimulatedUpstream`, in its
+own process pinned to CPU 1). Each proxy under test runs alone in its own process pinned
+to CPU 0 (uvicorn + uvloop + httptools); the load generator shares CPU 1 with the
+upstream. Rows, each measured in this run against the same upstream:
+
+- added latency at concurrency 1 (non-streaming chat completion, p50 and p99 of proxied
+  minus direct), for lc-proxy with aiohttp and with httpx as its upstream client, for a
+  bare pass-through (receive, forward, return — nothing else) on each library, and for
+  LiteLLM's proxy (`litellm[proxy]==1.105.7`, installed by this script into a throwaway
+  venv under the temp dir, never into the workspace);
+- throughput at concurrency 64 (`wrk`, or a Python load generator when `wrk` is not
+  installed), and lc-proxy's ratio to the bare pass-through on the same library;
+- streaming: time to first chunk, proxied minus direct (p50), and chunk throughput of a
+  long stream as a ratio to direct;
+- RSS growth of one lc-proxy process over `--rss-requests` requests.
+
+Bounded: every load phase stops after a fixed time or request count; every child process
+is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+MODEL = "sim-model"
+CHAT_BODY = orjson.dumps(
+    {"model": MODEL, "messages": [{"role": "user", "content": "Say something short."}]}
+)
+LITELLM_VERSION = "1.105.7"
+PROXY_CPU = 0
+UPSTREAM_CPU = 1
+HERE = Path(__file__).resolve()
+
+
+# -- child processes -----------------------------------------------------------------
+
+
+def _pin(cpu: int) -> None:
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_upstream(port: int) -> None:
+    import uvloop
+
+    from lc_clustersim.upstream import SimulatedUpstream
+
+    async def run() -> None:
+        upstream = SimulatedUpstream(models=[MODEL])
+        await upstream.start(port=port)
+        await asyncio.Event().wait()
+
+    uvloop.run(run())
+
+
+def bare_passthrough_app(kind: str, upstream: str) -> Any:
+    """The ceiling: receive, forward to one upstream, return. Nothing else."""
+    state: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    if kind == "aiohttp":
+                        state["client"] = aiohttp.ClientSession(
+                            connector=aiohttp.TCPConnector(limit=1024)
+                        )
+                    else:
+                        import httpx
+
+                        state["client"] = httpx.AsyncClient(
+                            limits=httpx.Limits(max_connections=1024)
+                        )
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    client = state["client"]
+                    await (client.close() if kind == "aiohttp" else client.aclose())
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        url = upstream + scope["path"]
+        headers = {"content-type": "application/json"}
+        client = state["client"]
+        if kind == "aiohttp":
+            async with client.post(url, data=body, headers=headers) as response:
+                payload = await response.read()
+                status = response.status
+                content_type = response.headers.get("Content-Type", "application/json")
+        else:
+            response = await client.post(url, content=body, headers=headers)
+            payload, status = response.content, response.status_code
+            content_type = response.headers.get("content-type", "application/json")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type.encode()),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def serve_bare(kind: str, port: int, upstream: str) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        bare_passthrough_app(kind, upstream),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=False,
+    )
+
+
+def child_main(args: argparse.Namespace) -> None:
+    _pin(args.cpu)
+    if args.serve == "upstream":
+        serve_upstream(args.port)
+    elif args.serve in ("bare-aiohttp", "bare-httpx"):
+        serve_bare(args.serve.removeprefix("bare-"), args.port, args.upstream)
+    else:
+        raise SystemExit(f"unknown role {args.serve}")
+
+
+class Children:
+    """Processes started by this run; all stopped on exit."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, cmd: list[str], cpu: int, env: dict[str, str] | None = None) -> int:
+        log = (self.logs / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            preexec_fn=lambda: _pin(cpu),
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc.pid
+
+    def stop(self, pid: int) -> None:
+        for proc in self.procs:
+            if proc.pid == pid and proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            self.stop(proc.pid)
+
+
+def self_cmd(role: str, port: int, cpu: int, upstream: str = "") -> list[str]:
+    cmd = [sys.executable, str(HERE), "--serve", role, "--port", str(port), "--cpu", str(cpu)]
+    return [*cmd, "--upstream", upstream] if upstream else cmd
+
+
+async def wait_http(url: str, timeout: float = 60.0, method: str = "GET") -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.request(method, url) as response:
+                    if response.status < 500:
+                        return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up within {timeout} s")
+            await asyncio.sleep(0.1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (robust to a noisy neighbour)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmRSS")
+
+
+# -- measurements --------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def latencies(targets: dict[str, str], count: int) -> dict[str, list[float]]:
+    """Per-request latency (ms) at concurrency 1, targets interleaved in rounds of 50."""
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    headers = {"content-type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        for url in targets.values():  # warm-up
+            for _ in range(100):
+                async with session.post(url, data=CHAT_BODY, headers=headers) as response:
+                    await response.read()
+        for _ in range(max(1, count // 50)):
+            for name, url in targets.items():
+                for _ in range(50):
+                    started = time.perf_counter()
+                    async with session.post(url, data=CHAT_BODY, headers=headers) as response:
+                        await response.read()
+                        assert response.status == 200, (name, response.status)
+                    samples[name].append((time.perf_counter() - started) * 1000.0)
+    return samples
+
+
+def wrk_script(directory: Path, body: bytes, limit: int = 0) -> Path:
+    script = directory / f"post-{limit}.lua"
+    text = (
+        'wrk.method = "POST"\n'
+        f"wrk.body = [[{body.decode()}]]\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    if limit:
+        text += (
+            "local count = 0\n"
+            "response = function(status, headers, body)\n"
+            "  count = count + 1\n"
+            f"  if count >= {limit} then wrk.thread:stop() end\n"
+            "end\n"
+        )
+    script.write_text(text)
+    return script
+
+
+def run_wrk(url: str, seconds: float, scratch: Path, limit: int = 0) -> tuple[float, int, int]:
+    """(requests/s, requests, non-2xx) from wrk with 1 thread, 64 connections, on CPU 1."""
+    cmd = [
+        "wrk",
+        "-t1",
+        "-c64",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(wrk_script(scratch, CHAT_BODY, limit)),
+        url,
+    ]
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        preexec_fn=lambda: _pin(UPSTREAM_CPU),
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failures = int(bad.group(1)) if bad else 0
+    if errors:
+        failures += sum(int(g) for g in errors.groups())
+    return rate, total, failures
+
+
+async def python_load(url: str, seconds: float, limit: int = 0) -> tuple[float, int, int]:
+    """Fallback load generator (64 concurrent keep-alive clients) when wrk is missing."""
+    done = 0
+    failures = 0
+    deadline = time.monotonic() + seconds
+    headers = {"content-type": "application/json"}
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal done, failures
+        while time.monotonic() < deadline and (not limit or done < limit):
+            async with session.post(url, data=CHAT_BODY, headers=headers) as response:
+                await response.read()
+                done += 1
+                failures += response.status != 200
+
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+        await asyncio.gather(*(worker(session) for _ in range(64)))
+    return done / (time.monotonic() - started), done, failures
+
+
+async def throughput(
+    url: str, seconds: float, scratch: Path, limit: int = 0
+) -> tuple[float, int, int]:
+    if shutil.which("wrk"):
+        return await asyncio.to_thread(run_wrk, url, seconds, scratch, limit)
+    return await python_load(url, seconds, limit)
+
+
+async def stream_figures(direct: str, proxied: str, count: int) -> dict[str, float]:
+    """TTFT p50/p99 (ms) of both, and chunk throughput of a long stream (events/s)."""
+    short = orjson.dumps(
+        {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": True,
+            "max_tokens": 8,
+        }
+    )
+    long = orjson.dumps(
+        {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "long"}],
+            "stream": True,
+            "max_tokens": 4000,
+        }
+    )
+    headers = {"content-type": "application/json"}
+    ttft: dict[str, list[float]] = {"direct": [], "proxied": []}
+    rate: dict[str, list[float]] = {"direct": [], "proxied": []}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        for round_ in range(count // 50 + 1):
+            for name, url in (("direct", direct), ("proxied", proxied)):
+                for _ in range(50):
+                    started = time.perf_counter()
+                    async with session.post(url, data=short, headers=headers) as response:
+                        await response.content.readany()
+                        first = time.perf_counter() - started
+                        await response.read()
+                    if round_:  # the first round warms up
+                        ttft[name].append(first * 1000.0)
+        for _ in range(8):
+            for name, url in (("direct", direct), ("proxied", proxied)):
+                started = time.perf_counter()
+                async with session.post(url, data=long, headers=headers) as response:
+                    body = await response.read()
+                rate[name].append(body.count(b"data: ") / (time.perf_counter() - started))
+    return {
+        "ttft_direct_p50": pct(ttft["direct"], 0.5),
+        "ttft_proxied_p50": pct(ttft["proxied"], 0.5),
+        "ttft_direct_p99": pct(ttft["direct"], 0.99),
+        "ttft_proxied_p99": pct(ttft["proxied"], 0.99),
+        "chunks_direct": statistics.median(rate["direct"]),
+        "chunks_proxied": statistics.median(rate["proxied"]),
+    }
+
+
+# -- LiteLLM -------------------------------------------------------------------------
+
+
+def litellm_venv(root: Path) -> tuple[Path | None, str]:
+    """A venv with litellm[proxy]==LITELLM_VERSION (reused across runs), or why not."""
+    venv = root / f"lc-bench-litellm-{LITELLM_VERSION}"
+    exe = venv / "bin" / "litellm"
+    if exe.exists():
+        return exe, ""
+    uv = shutil.which("uv")
+    if uv is None:
+        return None, "uv not found to build its venv"
+    try:
+        subprocess.run(
+            [uv, "venv", "-q", "--python", "3.11", str(venv)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(venv / "bin" / "python"),
+                f"litellm[proxy]=={LITELLM_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(venv, ignore_errors=True)
+        stderr = getattr(exc, "stderr", b"") or b""
+        return None, f"install failed: {stderr.decode(errors='replace').strip()[-300:]}"
+    return (exe, "") if exe.exists() else (None, "install left no litellm executable")
+
+
+def litellm_config(directory: Path, upstream: str) -> Path:
+    config = directory / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: {upstream}/v1\n"
+        "      api_key: sk-bench\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+        "  drop_params: true\n"
+    )
+    return config
+
+
+# -- the run -------------------------------------------------------------------------
+
+
+async def publish_route(nats_url: str, upstream: str) -> None:
+    import nats
+
+    from lc_contracts.specs import Endpoint
+    from lc_contracts.status import Replica, ServicePhase, ServiceStatus
+    from lc_contracts.subjects import service_status_subject
+    from lc_eventstore import provision_streams, publish_status
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await provision_streams(js)
+    status = ServiceStatus(
+        project_slug="bench",
+        service_name="sim",
+        phase=ServicePhase.READY,
+        model_name=MODEL,
+        endpoints=list(Endpoint),
+        replicas=[Replica(name="sim-0", url=upstream)],
+        ready_replicas=1,
+        observed_at=datetime.now(UTC),
+    )
+    await publish_status(js, service_status_subject("bench", "sim"), status)
+    await nc.drain()
+
+
+async def wait_routable(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(f"{url}/v1/models/{MODEL}") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} never routed {MODEL}")
+
+
+@contextlib.contextmanager
+def embedded_nats(root: Path) -> Iterator[str]:
+    from lc_local.embedded import EmbeddedNats
+
+    server = EmbeddedNats(root / "nats", sync_always=False).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+async def run(args: argparse.Namespace) -> None:
+    _pin(UPSTREAM_CPU)
+    scratch = Path(tempfile.mkdtemp(prefix="lc-bench-proxy-"))
+    children = Children(scratch)
+    rows: list[tuple[str, str]] = []
+    seconds = 3.0 if args.quick else 5.0
+    lat_count = 500 if args.quick else 2000
+    try:
+        with embedded_nats(scratch) as nats_url:
+            up_port = free_port()
+            children.start("upstream", self_cmd("upstream", up_port, UPSTREAM_CPU), UPSTREAM_CPU)
+            upstream = f"http://127.0.0.1:{up_port}"
+            await wait_http(f"{upstream}/health")
+            await publish_route(nats_url, upstream)
+
+            ports: dict[str, int] = {}
+            pids: dict[str, int] = {}
+            for kind in ("aiohttp", "httpx"):
+                port = ports[f"lc-proxy/{kind}"] = free_port()
+                pids[f"lc-proxy/{kind}"] = children.start(
+                    f"lc-proxy-{kind}",
+                    [sys.executable, "-m", "lc_proxy.main"],
+                    PROXY_CPU,
+                    env={
+                        "LC_NATS_URL": nats_url,
+                        "LC_PROXY_PORT": str(port),
+                        "LC_PROXY_UPSTREAM_CLIENT": kind,
+                        "LC_PROXY_REPLICA_NAME": f"bench-{kind}",
+                        "LC_PROXY_PROVISION_STREAMS": "false",
+                    },
+                )
+                port = ports[f"bare/{kind}"] = free_port()
+                pids[f"bare/{kind}"] = children.start(
+                    f"bare-{kind}", self_cmd(f"bare-{kind}", port, PROXY_CPU, upstream), PROXY_CPU
+                )
+            litellm_note = "skipped (--no-litellm)"
+            if not args.no_litellm:
+                exe, why = await asyncio.to_thread(litellm_venv, Path(tempfile.gettempdir()))
+                if exe is None:
+                    litellm_note = f"not run: {why}"
+                else:
+                    port = ports["litellm"] = free_port()
+                    pids["litellm"] = children.start(
+                        "litellm",
+                        [
+                            str(exe),
+                            "--config",
+                            str(litellm_config(scratch, upstream)),
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            str(port),
+                            "--num_workers",
+                            "1",
+                        ],
+                        PROXY_CPU,
+                        env={
+                            "LITELLM_LOG": "ERROR",
+                            "LITELLM_TELEMETRY": "False",
+                            "DISABLE_SCHEMA_UPDATE": "True",
+                        },
+                    )
+                    litellm_note = ""
+            for name, port in ports.items():
+                base = f"http://127.0.0.1:{port}"
+                if name.startswith("lc-proxy"):
+                    await wait_routable(base)
+                elif name == "litellm":
+                    try:
+                        await wait_http(f"{base}/health/liveliness", timeout=180.0)
+                    except RuntimeError as exc:
+                        litellm_note = f"not run: {exc}"
+                        children.stop(pids.pop("litellm"))
+                        del ports["litellm"]
+                        break
+                else:
+                    await wait_http(base, timeout=30.0)
+
+            path = "/v1/chat/completions"
+            targets = {"direct": f"{upstream}{path}"} | {
+                name: f"http://127.0.0.1:{port}{path}" for name, port in ports.items()
+            }
+
+            print(
+                f"# lc-proxy benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+                f"{os.cpu_count()} CPUs, load generator: {'wrk' if shutil.which('wrk') else 'python'}"
+            )
+            lat = await latencies(targets, lat_count)
+            direct50, direct99 = pct(lat["direct"], 0.5), pct(lat["direct"], 0.99)
+            print(
+                f"\nlatency at concurrency 1, {lat_count} requests each "
+                f"(direct p50 {direct50:.3f} ms, p99 {direct99:.3f} ms)"
+            )
+            print(f"{'target':<18}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}")
+            for name in targets:
+                p50, p99 = pct(lat[name], 0.5), pct(lat[name], 0.99)
+                print(
+                    f"{name:<18}{p50:>9.3f}{p99:>9.3f}{p50 - direct50:>+9.3f}{p99 - direct99:>+9.3f}"
+                )
+
+            print(f"\nthroughput at concurrency 64, {seconds:g} s each")
+            rates: dict[str, float] = {}
+            cpu_us: dict[str, float] = {}
+            for name, url in targets.items():
+                await throughput(url, 1.0, scratch)  # warm-up
+                pid = pids.get(name)
+                cpu_before = cpu_seconds(pid) if pid else 0.0
+                rate, total, failures = await throughput(url, seconds, scratch)
+                rates[name] = rate
+                cpu = ""
+                if pid:
+                    cpu_us[name] = (cpu_seconds(pid) - cpu_before) / max(total, 1) * 1e6
+                    cpu = f", {cpu_us[name]:.0f} us CPU/request in the proxy"
+                print(f"{name:<18}{rate:>10.0f} req/s  ({total} requests, {failures} failed{cpu})")
+            for kind in ("aiohttp", "httpx"):
+                ratio = rates[f"lc-proxy/{kind}"] / rates[f"bare/{kind}"]
+                cpu_ratio = cpu_us[f"bare/{kind}"] / cpu_us[f"lc-proxy/{kind}"]
+                print(
+                    f"lc-proxy/{kind} vs bare/{kind}: {ratio:.2f} by throughput, "
+                    f"{cpu_ratio:.2f} by CPU per request (target >= 0.6)"
+                )
+            winner = max(("aiohttp", "httpx"), key=lambda k: rates[f"lc-proxy/{k}"])
+            print(
+                f"faster upstream client in lc-proxy: {winner} "
+                f"({rates['lc-proxy/aiohttp'] / rates['lc-proxy/httpx']:.1f}x aiohttp/httpx)"
+            )
+            if "litellm" in rates:
+                print(
+                    f"lc-proxy/aiohttp vs litellm: {rates['lc-proxy/aiohttp'] / rates['litellm']:.1f}x "
+                    f"by throughput, {cpu_us['litellm'] / cpu_us['lc-proxy/aiohttp']:.1f}x by CPU "
+                    "per request (target >= 30x)"
+                )
+            else:
+                print(f"litellm: {litellm_note}")
+            for name in [n for n in list(pids) if n != "lc-proxy/aiohttp"]:
+                children.stop(pids.pop(name))
+
+            proxied = targets["lc-proxy/aiohttp"]
+            stream = await stream_figures(targets["direct"], proxied, 300 if args.quick else 1000)
+            print("\nstreaming (lc-proxy/aiohttp vs direct)")
+            print(
+                f"TTFT p50 direct {stream['ttft_direct_p50']:.3f} ms, proxied "
+                f"{stream['ttft_proxied_p50']:.3f} ms: overhead "
+                f"{stream['ttft_proxied_p50'] - stream['ttft_direct_p50']:+.3f} ms (target <= 1 ms); "
+                f"p99 overhead {stream['ttft_proxied_p99'] - stream['ttft_direct_p99']:+.3f} ms"
+            )
+            print(
+                f"chunk throughput direct {stream['chunks_direct']:.0f}/s, proxied "
+                f"{stream['chunks_proxied']:.0f}/s: {stream['chunks_proxied'] / stream['chunks_direct']:.2f} "
+                "of direct (target >= 0.85)"
+            )
+
+            pid = pids["lc-proxy/aiohttp"]
+            await throughput(proxied, 2.0, scratch)
+            before = rss_mb(pid)
+            limit = args.rss_requests
+            budget = limit / max(rates["lc-proxy/aiohttp"] * 0.5, 100.0) + 30
+            rate, total, failures = await throughput(proxied, budget, scratch, limit)
+            after = rss_mb(pid)
+            print(
+                f"\nRSS over {total} requests ({rate:.0f} req/s, {failures} failed): "
+                f"{before:.1f} -> {after:.1f} MiB, growth {after - before:+.1f} MiB (target < 50)"
+            )
+            rows.append(("rss", f"{after - before:+.1f}"))
+    finally:
+        children.stop_all()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples, shorter phases")
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM rows")
+    parser.add_argument("--rss-requests", type=int, default=100_000)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        child_main(args)
+        return
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
