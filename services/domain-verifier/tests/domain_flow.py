@@ -16,7 +16,7 @@ from lc_contracts.events import (
     build,
 )
 from lc_contracts.subjects import domain_subject
-from lc_eventstore import EventStore, StoredEvent
+from lc_eventstore import ConcurrencyConflict, EventStore, StoredEvent
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -46,27 +46,24 @@ async def register(
     service: str = "llama-3-8b",
     request: bool = True,
 ) -> str:
-    """domain.registered then domain.verification_requested, as the API writes them."""
+    """domain.registered (POST /domains), then domain.verification_requested
+    (POST /domains/{id}/verify), appended as the API appends them."""
     domain_id = str(uuid.uuid4())
     subject = domain_subject(domain_id)
-    events = [
-        build(
-            DomainRegistered(
-                id=domain_id,
-                fqdn=fqdn,
-                project_slug=project,
-                service_name=service,
-                challenge_token=token,
-            ),
-            subject=subject,
-            source="tests",
-        )
-    ]
+    registered = build(
+        DomainRegistered(
+            id=domain_id,
+            fqdn=fqdn,
+            project_slug=project,
+            service_name=service,
+            challenge_token=token,
+        ),
+        subject=subject,
+        source="tests",
+    )
+    await store.append(subject, [registered], 0)
     if request:
-        events.append(
-            build(DomainVerificationRequested(id=domain_id), subject=subject, source="tests")
-        )
-    await store.append(subject, events, 0)
+        await request_verification(store, domain_id)
     return domain_id
 
 
@@ -79,7 +76,7 @@ async def _append_latest(store: EventStore, domain_id: str, payload: Payload) ->
                 subject, [build(payload, subject=subject, source="tests")], aggregate.version
             )
             return
-        except Exception:  # a verifier appended in between: reload and retry
+        except ConcurrencyConflict:  # a verifier appended in between: reload and retry
             continue
     raise AssertionError(f"could not append {payload.TYPE} to {subject}")
 

@@ -143,10 +143,24 @@ def verified() -> Timeline:
 # -- pending ----------------------------------------------------------------------------
 
 
-def test_a_registered_domain_is_pending_and_checked_at_once() -> None:
-    timeline = registered()
+def test_a_registered_domain_waits_for_a_verification_request() -> None:
+    timeline = Timeline()
+    timeline.register()
+    assert timeline.current.status == "registered"
+    assert isinstance(timeline.action(), Idle)
+    assert timeline.check(FOUND) == []
+    timeline.advance(days=30)
+    assert isinstance(timeline.action(), Idle), "an unrequested domain never expires"
+
+
+def test_a_requested_domain_is_pending_and_checked_at_once() -> None:
+    timeline = Timeline()
+    timeline.register()
+    timeline.advance(hours=5)
+    timeline.request()
     assert timeline.current.status == "pending"
     assert timeline.current.fqdn == "chat.acme.com"
+    assert timeline.current.cycle_started_at == timeline.now, "the window opens at the request"
     assert isinstance(timeline.action(), Check)
 
 
@@ -330,6 +344,7 @@ def test_a_verify_request_on_a_verified_domain_rechecks_now() -> None:
 def test_a_lost_domain_can_be_verified_again_on_request() -> None:
     timeline = Timeline(policy=VerificationPolicy(lost_after=1))
     timeline.register()
+    timeline.request()
     timeline.check(FOUND)
     timeline.advance(days=1)
     [lost] = timeline.check(missing())

@@ -356,3 +356,21 @@ async def test_a_verify_request_on_a_verified_domain_is_answered(
         "domain.verification_requested",
         "domain.verified",
     ]
+
+
+async def test_nothing_is_checked_before_verification_is_requested(
+    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+) -> None:
+    token = new_token()
+    dns_zone.set_txt("_lc-challenge.quiet.acme.com", token)
+    dns_zone.set_txt("_lc-challenge.asked.acme.com", token)
+    await start_verifier()
+    quiet_id = await register(store, "quiet.acme.com", token, request=False)
+    asked_id = await register(store, "asked.acme.com", token)
+    await wait_for_event(store, asked_id, "domain.verified")
+
+    assert await types_of(store, quiet_id) == ["domain.registered"]
+    assert not any(q.startswith("_lc-challenge.quiet.") for q, _ in dns_zone.questions)
+
+    await request_verification(store, quiet_id)
+    await wait_for_event(store, quiet_id, "domain.verified")

@@ -23,7 +23,7 @@ from lc_domain_verifier.domain.state import DomainState
 
 @dataclass(frozen=True)
 class Idle:
-    """Nothing to check until an event arrives (failed, lost, deleted)."""
+    """Nothing to check until an event arrives (registered, failed, lost, deleted)."""
 
 
 @dataclass(frozen=True)

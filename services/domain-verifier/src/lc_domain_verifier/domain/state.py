@@ -1,10 +1,15 @@
 """One domain's verification state, derived only from the events on its subject.
 
-    registered ──► pending ──(found)──► verified ──(N consecutive failures)──► lost
-                     │  ▲                  ▲  │
-     (expiry window) │  └──(verify asked)──┼──┘ (failure < N: retried soon; found: reset)
-                     ▼                     │
-                   failed ──(verify asked)─┘ via pending        any ──(deleted)──► deleted
+    registered ──verify──► pending ──found──► verified ──N failed re-checks──► lost
+                             │                  │  a failure < N: retried soon;
+                    window   │                  │  found again: count reset
+                    closes   ▼
+                           failed
+    failed, lost ──verify──► pending (a new window)
+    any ──deleted──► deleted (never checked again)
+
+Nothing is checked before the first verification request: the user publishes the record
+between registering and asking (and the API's request cannot race an early check).
 
 `evolve` is called by the worker for every event it reads (or appends) and by the
 conflict path when it reloads an aggregate. Times come from the events' envelopes, so a
@@ -31,7 +36,7 @@ from lc_contracts.fqdn import normalise_fqdn
 from lc_domain_verifier.domain.lookup import CnameObservation
 from lc_domain_verifier.domain.policy import VerificationPolicy
 
-Status = Literal["pending", "verified", "failed", "lost", "deleted"]
+Status = Literal["registered", "pending", "verified", "failed", "lost", "deleted"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,8 @@ class DomainState:
     version: int
     """Stream sequence of the last event applied: the expectation for the next append."""
     cycle_started_at: datetime
-    """When the current pending cycle began; expiry counts from here."""
+    """When the current pending cycle began (registration until the first request);
+    expiry counts from here."""
     attempt: int = 0
     """Failed checks in the current pending cycle."""
     backoff_failures: int = 0
@@ -88,10 +94,9 @@ def evolve(
             project_slug=payload.project_slug,
             service_name=payload.service_name,
             token=payload.challenge_token,
-            status="pending",
+            status="registered",
             version=seq,
             cycle_started_at=at,
-            next_check_at=at,
         )
     if state is None:
         return None
@@ -121,8 +126,8 @@ def evolve(
 
 
 def _requested(state: DomainState, at: datetime) -> DomainState:
-    if state.status in ("failed", "lost"):
-        # A new attempt at verification: a fresh pending cycle with its own expiry.
+    if state.status in ("registered", "failed", "lost"):
+        # A (new) attempt at verification: a fresh pending cycle with its own expiry.
         return dataclasses.replace(
             state,
             status="pending",
