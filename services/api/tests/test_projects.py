@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from .conftest import DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT
 
@@ -12,7 +11,9 @@ PROBLEM = "application/problem+json"
 
 async def test_list_and_get_projects_with_pagination(client: httpx.AsyncClient) -> None:
     for slug in ("c", "a", "b"):
-        assert (await client.post("/api/v1/projects", json={"name": slug.upper(), "slug": slug})).status_code == 201
+        assert (
+            await client.post("/api/v1/projects", json={"name": slug.upper(), "slug": slug})
+        ).status_code == 201
     page = (await client.get("/api/v1/projects", params={"limit": 2})).json()
     assert [p["slug"] for p in page["items"]] == ["a", "b"]
     assert page["next"] == "b"
@@ -42,21 +43,21 @@ async def test_duplicate_slug_is_409_and_unknown_project_is_404(client: httpx.As
 
 
 PROJECT_CASES: list[tuple[dict[str, object], str]] = [
-        ({"name": "X", "slug": "Upper"}, "/slug"),
-        ({"name": "X", "slug": "-lead"}, "/slug"),
-        ({"name": "X", "slug": "trail-"}, "/slug"),
-        ({"name": "X", "slug": "a" * 41}, "/slug"),
-        ({"name": "X", "slug": ""}, "/slug"),
-        ({"name": "X", "slug": "kube-system"}, "/slug"),
-        ({"name": "X", "slug": "kube-anything"}, "/slug"),
-        ({"name": "X", "slug": "liquidcompute-system"}, "/slug"),
-        ({"name": "X", "slug": "has.dot"}, "/slug"),
-        ({"name": "", "slug": "ok"}, "/name"),
-        ({"name": "x" * 101, "slug": "ok"}, "/name"),
-        ({"slug": "ok"}, "/name"),
-        ({"name": "X"}, "/slug"),
-        ({"name": "X", "slug": "ok", "color": "red"}, "/color"),
-        ({"name": 5, "slug": "ok"}, "/name"),
+    ({"name": "X", "slug": "Upper"}, "/slug"),
+    ({"name": "X", "slug": "-lead"}, "/slug"),
+    ({"name": "X", "slug": "trail-"}, "/slug"),
+    ({"name": "X", "slug": "a" * 41}, "/slug"),
+    ({"name": "X", "slug": ""}, "/slug"),
+    ({"name": "X", "slug": "kube-system"}, "/slug"),
+    ({"name": "X", "slug": "kube-anything"}, "/slug"),
+    ({"name": "X", "slug": "liquidcompute-system"}, "/slug"),
+    ({"name": "X", "slug": "has.dot"}, "/slug"),
+    ({"name": "", "slug": "ok"}, "/name"),
+    ({"name": "x" * 101, "slug": "ok"}, "/name"),
+    ({"slug": "ok"}, "/name"),
+    ({"name": "X"}, "/slug"),
+    ({"name": "X", "slug": "ok", "color": "red"}, "/color"),
+    ({"name": 5, "slug": "ok"}, "/name"),
 ]
 
 
@@ -66,7 +67,11 @@ async def test_project_validation_matrix(client: httpx.AsyncClient) -> None:
         response = await client.post("/api/v1/projects", json=body)
         problem = response.json()
         pointers = [e["pointer"] for e in problem.get("errors", [])]
-        if response.status_code != 422 or not problem["type"].endswith("/validation-error") or pointer not in pointers:
+        if (
+            response.status_code != 422
+            or not problem["type"].endswith("/validation-error")
+            or pointer not in pointers
+        ):
             failures.append((body, response.status_code, pointers))
     assert failures == []
     assert (await client.get("/api/v1/projects")).json()["items"] == []
@@ -85,14 +90,20 @@ async def test_server_owned_project_fields_are_refused(client: httpx.AsyncClient
 async def test_rename_with_if_match_and_stale_etag_is_412(client: httpx.AsyncClient) -> None:
     created = await client.post("/api/v1/projects", json=DOCS_PROJECT)
     etag = created.headers["etag"]
-    renamed = await client.patch("/api/v1/projects/default", json={"name": "Prod"}, headers={"If-Match": etag})
+    renamed = await client.patch(
+        "/api/v1/projects/default", json={"name": "Prod"}, headers={"If-Match": etag}
+    )
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["name"] == "Prod"
     assert renamed.headers["etag"] != etag
-    stale = await client.patch("/api/v1/projects/default", json={"name": "Again"}, headers={"If-Match": etag})
+    stale = await client.patch(
+        "/api/v1/projects/default", json={"name": "Again"}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
     assert stale.json()["type"].endswith("/precondition-failed")
-    garbage = await client.patch("/api/v1/projects/default", json={"name": "A"}, headers={"If-Match": '"zz"'})
+    garbage = await client.patch(
+        "/api/v1/projects/default", json={"name": "A"}, headers={"If-Match": '"zz"'}
+    )
     assert garbage.status_code == 412
     assert (await client.get("/api/v1/projects/default")).json()["name"] == "Prod"
     slug_change = await client.patch("/api/v1/projects/default", json={"slug": "other"})
@@ -133,6 +144,8 @@ async def test_a_deleted_project_can_be_created_again(client: httpx.AsyncClient)
 async def test_delete_with_stale_if_match_is_412(client: httpx.AsyncClient) -> None:
     created = await client.post("/api/v1/projects", json=DOCS_PROJECT)
     await client.patch("/api/v1/projects/default", json={"name": "B"})
-    stale = await client.delete("/api/v1/projects/default", headers={"If-Match": created.headers["etag"]})
+    stale = await client.delete(
+        "/api/v1/projects/default", headers={"If-Match": created.headers["etag"]}
+    )
     assert stale.status_code == 412
     assert (await client.get("/api/v1/projects/default")).status_code == 200

@@ -74,7 +74,9 @@ async def test_patch_merges_into_the_spec(project: httpx.AsyncClient) -> None:
     assert model["replicas"] == 2
     assert model["dtype"] == "auto"  # removed by the patch → the default
     assert model["modelName"] == "meta-llama/Llama-3.1-8B-Instruct"
-    invalid = await project.patch(f"{SERVICES}/llama-3-8b", json={"kind": {"model": {"replicas": -1}}})
+    invalid = await project.patch(
+        f"{SERVICES}/llama-3-8b", json={"kind": {"model": {"replicas": -1}}}
+    )
     assert invalid.status_code == 422
     assert invalid.json()["errors"][0]["pointer"] == "/kind/model/replicas"
     owned = await project.patch(f"{SERVICES}/llama-3-8b", json={"revision": 9})
@@ -83,21 +85,33 @@ async def test_patch_merges_into_the_spec(project: httpx.AsyncClient) -> None:
     assert (await project.get(f"{SERVICES}/llama-3-8b")).json()["revision"] == 2
 
 
-async def test_stale_if_match_on_put_patch_rollback_delete_is_412(project: httpx.AsyncClient) -> None:
+async def test_stale_if_match_on_put_patch_rollback_delete_is_412(
+    project: httpx.AsyncClient,
+) -> None:
     await project.post(SERVICES, json=DOCS_HELLO)
     await project.put(f"{SERVICES}/hello", json=DOCS_HELLO)
     stale = {"If-Match": '"1"'}
-    assert (await project.put(f"{SERVICES}/hello", json=DOCS_HELLO, headers=stale)).status_code == 412
-    assert (await project.patch(f"{SERVICES}/hello", json={"expose": False}, headers=stale)).status_code == 412
+    assert (
+        await project.put(f"{SERVICES}/hello", json=DOCS_HELLO, headers=stale)
+    ).status_code == 412
+    assert (
+        await project.patch(f"{SERVICES}/hello", json={"expose": False}, headers=stale)
+    ).status_code == 412
     assert (
         await project.post(f"{SERVICES}/hello/rollback", json={"revision": 1}, headers=stale)
     ).status_code == 412
     assert (await project.delete(f"{SERVICES}/hello", headers=stale)).status_code == 412
     current = await project.get(f"{SERVICES}/hello")
     assert current.headers["etag"] == '"2"'
-    ok = await project.put(f"{SERVICES}/hello", json=DOCS_HELLO, headers={"If-Match": current.headers["etag"]})
+    ok = await project.put(
+        f"{SERVICES}/hello", json=DOCS_HELLO, headers={"If-Match": current.headers["etag"]}
+    )
     assert ok.status_code == 200
-    assert (await project.put(f"{SERVICES}/nothing", json={**DOCS_HELLO, "name": "nothing"}, headers=stale)).status_code == 404
+    assert (
+        await project.put(
+            f"{SERVICES}/nothing", json={**DOCS_HELLO, "name": "nothing"}, headers=stale
+        )
+    ).status_code == 404
 
 
 async def test_rollback_applies_an_old_revision_again(project: httpx.AsyncClient) -> None:
@@ -114,8 +128,12 @@ async def test_rollback_applies_an_old_revision_again(project: httpx.AsyncClient
     unknown = await project.post(f"{SERVICES}/hello/rollback", json={"revision": 42})
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["pointer"] == "/revision"
-    assert (await project.post(f"{SERVICES}/hello/rollback", json={"revision": 0})).status_code == 422
-    assert (await project.post(f"{SERVICES}/nope/rollback", json={"revision": 1})).status_code == 404
+    assert (
+        await project.post(f"{SERVICES}/hello/rollback", json={"revision": 0})
+    ).status_code == 422
+    assert (
+        await project.post(f"{SERVICES}/nope/rollback", json={"revision": 1})
+    ).status_code == 404
 
 
 async def test_delete_then_create_again_starts_at_revision_1(project: httpx.AsyncClient) -> None:
@@ -182,34 +200,41 @@ M = ["kind", "model"]
 
 # One app for the whole matrix: each case is independent and leaves nothing behind.
 SERVICE_CASES: list[tuple[dict[str, Any], str]] = [
-        (_with(DOCS_HELLO, ["name"], "Hello"), "/name"),
-        (_with(DOCS_HELLO, ["name"], "a" * 41), "/name"),
-        (_with(DOCS_HELLO, ["tier"], "tpu"), "/tier"),
-        (_with(DOCS_HELLO, ["tier"], "inference"), ""),
-        (_with(DOCS_LLAMA, ["tier"], "gpu"), ""),
-        (_with(DOCS_HELLO, [*C, "image"], "Not An Image!"), "/kind/container/image"),
-        (_with(DOCS_HELLO, [*C, "ports"], [{"port": 0}]), "/kind/container/ports/0/port"),
-        (_with(DOCS_HELLO, [*C, "ports"], [{"port": 70000}]), "/kind/container/ports/0/port"),
-        (_with(DOCS_HELLO, [*C, "ports"], [{"port": 80}, {"port": 80}]), "/kind/container"),
-        (_with(DOCS_HELLO, [*C, "env"], [{"name": "1BAD"}]), "/kind/container/env/0/name"),
-        (_with(DOCS_HELLO, [*C, "replicas"], 101), "/kind/container/replicas"),
-        (_with(DOCS_HELLO, [*C, "resources"], {"gpus": 1}), ""),
-        (_with(DOCS_HELLO, [*C, "resources"], {"memory": "lots"}), "/kind/container/resources/memory"),
-        (_with(DOCS_HELLO, [*C, "unknown"], 1), "/kind/container/unknown"),
-        (_with(DOCS_LLAMA, [*M, "modelName"], ""), "/kind/model/modelName"),
-        (_with(DOCS_LLAMA, [*M, "dtype"], "float64"), "/kind/model/dtype"),
-        (_with(DOCS_LLAMA, [*M, "endpoints"], []), "/kind/model/endpoints"),
-        (_with(DOCS_LLAMA, [*M, "endpoints"], ["completions", "completions"]), "/kind/model/endpoints"),
-        (_with(DOCS_LLAMA, [*M, "endpoints"], ["images"]), "/kind/model/endpoints/0"),
-        (_with(DOCS_LLAMA, [*M, "gpus"], 17), "/kind/model/gpus"),
-        (_with(DOCS_LLAMA, [*M, "model_name"], "snake"), "/kind/model/model_name"),
-        (_with(DOCS_LLAMA, ["kind"], {}), "/kind"),
-        (_with(DOCS_LLAMA, ["kind"], {"model": DOCS_LLAMA["kind"]["model"], "container": {"image": "x"}}), "/kind"),
-        (_with(DOCS_LLAMA, ["revision"], 3), "/revision"),
-        (_with(DOCS_LLAMA, ["status"], {"phase": "Ready"}), "/status"),
-        (_with(DOCS_LLAMA, ["createdAt"], "2020-01-01T00:00:00Z"), "/createdAt"),
-        (_with(DOCS_LLAMA, ["url"], "https://x"), "/url"),
-        (_with(DOCS_LLAMA, ["name"], _DELETE), "/name"),
+    (_with(DOCS_HELLO, ["name"], "Hello"), "/name"),
+    (_with(DOCS_HELLO, ["name"], "a" * 41), "/name"),
+    (_with(DOCS_HELLO, ["tier"], "tpu"), "/tier"),
+    (_with(DOCS_HELLO, ["tier"], "inference"), ""),
+    (_with(DOCS_LLAMA, ["tier"], "gpu"), ""),
+    (_with(DOCS_HELLO, [*C, "image"], "Not An Image!"), "/kind/container/image"),
+    (_with(DOCS_HELLO, [*C, "ports"], [{"port": 0}]), "/kind/container/ports/0/port"),
+    (_with(DOCS_HELLO, [*C, "ports"], [{"port": 70000}]), "/kind/container/ports/0/port"),
+    (_with(DOCS_HELLO, [*C, "ports"], [{"port": 80}, {"port": 80}]), "/kind/container"),
+    (_with(DOCS_HELLO, [*C, "env"], [{"name": "1BAD"}]), "/kind/container/env/0/name"),
+    (_with(DOCS_HELLO, [*C, "replicas"], 101), "/kind/container/replicas"),
+    (_with(DOCS_HELLO, [*C, "resources"], {"gpus": 1}), ""),
+    (_with(DOCS_HELLO, [*C, "resources"], {"memory": "lots"}), "/kind/container/resources/memory"),
+    (_with(DOCS_HELLO, [*C, "unknown"], 1), "/kind/container/unknown"),
+    (_with(DOCS_LLAMA, [*M, "modelName"], ""), "/kind/model/modelName"),
+    (_with(DOCS_LLAMA, [*M, "dtype"], "float64"), "/kind/model/dtype"),
+    (_with(DOCS_LLAMA, [*M, "endpoints"], []), "/kind/model/endpoints"),
+    (_with(DOCS_LLAMA, [*M, "endpoints"], ["completions", "completions"]), "/kind/model/endpoints"),
+    (_with(DOCS_LLAMA, [*M, "endpoints"], ["images"]), "/kind/model/endpoints/0"),
+    (_with(DOCS_LLAMA, [*M, "gpus"], 17), "/kind/model/gpus"),
+    (_with(DOCS_LLAMA, [*M, "model_name"], "snake"), "/kind/model/model_name"),
+    (_with(DOCS_LLAMA, ["kind"], {}), "/kind"),
+    (
+        _with(
+            DOCS_LLAMA,
+            ["kind"],
+            {"model": DOCS_LLAMA["kind"]["model"], "container": {"image": "x"}},
+        ),
+        "/kind",
+    ),
+    (_with(DOCS_LLAMA, ["revision"], 3), "/revision"),
+    (_with(DOCS_LLAMA, ["status"], {"phase": "Ready"}), "/status"),
+    (_with(DOCS_LLAMA, ["createdAt"], "2020-01-01T00:00:00Z"), "/createdAt"),
+    (_with(DOCS_LLAMA, ["url"], "https://x"), "/url"),
+    (_with(DOCS_LLAMA, ["name"], _DELETE), "/name"),
 ]
 
 

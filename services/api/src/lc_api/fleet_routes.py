@@ -209,9 +209,11 @@ async def stream_fleet(
     view = feed.view
 
     def whole() -> bytes:
-        return b"event: fleet\ndata: " + view.view_json(
-            node=node, health=health, product=product
-        ) + b"\n\n"
+        return (
+            b"event: fleet\ndata: "
+            + view.view_json(node=node, health=health, product=product)
+            + b"\n\n"
+        )
 
     def shown(snapshot: GpuSnapshot | None) -> bool:
         return snapshot is not None and view.matches(

@@ -5,6 +5,7 @@ context (actor + idempotent command id), If-Match, and strict JSON bodies.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Annotated, Any, TypeVar
 
@@ -18,6 +19,8 @@ from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
 
 M = TypeVar("M", bound=BaseModel)
+NAME_IN_PATH = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+ID_IN_PATH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 ANONYMOUS = "anonymous"
 
 
@@ -126,6 +129,8 @@ async def read_json(request: Request) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiProblem(400, "malformed-json", "the body nests too deeply") from None
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -150,3 +155,29 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
             },
         }
     }
+
+
+def _name(kind: str, value: str) -> str:
+    # A name that could never have been created cannot be found (nor go into a subject).
+    if not NAME_IN_PATH.match(value):
+        raise ApiProblem(404, "not-found", f"{kind} '{value[:80]}' does not exist")
+    return value
+
+
+def valid_slug(slug: str) -> str:
+    return _name("project", slug)
+
+
+def valid_name(name: str) -> str:
+    return _name("service", name)
+
+
+def valid_domain_id(domain_id: str) -> str:
+    if not ID_IN_PATH.match(domain_id):
+        raise ApiProblem(404, "not-found", f"domain '{domain_id[:80]}' does not exist")
+    return domain_id
+
+
+SlugPath = Annotated[str, Depends(valid_slug)]
+NamePath = Annotated[str, Depends(valid_name)]
+DomainIdPath = Annotated[str, Depends(valid_domain_id)]

@@ -16,6 +16,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_api.app.commands import Contended
@@ -162,6 +163,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            400, "bad-request", "the request holds characters that cannot be stored (such as NUL)"
+        )
+
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -173,4 +179,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(EventStoreUnavailable, on_unavailable)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_error)

@@ -11,8 +11,10 @@ Callers: the API routes (`lc_api.api.routes`), the benchmark.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import random
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -115,7 +117,10 @@ class Commands:
         ctx: CommandContext,
     ) -> Written:
         ids = {ctx.event_id(subject, i) for i in range(MAX_EVENTS_PER_COMMAND)}
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
+            if attempt:
+                # Jittered back-off, so that racing writers stop meeting in lockstep.
+                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
             aggregate = await self._loader.load(subject)
             events = events_of(aggregate)
             done = [e.seq for e in events if e.envelope.id in ids]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
-from lc_api.api.deps import CommandCtx, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.deps import CommandCtx, DomainIdPath, RuntimeDep, body_schema, parse, read_json
 from lc_api.api.problems import ApiProblem
 from lc_api.views import AcceptedView, DomainView, Page
 from lc_contracts.specs import DomainRegistration
@@ -49,7 +49,7 @@ async def list_domains(
 
 
 @router.get("/{domain_id}", response_model=DomainView)
-async def get_domain(domain_id: str, runtime: RuntimeDep) -> Response:
+async def get_domain(domain_id: DomainIdPath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.domain(domain_id)
     if view is None:
         raise ApiProblem(404, "not-found", f"domain '{domain_id}' does not exist")
@@ -59,7 +59,7 @@ async def get_domain(domain_id: str, runtime: RuntimeDep) -> Response:
 @router.post(
     "/{domain_id}/verify", response_model=DomainView, responses={202: {"model": AcceptedView}}
 )
-async def verify_domain(domain_id: str, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+async def verify_domain(domain_id: DomainIdPath, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
     written = await runtime.commands.verify_domain(domain_id, ctx)
     return await answer_write(
         runtime,
@@ -70,6 +70,6 @@ async def verify_domain(domain_id: str, runtime: RuntimeDep, ctx: CommandCtx) ->
 
 
 @router.delete("/{domain_id}", status_code=204, responses={202: {"model": AcceptedView}})
-async def delete_domain(domain_id: str, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
+async def delete_domain(domain_id: DomainIdPath, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
     written = await runtime.commands.delete_domain(domain_id, ctx)
     return await answer_delete(runtime, written, location(domain_id))

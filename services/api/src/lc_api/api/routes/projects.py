@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
-from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, SlugPath, body_schema, parse, read_json
 from lc_api.api.problems import ApiProblem
 from lc_api.domain.errors import FieldError
 from lc_api.views import AcceptedView, Page, ProjectView
@@ -58,7 +58,7 @@ async def list_projects(
 
 
 @router.get("/{slug}", response_model=ProjectView)
-async def get_project(slug: str, runtime: RuntimeDep) -> Response:
+async def get_project(slug: SlugPath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.project(slug)
     if view is None:
         raise ApiProblem(404, "not-found", f"project '{slug}' does not exist")
@@ -72,7 +72,7 @@ async def get_project(slug: str, runtime: RuntimeDep) -> Response:
     openapi_extra=body_schema(ProjectPatch),
 )
 async def update_project(
-    slug: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, version: IfMatch
+    slug: SlugPath, request: Request, runtime: RuntimeDep, ctx: CommandCtx, version: IfMatch
 ) -> Response:
     data = await read_json(request)
     if isinstance(data, dict) and "slug" in data:
@@ -91,7 +91,7 @@ async def update_project(
 
 @router.delete("/{slug}", status_code=204, responses={202: {"model": AcceptedView}})
 async def delete_project(
-    slug: str,
+    slug: SlugPath,
     runtime: RuntimeDep,
     ctx: CommandCtx,
     version: IfMatch,

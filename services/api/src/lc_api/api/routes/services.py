@@ -9,7 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
-from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, body_schema, parse, read_json
+from lc_api.api.deps import (
+    CommandCtx,
+    IfMatch,
+    NamePath,
+    RuntimeDep,
+    SlugPath,
+    body_schema,
+    parse,
+    read_json,
+)
 from lc_api.api.problems import ApiProblem
 from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
 from lc_contracts.base import Contract
@@ -42,7 +51,7 @@ async def _require_project(runtime: Any, slug: str) -> None:
     openapi_extra=body_schema(ServiceSpec),
 )
 async def create_service(
-    slug: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx
+    slug: SlugPath, request: Request, runtime: RuntimeDep, ctx: CommandCtx
 ) -> Response:
     spec = parse(ServiceSpec, await read_json(request))
     written = await runtime.commands.create_service(slug, spec, ctx)
@@ -57,14 +66,14 @@ async def create_service(
 
 @router.get("", response_model=Page[ServiceView])
 async def list_services(
-    slug: str, runtime: RuntimeDep, limit: Limit = 100, after: After = None
+    slug: SlugPath, runtime: RuntimeDep, limit: Limit = 100, after: After = None
 ) -> Response:
     await _require_project(runtime, slug)
     return view_response(await runtime.read_models.services(slug, after, limit))
 
 
 @router.get("/{name}", response_model=ServiceView)
-async def get_service(slug: str, name: str, runtime: RuntimeDep) -> Response:
+async def get_service(slug: SlugPath, name: NamePath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.service(slug, name)
     if view is None:
         raise ApiProblem(404, "not-found", f"service '{name}' in project '{slug}' does not exist")
@@ -78,7 +87,12 @@ async def get_service(slug: str, name: str, runtime: RuntimeDep) -> Response:
     openapi_extra=body_schema(ServiceSpec),
 )
 async def apply_service(
-    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+    slug: SlugPath,
+    name: NamePath,
+    request: Request,
+    runtime: RuntimeDep,
+    ctx: CommandCtx,
+    revision: IfMatch,
 ) -> Response:
     data = await read_json(request)
     if isinstance(data, dict) and "name" not in data:
@@ -109,7 +123,12 @@ async def apply_service(
     },
 )
 async def patch_service(
-    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+    slug: SlugPath,
+    name: NamePath,
+    request: Request,
+    runtime: RuntimeDep,
+    ctx: CommandCtx,
+    revision: IfMatch,
 ) -> Response:
     changes = await read_json(request)
     if not isinstance(changes, dict):
@@ -125,14 +144,14 @@ async def patch_service(
 
 @router.delete("/{name}", status_code=204, responses={202: {"model": AcceptedView}})
 async def delete_service(
-    slug: str, name: str, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+    slug: SlugPath, name: NamePath, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
 ) -> Response:
     written = await runtime.commands.delete_service(slug, name, revision, ctx)
     return await answer_delete(runtime, written, location(slug, name))
 
 
 @router.get("/{name}/revisions", response_model=list[RevisionView])
-async def list_revisions(slug: str, name: str, runtime: RuntimeDep) -> Response:
+async def list_revisions(slug: SlugPath, name: NamePath, runtime: RuntimeDep) -> Response:
     revisions = await runtime.read_models.revisions(slug, name)
     if not revisions:
         raise ApiProblem(404, "not-found", f"service '{name}' in project '{slug}' does not exist")
@@ -146,7 +165,12 @@ async def list_revisions(slug: str, name: str, runtime: RuntimeDep) -> Response:
     openapi_extra=body_schema(RollbackRequest),
 )
 async def rollback_service(
-    slug: str, name: str, request: Request, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
+    slug: SlugPath,
+    name: NamePath,
+    request: Request,
+    runtime: RuntimeDep,
+    ctx: CommandCtx,
+    revision: IfMatch,
 ) -> Response:
     body = parse(RollbackRequest, await read_json(request))
     written = await runtime.commands.rollback_service(slug, name, body.revision, revision, ctx)
