@@ -14,6 +14,7 @@ Failures handled here, none of which escape `run`:
     ApiException           the API server refused (5xx, 429, 403...): back off, retry
     aiohttp.ClientError    connection refused / reset / closed mid-stream: back off, retry
     asyncio.TimeoutError   no byte for longer than the watch can last: retry
+    anything else          logged with its traceback, then back off and list again
 """
 
 from __future__ import annotations
@@ -112,26 +113,36 @@ class ResourceWatch:
         self.synced = asyncio.Event()
         """Set once the first list has reached the sink."""
         self.stats = WatchStats()
+        self.version: str | None = None
+        """The last resourceVersion handed to the sink (None: list before watching)."""
 
     async def run(self) -> None:
         """List and watch until cancelled."""
-        version: str | None = None
         while True:
             try:
+                version = self.version
                 if version is None:
                     version = await self._list()
                     self._backoff.reset()
-                version = await self._watch(version)
+                await self._watch(version)
             except WatchGone:
                 self.stats.gone += 1
-                log.info("%s: resourceVersion %s expired, listing again", self.resource, version)
-                version = None
+                log.info(
+                    "%s: resourceVersion %s expired, listing again", self.resource, self.version
+                )
+                self.version = None
             except (TimeoutError, ApiException, aiohttp.ClientError, ValueError) as exc:
                 self.stats.failures += 1
                 delay = self._backoff.delay()
-                log.warning(
-                    "%s: %s; retrying in %.2fs", self.resource, _describe(exc), delay
-                )
+                log.warning("%s: %s; retrying in %.2fs", self.resource, _describe(exc), delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                # Something this loop does not expect (a malformed object, say): the watch
+                # must outlive it, so log it loudly and start over from a fresh list.
+                self.stats.failures += 1
+                delay = self._backoff.delay()
+                log.exception("%s: unexpected failure; listing again in %.2fs", self.resource, delay)
+                self.version = None
                 await asyncio.sleep(delay)
 
     async def _list(self) -> str:
@@ -158,14 +169,19 @@ class ResourceWatch:
                 version = str(meta.get("resourceVersion") or "")
                 break
         self._sink.replace(items)
+        self.version = version
         self.stats.lists += 1
         self.synced.set()
         self._on_change()
         log.debug("%s: listed %d objects at version %s", self.resource, len(items), version)
         return version
 
-    async def _watch(self, version: str) -> str:
-        """Follow changes after `version` until the server ends the watch; the last version seen."""
+    async def _watch(self, version: str) -> None:
+        """Follow changes after `version` until the server ends the watch.
+
+        `self.version` follows every event handed over, so whatever ends the watch (even a
+        failure mid-stream), the next one resumes right after the last change applied.
+        """
         self.stats.watches += 1
         started = time.monotonic()
         delivered = 0
@@ -190,7 +206,7 @@ class ResourceWatch:
             async for line in response.content:
                 if not line.strip():
                     continue
-                version = self._handle(json.loads(line), version)
+                self._handle(json.loads(line))
                 delivered += 1
         finally:
             response.release()
@@ -198,9 +214,8 @@ class ResourceWatch:
             self._backoff.reset()
         elif time.monotonic() - started < MIN_HEALTHY_WATCH_S:
             raise aiohttp.ServerDisconnectedError("watch closed at once")
-        return version
 
-    def _handle(self, event: Mapping[str, Any], version: str) -> str:
+    def _handle(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         obj = event.get("object") or {}
         if kind == "ERROR":
@@ -208,19 +223,21 @@ class ResourceWatch:
             if code == 410:
                 raise WatchGone()
             raise ApiException(status=code or 500, reason=str(obj.get("message") or obj))
-        seen = str((obj.get("metadata") or {}).get("resourceVersion") or version)
+        seen = (obj.get("metadata") or {}).get("resourceVersion")
         if kind == "BOOKMARK":
-            return seen
-        if kind in ("ADDED", "MODIFIED"):
+            pass
+        elif kind in ("ADDED", "MODIFIED"):
             self._sink.upsert(obj)
         elif kind == "DELETED":
             self._sink.delete(obj)
         else:
             log.warning("%s: ignoring watch event of type %r", self.resource, kind)
-            return version
-        self.stats.events += 1
-        self._on_change()
-        return seen
+            return
+        if seen:
+            self.version = str(seen)
+        if kind != "BOOKMARK":
+            self.stats.events += 1
+            self._on_change()
 
 
 def _describe(exc: BaseException) -> str:
