@@ -53,7 +53,7 @@ async def connect_nats(settings: ApiSettings) -> NatsClient:
 
 def make_engine(settings: ApiSettings, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
-        settings.database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        settings.database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
 
 
