@@ -19,7 +19,9 @@ async def build_world(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
     await client.post("/api/v1/projects/default/services", json=DOCS_LLAMA)
     await client.post("/api/v1/projects/default/services", json=DOCS_HELLO)
-    await client.patch("/api/v1/projects/default/services/hello", json={"kind": {"container": {"replicas": 3}}})
+    await client.patch(
+        "/api/v1/projects/default/services/hello", json={"kind": {"container": {"replicas": 3}}}
+    )
     await client.post("/api/v1/projects/default/services/hello/rollback", json={"revision": 1})
     domain = (await client.post("/api/v1/domains", json=DOCS_DOMAIN)).json()
     await client.post(f"/api/v1/domains/{domain['id']}/verify")
@@ -56,7 +58,9 @@ async def every_get(client: httpx.AsyncClient) -> dict[str, Any]:
     return out
 
 
-async def test_replay_rebuilds_byte_identical_answers(settings: ApiSettings, client: httpx.AsyncClient) -> None:
+async def test_replay_rebuilds_byte_identical_answers(
+    settings: ApiSettings, client: httpx.AsyncClient
+) -> None:
     await build_world(client)
     before = await every_get(client)
     assert len(before) >= 12
@@ -75,18 +79,47 @@ async def test_events_list_filters_and_pages(client: httpx.AsyncClient) -> None:
     assert seqs == sorted(seqs)
     first = everything[0]
     assert first["type"] == "project.created"
-    assert set(first) >= {"seq", "specversion", "id", "source", "type", "subject", "time", "data", "dataversion"}
+    assert set(first) >= {
+        "seq",
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "data",
+        "dataversion",
+    }
     assert first["specversion"] == "1.0"
     page = (await client.get("/api/v1/events", params={"limit": 3})).json()
     assert [e["seq"] for e in page["items"]] == seqs[:3]
     assert page["next"] == str(seqs[2])
-    following = (await client.get("/api/v1/events", params={"after": page["next"], "limit": 3})).json()
+    following = (
+        await client.get("/api/v1/events", params={"after": page["next"], "limit": 3})
+    ).json()
     assert [e["seq"] for e in following["items"]] == seqs[3:6]
     tmp = (await client.get("/api/v1/events", params={"project": "tmp"})).json()["items"]
-    assert [e["type"] for e in tmp] == ["project.created", "service.applied", "service.deleted", "project.deleted", "project.created"]
-    default_domains = (await client.get("/api/v1/events", params={"project": "default", "type": "domain.verification_requested"})).json()["items"]
+    assert [e["type"] for e in tmp] == [
+        "project.created",
+        "service.applied",
+        "service.deleted",
+        "project.deleted",
+        "project.created",
+    ]
+    default_domains = (
+        await client.get(
+            "/api/v1/events", params={"project": "default", "type": "domain.verification_requested"}
+        )
+    ).json()["items"]
     assert len(default_domains) == 1
-    types = {e["type"] for e in (await client.get("/api/v1/events", params=[("type", "fqdn.claimed"), ("type", "domain.registered")])).json()["items"]}
+    types = {
+        e["type"]
+        for e in (
+            await client.get(
+                "/api/v1/events", params=[("type", "fqdn.claimed"), ("type", "domain.registered")]
+            )
+        ).json()["items"]
+    }
     assert types == {"fqdn.claimed", "domain.registered"}
 
 
@@ -117,7 +150,11 @@ async def test_sse_tail_is_live_and_resumes_from_last_event_id(settings: ApiSett
             await client.post("/api/v1/projects", json={"name": "B", "slug": "b"})
             await client.post("/api/v1/projects/b/services", json=DOCS_HELLO)
             first = await asyncio.wait_for(reader, 10)
-        assert [e["event"] for e in first] == ["project.created", "project.created", "service.applied"]
+        assert [e["event"] for e in first] == [
+            "project.created",
+            "project.created",
+            "service.applied",
+        ]
         assert json.loads(first[2]["data"])["data"]["spec"]["name"] == "hello"
         last_id = first[1]["id"]
         headers = {"Last-Event-ID": last_id}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,7 +86,9 @@ async def test_killing_lcd_between_append_and_projection_loses_nothing(
     ).start()
     try:
         async with httpx.AsyncClient(base_url=writer.url, timeout=30) as client:
-            answer = await client.post("/api/v1/projects", json={"name": "Default", "slug": "default"})
+            answer = await client.post(
+                "/api/v1/projects", json={"name": "Default", "slug": "default"}
+            )
             assert answer.status_code == 202
             seq = int(answer.headers["x-lc-seq"])
             assert (await client.get("/api/v1/projects/default")).status_code == 404
@@ -110,16 +113,14 @@ async def test_killing_lcd_mid_burst_keeps_log_and_read_models_in_step(
     lcd.start()
     async with httpx.AsyncClient(base_url=lcd.url, timeout=30) as client:
         tasks = [
-            asyncio.ensure_future(client.post("/api/v1/projects", json={"name": "N", "slug": f"k{i}"}))
+            asyncio.ensure_future(
+                client.post("/api/v1/projects", json={"name": "N", "slug": f"k{i}"})
+            )
             for i in range(200)
         ]
-        done = 0
-        for task in asyncio.as_completed(tasks):
-            try:
+        for done, task in enumerate(asyncio.as_completed(tasks), start=1):
+            with contextlib.suppress(httpx.HTTPError):
                 await task
-            except httpx.HTTPError:
-                pass
-            done += 1
             if done == 40:
                 lcd.kill()
         for task in tasks:
