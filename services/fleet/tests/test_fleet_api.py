@@ -25,9 +25,12 @@ from lc_api.api.problems import install_problem_handlers
 from lc_clustersim.sim import ClusterSim
 from lc_clustersim.testing import wait_until
 from lc_contracts.engine import GpuHealth
+from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
+from lc_eventstore import StoredMessage
 from lc_local.embedded import free_port
 
 from .conftest import RunningFleet
+from .gpu_factory import snapshot
 
 
 @contextlib.asynccontextmanager
@@ -207,3 +210,34 @@ async def test_fleet_answers_503_until_lc_status_was_read(
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         assert "retry" in response.json()["detail"]
+
+
+def _message(snapshot: GpuSnapshot, seq: int) -> StoredMessage:
+    return StoredMessage(
+        seq=seq,
+        subject=gpu_status_subject(snapshot.node, snapshot.uuid),
+        data=snapshot.model_dump_json(by_alias=True).encode(),
+    )
+
+
+def test_feed_tells_subscribers_only_what_changed_and_resyncs_laggards(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fleet_routes, "MAX_BACKLOG", 3)
+    feed = fleet_routes.FleetFeed()
+    first = snapshot("n1", 0)
+    with feed.subscription() as subscriber:
+        assert feed.subscribers == 1
+        feed.apply([_message(first, 1), _message(snapshot("n1", 0, at=5), 2)])  # 2nd: no change
+        feed.apply([StoredMessage(seq=3, subject="lc.status.gpu.x.y", data=b"garbage")])
+        assert [b.change.current for b in subscriber.backlog] == [first]
+        assert subscriber.wake.is_set()
+        feed.apply([_message(first.tombstone(first.observed_at), 4)])
+        removal = json.loads(subscriber.backlog[-1].removal)
+        assert (removal["uuid"], removal["removed"]) == (first.uuid, True)
+        assert not subscriber.lagged
+        feed.apply([_message(snapshot("n2", i), 10 + i) for i in range(3)])
+        assert subscriber.lagged
+        assert not subscriber.backlog
+    assert feed.subscribers == 0
+    assert [g.node for g in feed.view.gpus()] == ["n2", "n2", "n2"]

@@ -70,10 +70,11 @@ class _Subscriber:
         self.wake = asyncio.Event()
 
     def push(self, item: _Broadcast) -> None:
-        if len(self.backlog) >= MAX_BACKLOG:
+        # A client this far behind gets the whole view again; until then, queue nothing.
+        if not self.lagged and len(self.backlog) >= MAX_BACKLOG:
             self.backlog.clear()
             self.lagged = True
-        else:
+        if not self.lagged:
             self.backlog.append(item)
         self.wake.set()
 
