@@ -73,25 +73,26 @@ async def test_usage_is_summed_over_proxy_replicas(
 ) -> None:
     now = datetime.now(UTC)
     start = now - timedelta(hours=1)
+    async def total(requests: int) -> dict[str, object] | None:
+        body: dict[str, object] = (await client.get("/api/v1/metrics")).json()
+        models = body["models"]
+        assert isinstance(models, list)
+        return body if models and models[0]["requests"] == requests else None
+
+    # LC_STATUS keeps one snapshot per replica: lcd remembers the ones it has seen.
     await publish_status(
         jetstream,
         usage_status_subject("proxy-a"),
         usage("proxy-a", start, now - timedelta(minutes=30), 10, 100),
     )
+    await wait_until(lambda: total(10))
     await publish_status(
         jetstream, usage_status_subject("proxy-a"), usage("proxy-a", start, now, 25, 250)
     )
     await publish_status(
         jetstream, usage_status_subject("proxy-b"), usage("proxy-b", start, now, 5, 50)
     )
-
-    async def summed() -> dict[str, object] | None:
-        body: dict[str, object] = (await client.get("/api/v1/metrics")).json()
-        models = body["models"]
-        assert isinstance(models, list)
-        return body if models and models[0]["requests"] == 30 else None
-
-    body = await wait_until(summed)
+    body = await wait_until(lambda: total(30))
     [model] = body["models"]
     assert model["promptTokens"] == 300
     assert model["completionTokens"] == 600

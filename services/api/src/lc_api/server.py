@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
+from lc_api import fleet_routes
 from lc_api.api.deps import require_admin
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
 from lc_api.api.problems import install_problem_handlers
@@ -69,6 +70,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, registry)
         app.state.runtime = runtime
+        runtime.tasks.append(fleet_routes.start_fleet_feed(app, runtime.js))
         try:
             yield
         finally:
@@ -91,6 +93,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1.include_router(domains.router, dependencies=guarded)
     v1.include_router(events.router, dependencies=guarded)
     v1.include_router(usage.router, dependencies=guarded)
+    v1.include_router(fleet_routes.router, dependencies=guarded)
     v1.include_router(auth.router)
 
     api = APIRouter(prefix=API_PREFIX)
