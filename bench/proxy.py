@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -50,6 +51,10 @@ CHAT_BODY = orjson.dumps(
     {"model": MODEL, "messages": [{"role": "user", "content": "Say something short."}]}
 )
 LITELLM_VERSION = "1.105.7"
+# LiteLLM's proxy refuses to start without a master key; every target gets the header
+# (lc-proxy drops it, the simulated upstream ignores it), so all rows send the same bytes.
+MASTER_KEY = "sk-" + secrets.token_hex(32)
+HEADERS = {"content-type": "application/json", "authorization": f"Bearer {MASTER_KEY}"}
 PROXY_CPU = 0
 UPSTREAM_CPU = 1
 HERE = Path(__file__).resolve()
@@ -246,7 +251,7 @@ def pct(values: list[float], q: float) -> float:
 async def latencies(targets: dict[str, str], count: int) -> dict[str, list[float]]:
     """Per-request latency (ms) at concurrency 1, targets interleaved in rounds of 50."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
-    headers = {"content-type": "application/json"}
+    headers = HEADERS
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         for url in targets.values():  # warm-up
             for _ in range(100):
@@ -269,6 +274,7 @@ def wrk_script(directory: Path, body: bytes) -> Path:
         'wrk.method = "POST"\n'
         f"wrk.body = [[{body.decode()}]]\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {MASTER_KEY}"\n'
     )
     return script
 
@@ -309,7 +315,7 @@ async def python_load(url: str, seconds: float) -> tuple[float, int, int]:
     done = 0
     failures = 0
     deadline = time.monotonic() + seconds
-    headers = {"content-type": "application/json"}
+    headers = HEADERS
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal done, failures
@@ -349,7 +355,7 @@ async def stream_figures(direct: str, proxied: str, count: int) -> dict[str, flo
             "max_tokens": 4000,
         }
     )
-    headers = {"content-type": "application/json"}
+    headers = HEADERS
     ttft: dict[str, list[float]] = {"direct": [], "proxied": []}
     rate: dict[str, list[float]] = {"direct": [], "proxied": []}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
@@ -542,6 +548,7 @@ async def run(args: argparse.Namespace) -> None:
                         ],
                         PROXY_CPU,
                         env={
+                            "LITELLM_MASTER_KEY": MASTER_KEY,
                             "LITELLM_LOG": "ERROR",
                             "LITELLM_TELEMETRY": "False",
                             "DISABLE_SCHEMA_UPDATE": "True",
@@ -556,7 +563,8 @@ async def run(args: argparse.Namespace) -> None:
                     try:
                         await wait_http(f"{base}/health/liveliness", timeout=180.0)
                     except RuntimeError as exc:
-                        litellm_note = f"not run: {exc}"
+                        tail = (scratch / "litellm.log").read_text(errors="replace")[-400:]
+                        litellm_note = f"not run: {exc}; its log ends with: {tail}"
                         children.stop(pids.pop("litellm"))
                         del ports["litellm"]
                         break

@@ -10,6 +10,7 @@ import time
 import httpx
 import openai
 import psutil
+import pytest
 
 from lc_clustersim.upstream import UpstreamFaults
 
@@ -85,3 +86,26 @@ async def test_500_streams_dropped_after_3_chunks_are_all_aborted_upstream(  # t
     snapshot = proxy.app.metrics.usage.snapshot("x", proxy.app.started_at, proxy.app.started_at)
     assert snapshot.models[0].errors == 0
     await client.close()
+
+
+async def test_a_client_leaving_a_slow_plain_request_cancels_the_upstream_call(  # type: ignore[no-untyped-def]
+    upstreams, start_proxy, publish_service, wait_until
+) -> None:
+    upstream = await upstreams(models=["m"], faults=UpstreamFaults(latency_s=5.0))
+    proxy = await start_proxy()
+    await publish_service("m", [upstream])
+    await wait_until(lambda: proxy.app.table.get("m") is not None)
+    async with httpx.AsyncClient(timeout=0.3) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(
+                f"{proxy.base_url}/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            )
+    left_at = time.monotonic()
+    await wait_until(lambda: upstream.stats.aborted == 1, timeout=1.0)
+    assert time.monotonic() - left_at < 1.0
+    assert upstream.stats.completed == 0
+    await wait_until(lambda: proxy.app.metrics.in_flight == 0, timeout=1.0)
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{proxy.url}/metrics")).text
+    assert 'model="m",status="499"} 1.0' in metrics

@@ -61,6 +61,7 @@ _DROPPED_REQUEST_HEADERS: Final = HOP_BY_HOP | {
     b"x-request-id",
 }
 _JSON: Final = (b"content-type", b"application/json")
+DISCONNECT_WATCH_AFTER_S: Final = 0.05
 
 access_log = logging.getLogger("lc_proxy.access")
 log = logging.getLogger("lc_proxy")
@@ -100,9 +101,14 @@ class ProxyApp:
         tasks: list[asyncio.Task[None]] = []
         nc: NatsClient | None = None
         try:
-            nc = await nats.connect(
-                settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}"
-            )
+            try:
+                nc = await nats.connect(
+                    settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}"
+                )
+            except Exception as exc:
+                raise RuntimeError(
+                    f"cannot reach NATS at {settings.nats_url} (set LC_NATS_URL): {exc!r}"
+                ) from exc
             js = nc.jetstream()
             if settings.proxy_provision_streams:
                 await provision_streams(js)
@@ -162,7 +168,7 @@ class ProxyApp:
                 try:
                     await stack.enter_async_context(self.running())
                 except Exception as exc:
-                    log.exception("lc-proxy failed to start")
+                    log.error("lc-proxy failed to start", extra={"fields": {"error": str(exc)}})
                     await send({"type": "lifespan.startup.failed", "message": repr(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -301,9 +307,17 @@ class ProxyApp:
         receive: Receive,
         send: Send,
     ) -> None:
-        """Forward, cancelling the upstream call as soon as the client disconnects."""
+        """Forward, cancelling the upstream call as soon as the client disconnects.
+
+        Only `receive()` tells an ASGI app that its client left, so a task must wait on
+        it. That task costs more than a short request itself, so it is armed by a timer
+        after DISCONNECT_WATCH_AFTER_S: answers faster than that never need cancelling,
+        and a client that left earlier is seen at once when the watcher starts.
+        """
         task = asyncio.current_task()
         assert task is not None
+        loop = asyncio.get_running_loop()
+        watcher: asyncio.Task[None] | None = None
 
         async def watch() -> None:
             while True:
@@ -314,7 +328,11 @@ class ProxyApp:
                         task.cancel()
                     return
 
-        watcher = asyncio.get_running_loop().create_task(watch())
+        def arm() -> None:
+            nonlocal watcher
+            watcher = loop.create_task(watch())
+
+        timer = loop.call_later(DISCONNECT_WATCH_AFTER_S, arm)
         try:
             await forwarder.forward(
                 exchange,
@@ -330,7 +348,9 @@ class ProxyApp:
                 return
             raise
         finally:
-            watcher.cancel()
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
     def _finished(
         self, exchange: Exchange, endpoint: Endpoint | None, path: str, routed: bool
