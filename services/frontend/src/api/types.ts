@@ -140,7 +140,7 @@ export interface Accepted {
 
 // ---- Domains --------------------------------------------------------------------------
 
-export type DomainStatus = "Pending" | "Verifying" | "Verified" | "Failed" | string;
+export type DomainStatus = "pending" | "verifying" | "verified" | "failed";
 
 export interface DomainCreate {
   fqdn: string;
