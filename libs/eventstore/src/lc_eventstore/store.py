@@ -92,10 +92,30 @@ class EventStore:
         return int(raw.seq or 0), headers.get(MSG_ID)
 
     async def load(self, subject: str) -> Aggregate:
+        """Every event of one subject, by direct gets: aggregates are small and loaded per
+        command, so one request per event beats creating a consumer (and a subject that
+        does not exist yet costs one request)."""
+        last = await self.last_message(subject)
+        if last is None:
+            return Aggregate(subject, [], 0)
+        last_seq = last[0]
         messages: list[StoredMessage] = []
-        async for batch in read_batches(self._js, self.stream, [subject]):
-            messages.extend(batch)
-        return Aggregate(subject, messages, messages[-1].seq if messages else 0)
+        seq = 1
+        while True:
+            raw = await self._js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
+            raw_seq = int(raw.seq or 0)
+            messages.append(StoredMessage(seq=raw_seq, subject=subject, data=raw.data or b"", time=raw.time))
+            if raw_seq >= last_seq:
+                break
+            seq = raw_seq + 1
+        return Aggregate(subject, messages, messages[-1].seq)
+
+    async def last_per_subject(self, subject_filter: str) -> list[StoredMessage]:
+        """The last message of every subject matching `subject_filter`."""
+        out: list[StoredMessage] = []
+        async for batch in read_batches(self._js, self.stream, [subject_filter], last_per_subject=True):
+            out.extend(batch)
+        return out
 
     async def read(
         self,

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from lc_api.app.loading import AggregateLoader
 from lc_api.domain import custom_domain, project, service
 from lc_api.domain.errors import CommandRefused, Conflict, FieldError, InvalidCommand, NotFound
 from lc_contracts.envelope import now
@@ -94,7 +93,6 @@ class Commands:
     def __init__(
         self,
         store: EventStore,
-        loader: AggregateLoader,
         *,
         source: str,
         attempts: int = 8,
@@ -102,7 +100,6 @@ class Commands:
         clock: Callable[[], datetime] = now,
     ) -> None:
         self._store = store
-        self._loader = loader
         self._source = source
         self._attempts = attempts
         self._project_domains = project_domains
@@ -121,7 +118,7 @@ class Commands:
             if attempt:
                 # Jittered back-off, so that racing writers stop meeting in lockstep.
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
-            aggregate = await self._loader.load(subject)
+            aggregate = await self._store.load(subject)
             events = events_of(aggregate)
             done = [e.seq for e in events if e.envelope.id in ids]
             if done:
@@ -148,7 +145,7 @@ class Commands:
         raise Contended(f"{subject} kept changing while this command was decided; retry")
 
     async def _load(self, subject: str, initial: S, evolve: Callable[[Any, S, int], S]) -> S:
-        return fold(events_of(await self._loader.load(subject)), initial, evolve)
+        return fold(events_of(await self._store.load(subject)), initial, evolve)
 
     async def project_state(self, slug: str) -> project.ProjectState:
         return await self._load(project_subject(slug), project.ProjectState(slug), project.evolve)
@@ -191,7 +188,7 @@ class Commands:
     async def live_services(self, slug: str) -> list[str]:
         """Names of the project's services that are not deleted, from the stream itself."""
         names = []
-        for message in await self._loader.last_per_subject(project_services_filter(slug)):
+        for message in await self._store.last_per_subject(project_services_filter(slug)):
             try:
                 event = message.event()
             except ContractError:
@@ -313,7 +310,7 @@ class Commands:
         claim_subject = fqdn_claim_subject(fqdn)
 
         for _ in range(self._attempts):
-            claim_aggregate = await self._loader.load(claim_subject)
+            claim_aggregate = await self._store.load(claim_subject)
             claim = custom_domain.FqdnClaim(fqdn)
             for event in events_of(claim_aggregate):
                 at = event.envelope.time

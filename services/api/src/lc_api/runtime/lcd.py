@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lc_api.api.security import Authenticator, LoginLimiter
 from lc_api.app.commands import Commands
-from lc_api.app.loading import AggregateLoader
 from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
@@ -126,7 +125,6 @@ class Runtime:
             runner=runner,
             commands=Commands(
                 store,
-                AggregateLoader(js),
                 source=settings.source,
                 attempts=settings.command_attempts,
                 project_domains=project_domains,
