@@ -236,7 +236,8 @@ async function main() {
       await nav(page, "Fleet");
       await page.getByTestId("fleet-total").waitFor();
       await page.locator(".live-live").waitFor({ timeout: 10_000 });
-      const card = page.locator('article.gpu-card[data-health="Healthy"]').first();
+      // An idle GPU, so that the model deployed above keeps serving for the metrics step.
+      const card = page.locator('article.gpu-card[data-health="Healthy"]:not(:has(ul.allocations))').first();
       const node = await card.getAttribute("data-node");
       const index = await card.getAttribute("data-index");
       const before = Number(await page.getByTestId("fleet-unhealthy").textContent());
@@ -282,6 +283,13 @@ async function main() {
     }, { critical: false });
 
     await step("metrics show traffic through /v1", async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const models = await (await page.request.get(`${BASE}/v1/models`)).json();
+        if (models.data.some((m) => m.id === "meta-llama/Llama-3.1-8B-Instruct")) break;
+        if (Date.now() > deadline) throw new Error("the model never became routable through /v1");
+        await page.waitForTimeout(200);
+      }
       for (let i = 0; i < 3; i++) {
         const r = await page.request.post(`${BASE}/v1/chat/completions`, {
           data: { model: "meta-llama/Llama-3.1-8B-Instruct", messages: [{ role: "user", content: "Hello!" }] },
