@@ -26,6 +26,7 @@ START_DEADLINE_S = 60.0
 
 
 def main() -> int:
+    shutil.rmtree(FRONTEND / "test-artifacts", ignore_errors=True)  # no stale screenshots
     data_dir = Path(tempfile.mkdtemp(prefix="lc-e2e-"))
     port = free_port()
     password = secrets.token_urlsafe(16)
