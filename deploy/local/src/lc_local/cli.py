@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from lc_api.settings import ApiSettings
 from lc_local.settings import LocalSettings
 
 
@@ -62,6 +63,51 @@ def _sim(argv: list[str]) -> int:
     return sim_cli.main(argv)
 
 
+def _api_settings() -> ApiSettings:
+    """lcd's settings pointed at the running stack (or at LC_NATS_URL / LC_DATABASE_URL)."""
+    from lc_api.settings import ApiSettings
+    from lc_local.stack import Endpoints
+
+    overrides: dict[str, str] = {}
+    try:
+        endpoints = Endpoints.load(LocalSettings().data_dir)
+        overrides = {"nats_url": endpoints.nats_url, "database_url": endpoints.database_url}
+    except FileNotFoundError:
+        if "LC_NATS_URL" not in os.environ:
+            raise SystemExit("lc: no running stack found; start `lc up` or set LC_NATS_URL") from None
+    explicit = {k: v for k, v in overrides.items() if f"LC_{k.upper()}" not in os.environ}
+    return ApiSettings().model_copy(update=explicit)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from lc_api.cli_commands import ReplayBlocked, replay
+
+    try:
+        asyncio.run(replay(_api_settings()))
+    except ReplayBlocked as exc:
+        print(f"lc replay: {exc}", file=sys.stderr)
+        return 1
+    print("lc replay: every projection rebuilt from the event stream")
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from lc_api.cli_commands import print_events
+
+    asyncio.run(
+        print_events(
+            _api_settings(),
+            after=args.after,
+            limit=args.limit,
+            types=args.type or (),
+            project=args.project,
+            follow=args.follow,
+            as_json=args.json,
+        )
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lc", description="LiquidCompute local tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -74,6 +120,18 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--kubeconfig", type=Path, help="use this cluster instead of the simulator (LC_KUBECONFIG)")
     up.add_argument("--dns-nameservers", help="host:port list for domain checks (LC_DNS_NAMESERVERS)")
     up.set_defaults(run=_up)
+    replay = commands.add_parser("replay", help="drop and rebuild every projection from the event stream")
+    replay.set_defaults(run=_replay)
+
+    events = commands.add_parser("events", help="print the audit log")
+    events.add_argument("--after", type=int, default=0, help="start after this stream sequence")
+    events.add_argument("--limit", type=int, help="stop after this many events")
+    events.add_argument("--type", action="append", help="only this event type (repeatable)")
+    events.add_argument("--project", help="only events of this project")
+    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    events.add_argument("--json", action="store_true", help="one JSON envelope per line")
+    events.set_defaults(run=_events)
+
     # `lc sim ...` is handed whole to the simulator's own parser (see main).
     commands.add_parser("sim", help="drive the cluster simulator (`lc sim --help`)")
     return root
@@ -81,6 +139,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
         return _sim(argv[1:])
