@@ -33,7 +33,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -338,7 +337,8 @@ async def throughput(url: str, seconds: float, scratch: Path) -> tuple[float, in
 
 
 async def stream_figures(direct: str, proxied: str, count: int) -> dict[str, float]:
-    """TTFT p50/p99 (ms) of both, and chunk throughput of a long stream (events/s)."""
+    """TTFT p50/p99 (ms) of both, and chunk throughput of a long stream (events/s, best of
+    12 streams of 4,000 chunks each, direct and proxied alternated)."""
     short = orjson.dumps(
         {
             "model": MODEL,
@@ -369,7 +369,7 @@ async def stream_figures(direct: str, proxied: str, count: int) -> dict[str, flo
                         await response.read()
                     if round_:  # the first round warms up
                         ttft[name].append(first * 1000.0)
-        for _ in range(8):
+        for _ in range(12):
             for name, url in (("direct", direct), ("proxied", proxied)):
                 started = time.perf_counter()
                 async with session.post(url, data=long, headers=headers) as response:
@@ -380,8 +380,10 @@ async def stream_figures(direct: str, proxied: str, count: int) -> dict[str, flo
         "ttft_proxied_p50": pct(ttft["proxied"], 0.5),
         "ttft_direct_p99": pct(ttft["direct"], 0.99),
         "ttft_proxied_p99": pct(ttft["proxied"], 0.99),
-        "chunks_direct": statistics.median(rate["direct"]),
-        "chunks_proxied": statistics.median(rate["proxied"]),
+        # Best of 12 alternated streams each: a long stream at full speed is the figure
+        # most disturbed by whatever else runs on the machine.
+        "chunks_direct": max(rate["direct"]),
+        "chunks_proxied": max(rate["proxied"]),
     }
 
 

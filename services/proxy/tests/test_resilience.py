@@ -357,3 +357,25 @@ async def test_unknown_paths_and_methods_answer_in_openai_shape(  # type: ignore
     assert _error(wrong)["code"] == "method_not_allowed"
     health = await http.get(f"{proxy.url}/healthz")
     assert health.status_code == 200
+
+
+async def test_a_replica_answering_5xx_repeatedly_is_ejected(  # type: ignore[no-untyped-def]
+    upstreams, start_proxy, publish_service, wait_until, http
+) -> None:
+    failing = await upstreams(models=["m"], faults=UpstreamFaults(error_rate=1.0))
+    healthy = await upstreams(models=["m"])
+    proxy = await start_proxy(proxy_eject_after_failures=2, proxy_eject_cooldown_s=60.0)
+    await publish_service("m", [failing, healthy])
+    await wait_until(lambda: proxy.app.table.get("m") is not None)
+    statuses = [
+        (await http.post(f"{proxy.base_url}/chat/completions", json=CHAT)).status_code
+        for _ in range(12)
+    ]
+    # The replica's own 500s reach the client (it answered: nothing to retry), until
+    # the second one ejects it; from then on the healthy replica takes everything.
+    assert statuses.count(500) == 2
+    assert statuses[-6:] == [200] * 6
+    assert failing.stats.errors_injected == 2
+    replica = proxy.app.table.replica(failing.url)
+    assert replica is not None
+    assert replica.ejections == 1
