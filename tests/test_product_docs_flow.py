@@ -21,30 +21,10 @@ import httpx
 import openai
 import pytest
 
+from lc_testing.product_docs import DOMAIN, HELLO, LLAMA, PROJECT
+
 from .stack_process import Stack
 
-LLAMA = {
-    "name": "llama-3-8b",
-    "tier": "inference",
-    "kind": {
-        "model": {
-            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
-            "dtype": "bfloat16",
-            "endpoints": ["chat_completions", "completions"],
-        }
-    },
-}
-HELLO = {
-    "name": "hello",
-    "tier": "cpu",
-    "kind": {
-        "container": {
-            "image": "hashicorp/http-echo:latest",
-            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
-            "ports": [{"port": 8080, "name": "http"}],
-        }
-    },
-}
 KINDS = "models,deployments,services,ingresses,certificates,pvc"
 
 
@@ -91,7 +71,7 @@ def test_the_product_docs_walk_through(stack: Stack) -> None:
     stack.start()
     api = httpx.Client(base_url=f"{stack.url}/api", timeout=10)
 
-    created = api.post("/v1/projects", json={"name": "Default", "slug": "default"})
+    created = api.post("/v1/projects", json=PROJECT)
     assert created.status_code == 201, created.text
     assert created.json()["slug"] == "default"
     for spec in (LLAMA, HELLO):
@@ -126,9 +106,7 @@ def test_the_product_docs_walk_through(stack: Stack) -> None:
     assert reply.usage is not None
     assert reply.usage.total_tokens > 0
 
-    domain = api.post(
-        "/v1/domains", json={"fqdn": "chat.acme.com", "projectSlug": "default", "serviceName": "llama-3-8b"}
-    )
+    domain = api.post("/v1/domains", json=DOMAIN)
     assert domain.status_code == 201, domain.text
     registration = domain.json()
     assert registration["challengeRR"] == "_lc-challenge.chat.acme.com"

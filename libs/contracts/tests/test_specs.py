@@ -6,29 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from lc_contracts.specs import ProjectSpec, ServiceSpec
-
-LLAMA = {
-    "name": "llama-3-8b",
-    "tier": "inference",
-    "kind": {
-        "model": {
-            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
-            "dtype": "bfloat16",
-            "endpoints": ["chat_completions", "completions"],
-        }
-    },
-}
-HELLO = {
-    "name": "hello",
-    "tier": "cpu",
-    "kind": {
-        "container": {
-            "image": "hashicorp/http-echo:latest",
-            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
-            "ports": [{"port": 8080, "name": "http"}],
-        }
-    },
-}
+from lc_testing.product_docs import HELLO, LLAMA
 
 
 def _with(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_local.embedded import free_port
+from lc_testing import product_docs
 
 ADMIN = ("admin", "correct horse battery staple")
 
@@ -114,27 +115,7 @@ async def wait_until(
 
 
 # The product docs' examples, verbatim.
-DOCS_PROJECT = {"name": "Default", "slug": "default"}
-DOCS_LLAMA = {
-    "name": "llama-3-8b",
-    "tier": "inference",
-    "kind": {
-        "model": {
-            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
-            "dtype": "bfloat16",
-            "endpoints": ["chat_completions", "completions"],
-        }
-    },
-}
-DOCS_HELLO = {
-    "name": "hello",
-    "tier": "cpu",
-    "kind": {
-        "container": {
-            "image": "hashicorp/http-echo:latest",
-            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
-            "ports": [{"port": 8080, "name": "http"}],
-        }
-    },
-}
-DOCS_DOMAIN = {"fqdn": "chat.acme.com", "projectSlug": "default", "serviceName": "llama-3-8b"}
+DOCS_PROJECT = product_docs.PROJECT
+DOCS_LLAMA = product_docs.LLAMA
+DOCS_HELLO = product_docs.HELLO
+DOCS_DOMAIN = product_docs.DOMAIN

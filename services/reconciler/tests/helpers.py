@@ -26,29 +26,6 @@ from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import NAMESPACE, service_kinds
 from lc_reconciler.reconcile import MANAGED_SELECTOR
 
-LLAMA: dict[str, Any] = {
-    "name": "llama-3-8b",
-    "tier": "inference",
-    "kind": {
-        "model": {
-            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
-            "dtype": "bfloat16",
-            "endpoints": ["chat_completions", "completions"],
-        }
-    },
-}
-HELLO: dict[str, Any] = {
-    "name": "hello",
-    "tier": "cpu",
-    "kind": {
-        "container": {
-            "image": "hashicorp/http-echo:latest",
-            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
-            "ports": [{"port": 8080, "name": "http"}],
-        }
-    },
-}
-
 
 def spec(raw: dict[str, Any], **changes: Any) -> ServiceSpec:
     return ServiceSpec.model_validate({**raw, **changes})

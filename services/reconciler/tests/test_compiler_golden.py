@@ -15,6 +15,7 @@ import yaml
 from lc_contracts.specs import ServiceSpec
 from lc_reconciler.domain.compiler import compile_namespace, compile_service
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
+from lc_testing.product_docs import HELLO, LLAMA
 
 GOLDEN = Path(__file__).parent / "golden"
 PLATFORM = PlatformConfig(platform_domain="apps.example.com")
@@ -29,28 +30,6 @@ class Case:
     platform: PlatformConfig = field(default=PLATFORM)
 
 
-LLAMA = {
-    "name": "llama-3-8b",
-    "tier": "inference",
-    "kind": {
-        "model": {
-            "modelName": "meta-llama/Llama-3.1-8B-Instruct",
-            "dtype": "bfloat16",
-            "endpoints": ["chat_completions", "completions"],
-        }
-    },
-}
-HELLO = {
-    "name": "hello",
-    "tier": "cpu",
-    "kind": {
-        "container": {
-            "image": "hashicorp/http-echo:latest",
-            "command": ["/http-echo", "-text=hi", "-listen=:8080"],
-            "ports": [{"port": 8080, "name": "http"}],
-        }
-    },
-}
 TRAINER = {
     "name": "trainer",
     "tier": "gpu",
