@@ -8,11 +8,10 @@ from lc_contracts.events import DomainDeleted, DomainVerified
 from lc_contracts.subjects import domain_subject
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import CERTIFICATE, INGRESS, NAMESPACE
+from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
 from .helpers import (
-    HELLO,
-    LLAMA,
     compiled_refs,
     managed_namespaces,
     managed_objects,

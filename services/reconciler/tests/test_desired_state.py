@@ -14,8 +14,9 @@ from lc_contracts.events import (
 )
 from lc_contracts.status import ServicePhase
 from lc_reconciler.domain.desired_state import DesiredState, Touched
+from lc_testing.product_docs import HELLO, LLAMA
 
-from .helpers import HELLO, LLAMA, spec
+from .helpers import spec
 
 
 def test_projects_services_and_domains_fold_in_order() -> None:

@@ -9,9 +9,10 @@ from lc_clustersim.testing import wait_until
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, SERVICE
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing.product_docs import HELLO
 
 from .conftest import Events, Reconcilers
-from .helpers import HELLO, compiled_refs, managed_objects, project_created, service_applied, spec
+from .helpers import compiled_refs, managed_objects, project_created, service_applied, spec
 
 
 async def _apply_hello(

@@ -16,12 +16,11 @@ from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ServicePhase
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
 from .faulty_api import FaultyApi
 from .helpers import (
-    HELLO,
-    LLAMA,
     compiled_refs,
     managed_objects,
     project_created,

@@ -9,11 +9,10 @@ from lc_clustersim.sim import ClusterSim
 from lc_clustersim.testing import wait_until
 from lc_contracts.specs import Endpoint
 from lc_contracts.status import ServicePhase
+from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
 from .helpers import (
-    HELLO,
-    LLAMA,
     project_created,
     service_applied,
     service_deleted,

@@ -8,8 +8,9 @@ from typing import Any
 from lc_contracts.status import ServicePhase
 from lc_reconciler.domain.desired_state import ServiceRecord
 from lc_reconciler.domain.status import derive_status
+from lc_testing.product_docs import HELLO, LLAMA
 
-from .helpers import HELLO, LLAMA, spec
+from .helpers import spec
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LLAMA_RECORD = ServiceRecord("default", spec(LLAMA), 2)
