@@ -272,3 +272,22 @@ async def test_controllers_make_deployments_certificates_and_ingresses_ready(
         manager="t",
     )
     await wait_until(lambda: status(("apps", "deployments"), "app").get("readyReplicas") == 1)
+
+
+async def test_every_model_gets_an_engine_service_that_goes_with_it(cluster: ClusterSim) -> None:
+    create_model(cluster, "team", model("svc-test", 8 * 1024))
+    services = cluster.store.type_for(("", "services"))
+
+    def service() -> dict[str, Any] | None:
+        found = cluster.store.list_objects(
+            services, "team", field_selector=lambda o: o["metadata"]["name"] == "svc-test"
+        )
+        return found[0].obj if found else None
+
+    await wait_until(lambda: service() is not None, message="the Model's Service exists")
+    created = service()
+    assert created is not None
+    assert created["spec"]["ports"][0]["port"] == 80
+    assert created["metadata"]["ownerReferences"][0]["kind"] == "Model"
+    cluster.store.delete(cluster.store.type_for((ENGINE_GROUP, MODEL_PLURAL)), "team", "svc-test")
+    await wait_until(lambda: service() is None, message="the Service went with its Model")

@@ -37,8 +37,10 @@ from lc_clustersim.kubeapi.store import DELETED, ObjectStore, WatchEvent
 from lc_clustersim.upstream import ALL_ENDPOINTS, SimulatedUpstream, UpstreamFaults
 from lc_contracts.engine import (
     ENGINE_GROUP,
+    ENGINE_VERSION,
     GPU_PLURAL,
     MEMORY_ANNOTATION,
+    MODEL_KIND,
     MODEL_PLURAL,
     GpuHealth,
     GpuMode,
@@ -48,6 +50,7 @@ from lc_contracts.engine import (
 log = logging.getLogger(__name__)
 
 MANAGER: Final = "greenthread-engine"
+MODEL_SERVICE_LABEL: Final = f"{ENGINE_GROUP}/model"
 DEFAULT_MODEL_MEMORY_MIB: Final = 16 * 1024
 _BYTES_PER_PARAM: Final = {
     "float32": 4.0,
@@ -211,6 +214,7 @@ class SimulatedEngine:
                 self._runs.pop(key, None)
                 self._publish_gpus()
             return
+        self._ensure_model_service(event.obj.namespace, event.obj.name, event.obj.metadata)
         generation = int(event.obj.metadata.get("generation", 1))
         if run is not None and run.generation == generation:
             return
@@ -219,6 +223,36 @@ class SimulatedEngine:
         run = _ModelRun(key=key, generation=generation)
         self._runs[key] = run
         run.task = asyncio.create_task(self._run(run), name=f"clustersim-model-{key[0]}-{key[1]}")
+
+    def _ensure_model_service(self, namespace: str | None, name: str, meta: dict[str, Any]) -> None:
+        """The Service the engine puts in front of a Model's replicas (what Ingresses target).
+
+        Owned by the Model, so the store's garbage collector removes it with the Model.
+        """
+        service_type = self.store.type_for(("", "services"))
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": name,
+                "labels": {MODEL_SERVICE_LABEL: name},
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{ENGINE_GROUP}/{ENGINE_VERSION}",
+                        "kind": MODEL_KIND,
+                        "name": name,
+                        "uid": meta.get("uid", ""),
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "selector": {MODEL_SERVICE_LABEL: name},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8000, "protocol": "TCP"}],
+            },
+        }
+        with contextlib.suppress(ApiError):  # already there, or the namespace is going away
+            self.store.create(service_type, namespace, body, manager=MANAGER)
 
     # -- one Model ---------------------------------------------------------------
 
