@@ -56,6 +56,7 @@ async def test_dropped_watch_resumes_without_losing_or_repeating(
     published_before = fleet.aggregator.publisher.stats.snapshots
     watches_before = watch.stats.watches
     name = cluster.engine.gpu_names[0]
+    await wait_until(lambda: cluster.api.open_watches == 2, message="both watches open")
 
     for _ in range(3):
         before = watch.stats.watches
