@@ -31,9 +31,9 @@ test: sync lint
     uv run pytest
     just frontend-test
 
-# The console's unit tests and its browser tests against a running `lc up`
+# The console's unit tests, its API types against lcd's OpenAPI schema, and its browser tests against a running `lc up`
 frontend-test: frontend-build
-    cd services/frontend && npm test
+    cd services/frontend && npm test && npm run check:api
     uv run python -m lc_local.e2e
 
 # Benchmarks; each prints ratios against a baseline measured in the same run

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from lc_contracts.base import Contract
 from lc_contracts.engine import GpuHealth, GpuMode
@@ -87,6 +87,9 @@ class GpuSnapshot(Contract):
 
 class FleetSummary(Contract):
     """Counts and memory over the GPUs shown, and how many of them each product and node has."""
+
+    # Answers always carry every field, so the schema says so (clients need not guess).
+    model_config = ConfigDict(**Contract.model_config, json_schema_serialization_defaults_required=True)
 
     total: int = 0
     healthy: int = 0

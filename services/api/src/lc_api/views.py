@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from lc_api.domain.custom_domain import DomainStatus
 from lc_contracts.specs import Endpoint, ServiceSpec
 from lc_contracts.status import ServicePhase
 
@@ -89,7 +90,7 @@ class DomainView(View):
     fqdn: str
     project_slug: str
     service_name: str
-    status: str
+    status: DomainStatus
     challenge_rr: str = Field(alias="challengeRR")
     challenge_token: str
     cname_target: str
