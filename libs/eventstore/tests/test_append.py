@@ -74,3 +74,16 @@ async def test_provisioning_is_idempotent_and_refuses_incompatible_streams(
     await jetstream.update_stream(changed)
     with pytest.raises(StreamConfigConflict, match="max_msgs_per_subject"):
         await provision_streams(jetstream)
+
+
+async def test_pipelined_appends_return_each_sequence_and_still_dedupe(store: EventStore) -> None:
+    events = [created(f"bulk{i}") for i in range(200)]
+    seqs = await store.append_pipelined(events)
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 200
+    again = await store.append_pipelined(events[:10])  # a retried import
+    assert again == seqs[:10]
+    assert await store.last_seq() == seqs[-1]
+    stored = [m.event().payload.model_dump()["slug"] async for batch in store.read(1) for m in batch]
+    assert stored == [f"bulk{i}" for i in range(200)]
+    assert await store.append_pipelined([]) == []

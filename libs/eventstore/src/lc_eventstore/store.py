@@ -6,9 +6,12 @@ Callers: the API's command handlers (`load` → decide → `append`), `lc replay
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -17,13 +20,14 @@ from nats.js.errors import APIError, NotFoundError
 from lc_contracts.envelope import Envelope
 from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import ALL_EVENTS
-from lc_eventstore.errors import ConcurrencyConflict, EventStoreUnavailable
+from lc_eventstore.errors import ConcurrencyConflict, EventStoreError, EventStoreUnavailable
 from lc_eventstore.messages import StoredMessage
 from lc_eventstore.reader import FETCH_BATCH, read_batches
 
 WRONG_LAST_SEQUENCE = 10071
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
+EXPECTED_STREAM = "Nats-Expected-Stream"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,50 @@ class EventStore:
         except (TimeoutError, NatsTimeoutError, NoRespondersError) as exc:
             raise EventStoreUnavailable(f"JetStream did not acknowledge {subject}: {exc!r}") from None
         return int(ack.seq)
+
+    async def append_pipelined(self, events: Sequence[Envelope], *, timeout: float = 30.0) -> list[int]:
+        """Append many events without expected sequences: publish them all, then collect the
+        acknowledgements, so the round trips overlap. For bulk writes (imports, seeding)
+        where no decision depends on an aggregate's state; ids still dedupe. Returns the
+        sequences in the order of `events`.
+        """
+        client = self._js._nc  # the connection the JetStream context publishes on
+        inbox = client.new_inbox()
+        acks: list[bytes | None] = [None] * len(events)
+        remaining = len(events)
+        all_acked = asyncio.Event()
+        if not events:
+            return []
+
+        async def collect(msg: Msg) -> None:
+            nonlocal remaining
+            acks[int(msg.subject.rsplit(".", 1)[1])] = msg.data
+            remaining -= 1
+            if remaining == 0:
+                all_acked.set()
+
+        sub = await client.subscribe(f"{inbox}.*", cb=collect)
+        try:
+            for index, event in enumerate(events):
+                await client.publish(
+                    event.subject,
+                    event.to_bytes(),
+                    reply=f"{inbox}.{index}",
+                    headers={MSG_ID: event.id, EXPECTED_STREAM: self.stream},
+                )
+            try:
+                await asyncio.wait_for(all_acked.wait(), timeout)
+            except TimeoutError:
+                raise EventStoreUnavailable(f"{remaining} of {len(events)} appends were not acknowledged") from None
+        finally:
+            await sub.unsubscribe()
+        seqs = []
+        for event, raw in zip(events, acks, strict=True):
+            ack = json.loads(raw or b"{}")
+            if "error" in ack:
+                raise EventStoreError(f"{event.subject}: {ack['error'].get('description', ack['error'])}")
+            seqs.append(int(ack["seq"]))
+        return seqs
 
     async def last_message(self, subject: str) -> tuple[int, str | None] | None:
         """(sequence, msg id) of the subject's last message, or None when it has none."""
