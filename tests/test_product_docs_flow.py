@@ -3,7 +3,7 @@
 Create the `default` project, deploy the `llama-3-8b` inference Service and the `hello`
 CPU service, call the model through `/v1` with the OpenAI SDK, register `chat.acme.com`,
 publish its TXT challenge in the simulated DNS zone, verify it, and see the hostname in
-the Ingress and Certificate; then delete a Service and the project and see the cluster
+the Ingress and Certificate; check the fleet view's GPU count; then delete a Service and the project and see the cluster
 emptied of what the platform made. Kubernetes objects are read with the real kubectl.
 """
 
@@ -70,6 +70,9 @@ def lc_sim(stack: Stack, *args: str) -> None:
 def test_the_product_docs_walk_through(stack: Stack) -> None:
     stack.start()
     api = httpx.Client(base_url=f"{stack.url}/api", timeout=10)
+
+    # The install check of the docs: the fleet view lists every GPU (the simulator's 8).
+    assert len(api.get("/v1/fleet").json()["gpus"]) == 8
 
     created = api.post("/v1/projects", json=PROJECT)
     assert created.status_code == 201, created.text
