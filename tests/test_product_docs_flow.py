@@ -72,7 +72,7 @@ def test_the_product_docs_walk_through(stack: Stack) -> None:
     api = httpx.Client(base_url=f"{stack.url}/api", timeout=10)
 
     # The install check of the docs: the fleet view lists every GPU (the simulator's 8).
-    assert len(api.get("/v1/fleet").json()["gpus"]) == 8
+    eventually(lambda: len(api.get("/v1/fleet").json().get("gpus", [])) == 8)
 
     created = api.post("/v1/projects", json=PROJECT)
     assert created.status_code == 201, created.text
