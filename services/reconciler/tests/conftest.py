@@ -7,35 +7,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
 
-from lc_clustersim.sim import ClusterSim, SimConfig
+from lc_clustersim.sim import ClusterSim
 from lc_contracts.events import Payload, build
 from lc_eventstore import EventStore, provision_streams
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.runtime import ReconcilerRuntime
 from lc_reconciler.settings import ReconcilerSettings
-
-
-@pytest.fixture
-def cluster_config(tmp_path: Path) -> SimConfig:
-    return SimConfig(
-        gpus="2x4:H100-80GB",
-        data_dir=tmp_path / "clustersim",
-        pending_s=0.05,
-        loading_s=0.1,
-        ready_delay_s=0.05,
-    )
-
-
-@pytest.fixture
-async def cluster(cluster_config: SimConfig) -> AsyncIterator[ClusterSim]:
-    async with ClusterSim(cluster_config) as sim:
-        yield sim
 
 
 @pytest.fixture

@@ -227,27 +227,26 @@ class Commands:
 
     # --- services -------------------------------------------------------------------
 
-    async def create_service(self, slug: str, spec: ServiceSpec, ctx: CommandContext) -> Written:
+    async def _service_command(
+        self,
+        slug: str,
+        name: str,
+        decide: Callable[[service.ServiceState], list[Payload]],
+        ctx: CommandContext,
+    ) -> Written:
+        """Decide on one Service of an existing project."""
         await self._require_project(slug)
         return await self._run(
-            service_subject(slug, spec.name),
-            service.ServiceState(slug, spec.name),
-            service.evolve,
-            lambda s: service.create(s, spec),
-            ctx,
+            service_subject(slug, name), service.ServiceState(slug, name), service.evolve, decide, ctx
         )
+
+    async def create_service(self, slug: str, spec: ServiceSpec, ctx: CommandContext) -> Written:
+        return await self._service_command(slug, spec.name, lambda s: service.create(s, spec), ctx)
 
     async def apply_service(
         self, slug: str, name: str, spec: ServiceSpec, if_match: int | None, ctx: CommandContext
     ) -> Written:
-        await self._require_project(slug)
-        return await self._run(
-            service_subject(slug, name),
-            service.ServiceState(slug, name),
-            service.evolve,
-            lambda s: service.apply(s, spec, if_match),
-            ctx,
-        )
+        return await self._service_command(slug, name, lambda s: service.apply(s, spec, if_match), ctx)
 
     async def patch_service(
         self,
@@ -257,26 +256,12 @@ class Commands:
         if_match: int | None,
         ctx: CommandContext,
     ) -> Written:
-        await self._require_project(slug)
-        return await self._run(
-            service_subject(slug, name),
-            service.ServiceState(slug, name),
-            service.evolve,
-            lambda s: service.patch(s, changes, if_match),
-            ctx,
-        )
+        return await self._service_command(slug, name, lambda s: service.patch(s, changes, if_match), ctx)
 
     async def rollback_service(
         self, slug: str, name: str, revision: int, if_match: int | None, ctx: CommandContext
     ) -> Written:
-        await self._require_project(slug)
-        return await self._run(
-            service_subject(slug, name),
-            service.ServiceState(slug, name),
-            service.evolve,
-            lambda s: service.rollback(s, revision, if_match),
-            ctx,
-        )
+        return await self._service_command(slug, name, lambda s: service.rollback(s, revision, if_match), ctx)
 
     async def delete_service(
         self, slug: str, name: str, if_match: int | None, ctx: CommandContext
