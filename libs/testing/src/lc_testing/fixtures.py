@@ -11,11 +11,13 @@ Registered for the whole repository through `-p lc_testing.fixtures` in pyprojec
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import nats
 import pytest
@@ -24,21 +26,28 @@ from nats.js import JetStreamContext
 
 from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 
-
-def _scratch_dir(prefix: str) -> Path:
-    # Not under pytest's tmp_path: that is private to root, and PostgreSQL runs unprivileged.
-    return Path(tempfile.mkdtemp(prefix=prefix))
+Server = TypeVar("Server", EmbeddedNats, EmbeddedPostgres)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[EmbeddedPostgres]:
-    root = _scratch_dir("lc-test-pg-")
-    server = EmbeddedPostgres(root, durable=False).start()
+@contextlib.contextmanager
+def _in_scratch_dir(prefix: str, start: Callable[[Path], Server]) -> Iterator[Server]:
+    """A server started in a throwaway directory, stopped and removed afterwards.
+
+    Not under pytest's tmp_path: that is private to root, and PostgreSQL runs unprivileged.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    server = start(root)
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    with _in_scratch_dir("lc-test-pg-", lambda root: EmbeddedPostgres(root, durable=False).start()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -65,13 +74,8 @@ def database_dsn(postgres_server: EmbeddedPostgres, database_name: str) -> str:
 
 @pytest.fixture
 def nats_server() -> Iterator[EmbeddedNats]:
-    root = _scratch_dir("lc-test-nats-")
-    server = EmbeddedNats(root, sync_always=False).start()
-    try:
+    with _in_scratch_dir("lc-test-nats-", lambda root: EmbeddedNats(root, sync_always=False).start()) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
