@@ -26,6 +26,9 @@ from typing import Protocol
 import aiohttp
 import httpx
 
+# Most bytes a relayed chunk gathers from what has already arrived.
+COALESCE_LIMIT = 64 * 1024
+
 
 class UpstreamError(Exception):
     pass
@@ -116,11 +119,15 @@ class _AiohttpResponse:
                 chunk = await content.readany()
                 if not chunk:
                     return
-                # One turn of the loop lets bytes that already reached the socket join this
-                # chunk: fewer, larger writes downstream, with no waiting for more data.
-                await asyncio.sleep(0)
-                if not content.is_eof():
-                    chunk += content.read_nowait(-1)
+                # A turn of the loop lets bytes that already reached the socket join this
+                # chunk, again while each turn brings more: fewer, larger writes downstream,
+                # and never a wait for data that has not arrived.
+                while len(chunk) < COALESCE_LIMIT:
+                    await asyncio.sleep(0)
+                    more = b"" if content.is_eof() else content.read_nowait(-1)
+                    if not more:
+                        break
+                    chunk += more
                 yield chunk
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(str(exc) or "read timeout") from exc
