@@ -12,4 +12,8 @@ as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)
 echo "installing ${missing[*]} from Debian's packages"
 "${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install() { DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@"; }
+if ! install "${missing[@]}"; then
+  # Where no `kubectl` package is offered, Debian's own kubernetes-client provides it.
+  install "${missing[@]/kubectl/kubernetes-client}"
+fi

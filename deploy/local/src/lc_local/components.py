@@ -92,9 +92,11 @@ class WorkerPool:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # Reported (healthz says degraded) until the worker is started again.
                 self.failures[name] = repr(exc)
                 log.exception("%s stopped with an error; restarting in %.0fs", name, self.restart_delay_s)
                 await asyncio.sleep(self.restart_delay_s)
+                self.failures.pop(name, None)
 
     @contextlib.asynccontextmanager
     async def running(self, workers: dict[str, Callable[[], Awaitable[None]]]) -> AsyncIterator[None]:
