@@ -19,7 +19,8 @@ from lc_contracts.engine import (
     MODEL_PLURAL,
     GpuHealth,
 )
-from lc_contracts.fleet import GpuSnapshot
+from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
+from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
 
@@ -78,6 +79,17 @@ async def test_removed_gpu_gets_a_tombstone_within_a_second(
 
     await wait_until(tombstoned, within=1.0, message="tombstone on LC_STATUS")
     assert len(await live_gpus(jetstream)) == 7
+    # The stream forgets the tombstone an hour later; live snapshots have no lifespan.
+    tombstone = (await gpu_snapshots(jetstream))[uuid]
+    stored = await jetstream.get_last_msg(
+        STATUS_STREAM.name, gpu_status_subject(tombstone.node, uuid)
+    )
+    assert (stored.headers or {}).get("Nats-TTL") == str(int(UNREFRESHED_STATUS_TTL_S))
+    live = next(iter((await live_gpus(jetstream)).values()))
+    stored = await jetstream.get_last_msg(
+        STATUS_STREAM.name, gpu_status_subject(live.node, live.uuid)
+    )
+    assert "Nats-TTL" not in (stored.headers or {})
 
 
 async def test_unhealthy_gpu_is_shown_and_recorded_exactly_once(

@@ -11,6 +11,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from lc_contracts.status import LATENCY_BUCKETS_MS, ServicePhase, UsageSnapshot
+from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import USAGE_STATUS, service_status_subject, usage_status_subject
 from lc_eventstore import current_status
 from lc_proxy.log_format import JsonFormatter
@@ -82,6 +83,9 @@ async def test_usage_snapshots_are_published_on_lc_status(  # type: ignore[no-un
     assert len(model.latency_buckets) == len(LATENCY_BUCKETS_MS) + 1
     assert sum(model.latency_buckets) == 5
     assert snapshot.started_at <= snapshot.observed_at
+    # Each refresh replaces the last; a replica that stops is forgotten an hour later.
+    stored = await jetstream.get_last_msg(STATUS_STREAM.name, subject)
+    assert (stored.headers or {}).get("Nats-TTL") == str(int(UNREFRESHED_STATUS_TTL_S))
 
 
 async def test_access_log_has_one_structured_line_per_request(  # type: ignore[no-untyped-def]

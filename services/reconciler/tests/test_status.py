@@ -9,6 +9,11 @@ from lc_clustersim.sim import ClusterSim
 from lc_clustersim.testing import wait_until
 from lc_contracts.specs import Endpoint
 from lc_contracts.status import ServicePhase
+from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
+from lc_contracts.subjects import service_status_subject
+from lc_eventstore import provision_streams
+from lc_reconciler.domain.desired_state import DesiredState
+from lc_reconciler.status_reporter import StatusReporter
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -167,3 +172,40 @@ async def test_status_follows_changes_after_watches_are_dropped(
 
     await wait_until(three_ready, within=10, message="3 replicas ready at revision 2")
     assert sum(w.resumes for w in running.runtime.watches) >= 2
+
+
+async def test_a_deleted_services_snapshot_has_a_lifespan_and_stays_gone_after_restart(
+    events: Events, reconcilers: Reconcilers, jetstream: JetStreamContext
+) -> None:
+    first = await reconcilers.start()
+    await events.append(*project_created("default"))
+    await events.append(*service_applied("default", spec(HELLO)))
+    await wait_until(
+        lambda: _phase_is(jetstream, "default", "hello", P.READY), within=10, message="Ready"
+    )
+    await events.append(*service_deleted("default", "hello"))
+    await wait_until(
+        lambda: _phase_is(jetstream, "default", "hello", P.DELETED), within=10, message="Deleted"
+    )
+    subject = service_status_subject("default", "hello")
+    tombstone = await jetstream.get_last_msg(STATUS_STREAM.name, subject)
+    assert tombstone.headers is not None
+    assert tombstone.headers.get("Nats-TTL") == str(int(UNREFRESHED_STATUS_TTL_S))
+    await first.stop()
+    await jetstream.purge_stream(STATUS_STREAM.name, subject=subject)  # what expiry does
+
+    second = await reconcilers.start()
+    reporter = second.runtime.reporter
+    await wait_until(
+        lambda: len(reporter.queue) == 0, within=10, message="status evaluated after restart"
+    )
+    assert await snapshot(jetstream, "default", "hello") is None
+
+
+async def test_a_service_gone_without_a_snapshot_gets_no_tombstone(
+    jetstream: JetStreamContext,
+) -> None:
+    await provision_streams(jetstream)
+    reporter = StatusReporter(jetstream, DesiredState())
+    await reporter.report(("default", "never-reported"))
+    assert await snapshot(jetstream, "default", "never-reported") is None

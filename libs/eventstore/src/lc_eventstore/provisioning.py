@@ -1,11 +1,15 @@
 """Create the platform's streams at start, idempotently, and refuse unsafe changes.
 
+Safe changes are made in place: a stream created before it allowed per-message TTLs is
+given that switch (it can be turned on, never off, and changes nothing stored).
+
 Called once by every process that talks to JetStream (`lc up`, lcd, the workers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -29,6 +33,7 @@ def stream_config(spec: StreamSpec, *, replicas: int = 1) -> StreamConfig:
         num_replicas=replicas,
         allow_direct=True,
         deny_delete=spec.max_msgs_per_subject < 0,
+        allow_msg_ttl=spec.allow_msg_ttl or None,
     )
 
 
@@ -68,3 +73,5 @@ async def provision_streams(
                 f"stream {spec.name} exists with other settings ({'; '.join(problems)}); "
                 "migrate it by hand or point the platform at another NATS account"
             )
+        if spec.allow_msg_ttl and not info.config.allow_msg_ttl:
+            await js.update_stream(replace(info.config, allow_msg_ttl=True))

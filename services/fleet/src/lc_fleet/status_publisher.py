@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from lc_contracts.envelope import now
 from lc_contracts.events import GpuHealthChanged
 from lc_contracts.fleet import GPU_STATUS, GpuSnapshot, gpu_status_subject
+from lc_contracts.streams import UNREFRESHED_STATUS_TTL_S
 from lc_eventstore import EventStoreError, current_status, publish_status
 from lc_fleet.gpu_inventory import GpuInventory
 from lc_fleet.gpu_snapshots import (
@@ -157,7 +158,12 @@ class StatusPublisher:
             item.change, item.resource_version
         ):
             self.stats.health_events += 1
-        await publish_status(self._js, gpu_status_subject(*item.key), item.snapshot)
+        await publish_status(
+            self._js,
+            gpu_status_subject(*item.key),
+            item.snapshot,
+            ttl_s=UNREFRESHED_STATUS_TTL_S if item.snapshot.removed else None,
+        )
         self._published[item.key] = item.snapshot
         if item.snapshot.removed:
             self.stats.tombstones += 1

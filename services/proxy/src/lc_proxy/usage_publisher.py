@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
+from lc_contracts.streams import UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import usage_status_subject
 from lc_eventstore import publish_status
 from lc_proxy.usage import UsageCounters
@@ -24,7 +25,10 @@ async def publish_usage_once(
     js: JetStreamContext, counters: UsageCounters, replica: str, started_at: datetime
 ) -> None:
     snapshot = counters.snapshot(replica, started_at, datetime.now(UTC))
-    await publish_status(js, usage_status_subject(replica), snapshot)
+    # Refreshed every few seconds while the replica runs; gone an hour after it stops.
+    await publish_status(
+        js, usage_status_subject(replica), snapshot, ttl_s=UNREFRESHED_STATUS_TTL_S
+    )
 
 
 async def publish_usage_forever(

@@ -12,7 +12,8 @@ What it owns:
   is the one folded from the stream (never a local guess), the append expects the
   subject's last sequence, and its message id is derived from that sequence and the new
   phase, so a restart or a second reconciler cannot announce a transition twice.
-  A deleted service gets a `Deleted` snapshot but no event (its aggregate is closed).
+  A deleted service gets a `Deleted` snapshot, which expires after an hour, but no event
+  (its aggregate is closed).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lc_contracts.engine import LABEL_PROJECT, LABEL_SERVICE
 from lc_contracts.errors import ContractError
 from lc_contracts.events import ServiceStatusChanged, build
 from lc_contracts.status import ServicePhase, ServiceStatus
+from lc_contracts.streams import UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import SERVICE_STATUS, service_status_subject, service_subject
 from lc_eventstore import (
     ConcurrencyConflict,
@@ -160,10 +162,18 @@ class StatusReporter:
     async def report(self, key: ServiceKey) -> None:
         status = self.compute(key)
         comparable = _comparable(status)
-        if self.published.get(key) != comparable:
-            await publish_status(self.js, service_status_subject(*key), status)
+        deleted = status.phase is ServicePhase.DELETED
+        # A deleted service with no snapshot on LC_STATUS has nothing to retract (its
+        # tombstone, if any, has expired): publishing one would revive it for an hour.
+        if self.published.get(key) != comparable and not (deleted and key not in self.published):
+            await publish_status(
+                self.js,
+                service_status_subject(*key),
+                status,
+                ttl_s=UNREFRESHED_STATUS_TTL_S if deleted else None,
+            )
             self.published[key] = comparable
-        if status.phase is not ServicePhase.DELETED:
+        if not deleted:
             await self._announce(key, status)
 
     async def _announce(self, key: ServiceKey, status: ServiceStatus) -> None:
