@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 
-from .conftest import ADMIN, DOCS_PROJECT
+from .conftest import ADMIN, DOCS_PROJECT, client_for
 
 PUBLIC = {
     ("GET", "/api/healthz"),
@@ -101,6 +102,44 @@ async def test_failed_logins_are_rate_limited(auth_client: httpx.AsyncClient) ->
     assert (await auth_client.get("/api/v1/projects", auth=ADMIN)).status_code == 429
 
 
+async def test_the_failure_count_is_shared_by_every_lcd_replica(
+    auth_settings: ApiSettings, auth_client: httpx.AsyncClient
+) -> None:
+    bad = {"username": "admin", "password": "wrong-password"}
+    for _ in range(3):
+        assert (await auth_client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    async with client_for(auth_settings) as other_replica:
+        limited = await other_replica.get("/api/v1/projects", auth=ADMIN)
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_parallel_guesses_cannot_outrun_the_limit(auth_client: httpx.AsyncClient) -> None:
+    # Each check takes an Argon2 verification; all ten start before any of them ends.
+    bad = {"username": "admin", "password": "wrong-password"}
+    answers = await asyncio.gather(
+        *(auth_client.post("/api/v1/auth/login", json=bad) for _ in range(10))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [401] * 3 + [429] * 7
+
+
+async def test_a_success_clears_the_count_and_remembered_basic_skips_the_limit(
+    auth_client: httpx.AsyncClient,
+) -> None:
+    bad = {"username": "admin", "password": "wrong-password"}
+    for _ in range(2):
+        assert (await auth_client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    assert (await auth_client.get("/api/v1/projects", auth=ADMIN)).status_code == 200
+    for _ in range(2):
+        assert (await auth_client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    # Credentials verified a moment ago are not checked again, so they are not limited.
+    for _ in range(5):
+        assert (await auth_client.get("/api/v1/projects", auth=ADMIN)).status_code == 200
+    assert (await auth_client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    assert (await auth_client.post("/api/v1/auth/login", json=bad)).status_code == 429
+
+
 async def test_login_validation_and_malformed_basic(auth_client: httpx.AsyncClient) -> None:
     assert (
         await auth_client.post("/api/v1/auth/login", json={"username": "admin"})
@@ -124,3 +163,13 @@ def test_settings_refuse_unsafe_auth_configurations(nats_url: str, database_url:
     ok = ApiSettings(**base, bind_host="0.0.0.0", auth_username="admin", auth_password=ADMIN[1])
     assert ok.auth_enabled
     assert ApiSettings(**base, bind_host="::1").bind_host == "::1"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(nats_url: str, database_url: str) -> None:
+    base = {"nats_url": nats_url, "database_url": database_url}
+    ok = ApiSettings(**base, trusted_proxies=" 10.0.0.0/8, fd00::1 ,127.0.0.1")
+    assert ok.trusted_proxies == "10.0.0.0/8,fd00::1,127.0.0.1"
+    with pytest.raises(ValidationError, match="any client"):
+        ApiSettings(**base, trusted_proxies="*")
+    with pytest.raises(ValidationError, match="not an IP address"):
+        ApiSettings(**base, trusted_proxies="ingress-nginx")

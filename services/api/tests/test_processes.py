@@ -133,3 +133,45 @@ async def test_killing_lcd_mid_burst_keeps_log_and_read_models_in_step(
         audit = (await client.get("/api/v1/events", params={"limit": 1000})).json()["items"]
     assert sorted(p["slug"] for p in listing) == sorted(str(e[2]["slug"]) for e in logged)
     assert [e["seq"] for e in audit] == [e[0] for e in logged]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "second_client_code"),
+    [("127.0.0.1", 401), ("10.20.0.0/16", 429)],
+    ids=["forwarded-from-a-trusted-proxy", "forwarded-from-anyone-else"],
+)
+async def test_the_login_limit_counts_the_address_a_trusted_proxy_forwards(
+    nats_url: str, database_url: str, tmp_path: Path, trusted: str, second_client_code: int
+) -> None:
+    # lcd on loopback: the test's requests come from 127.0.0.1, standing in for the Ingress.
+    lcd = LcdProcess(
+        nats_url,
+        database_url,
+        env={
+            "LC_AUTH_USERNAME": "admin",
+            "LC_AUTH_PASSWORD": "correct horse battery staple",
+            "LC_LOGIN_MAX_FAILURES": "2",
+            "LC_TRUSTED_PROXIES": trusted,
+        },
+        log=tmp_path / "lcd.log",
+    ).start()
+    bad = {"username": "admin", "password": "wrong-password"}
+    try:
+        async with httpx.AsyncClient(base_url=lcd.url, timeout=30) as client:
+            for _ in range(2):
+                answer = await client.post(
+                    "/api/v1/auth/login", json=bad, headers={"X-Forwarded-For": "203.0.113.7"}
+                )
+                assert answer.status_code == 401
+            limited = await client.post(
+                "/api/v1/auth/login", json=bad, headers={"X-Forwarded-For": "203.0.113.7"}
+            )
+            assert limited.status_code == 429
+            # Another user behind the same Ingress: their own count when the Ingress is
+            # trusted; the Ingress's shared (and spent) count when it is not.
+            other = await client.post(
+                "/api/v1/auth/login", json=bad, headers={"X-Forwarded-For": "198.51.100.9"}
+            )
+            assert other.status_code == second_client_code
+    finally:
+        lcd.stop()

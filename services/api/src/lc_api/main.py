@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.bind_port,
         log_level=args.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,
     )
 

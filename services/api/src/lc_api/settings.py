@@ -79,10 +79,16 @@ class ApiSettings(BaseSettings):
     """Lifetime of a console session cookie."""
 
     login_max_failures: int = Field(default=5, ge=1)
-    """Failed logins allowed per client address within `login_window_s` before 429."""
+    """Failed logins allowed per client address within `login_window_s` before 429;
+    counted in PostgreSQL, so shared by every lcd replica."""
 
     login_window_s: float = Field(default=60.0, gt=0)
     """Sliding window of the failed-login rate limit."""
+
+    trusted_proxies: str = "127.0.0.1,::1"
+    """Comma-separated addresses or networks (CIDR) whose `X-Forwarded-For` lcd believes:
+    the ingress controller's pods. The login limit counts per client address, so behind an
+    Ingress this must name it, or every user shares the ingress's address and its count."""
 
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
@@ -106,6 +112,24 @@ class ApiSettings(BaseSettings):
         if not value.startswith(("nats://", "tls://", "ws://", "wss://")):
             raise ValueError("LC_NATS_URL must start with nats://, tls://, ws:// or wss://")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                raise ValueError(
+                    "LC_TRUSTED_PROXIES must name the ingress's addresses or networks; "
+                    "'*' would let any client pick the address it is limited by"
+                )
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"LC_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network"
+                ) from None
+        return ",".join(items)
 
     @field_validator("platform_domain")
     @classmethod

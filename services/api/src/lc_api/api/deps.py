@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ValidationError
 
 from lc_api.api.problems import ApiProblem
-from lc_api.api.security import SESSION_COOKIE
+from lc_api.api.security import SESSION_COOKIE, Attempt, Authenticator, TooManyFailures
 from lc_api.app.commands import CommandContext
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
@@ -44,14 +44,18 @@ def _unauthorized(request: Request, detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", detail, headers=headers)
 
 
-def rate_limited(retry_after: float) -> ApiProblem:
-    seconds = max(1, int(retry_after + 0.999))
-    return ApiProblem(
-        429,
-        "rate-limited",
-        f"too many failed logins from this address; try again in {seconds}s",
-        headers={"Retry-After": str(seconds)},
-    )
+async def admit_sign_in(auth: Authenticator, request: Request) -> Attempt:
+    """Count a password check against the client's limit; 429 when it is used up."""
+    try:
+        return await auth.limiter.attempt(client_key(request))
+    except TooManyFailures as exc:
+        seconds = max(1, int(exc.retry_after_s + 0.999))
+        raise ApiProblem(
+            429,
+            "rate-limited",
+            f"too many failed logins from this address; try again in {seconds}s",
+            headers={"Retry-After": str(seconds)},
+        ) from None
 
 
 async def require_admin(request: Request, runtime: RuntimeDep) -> str:
@@ -66,15 +70,14 @@ async def require_admin(request: Request, runtime: RuntimeDep) -> str:
             return user
     header = request.headers.get("authorization")
     if header:
-        key = client_key(request)
-        wait = auth.limiter.retry_after(key)
-        if wait is not None:
-            raise rate_limited(wait)
+        user = auth.recently_verified(header)
+        if user is not None:
+            return user
+        attempt = await admit_sign_in(auth, request)
         user = await auth.verify_basic(header)
         if user is not None:
-            auth.limiter.succeeded(key)
+            await auth.limiter.succeeded(attempt)
             return user
-        auth.limiter.failed(key)
         raise _unauthorized(request, "the credentials are not valid")
     raise _unauthorized(request, "sign in (POST /api/v1/auth/login) or send HTTP Basic credentials")
 

@@ -3,7 +3,8 @@
 v1 has one shared admin (`LC_AUTH_USERNAME` / `LC_AUTH_PASSWORD`). The password is kept
 only as an Argon2id hash; every check runs the hash verification (also for a wrong
 username) and compares usernames with `hmac.compare_digest`, so timing reveals nothing.
-Sessions are random tokens whose SHA-256 is stored in PostgreSQL (shared by replicas).
+Sessions are random tokens whose SHA-256 is stored in PostgreSQL (shared by replicas),
+and so are failed sign-ins, which the login limit counts per client address.
 Verified Basic credentials are remembered for a minute by a keyed digest, so scripts do
 not pay an Argon2 verification per request.
 
@@ -18,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,41 +27,95 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lc_api.db.tables import admin_sessions
+from lc_api.db.tables import admin_sessions, login_failures
 
 SESSION_COOKIE = "lc_session"
 BASIC_CACHE_S = 60.0
+LIMITER_LOCK_SPACE = 0x6C63  # first key of the limiter's advisory locks ("lc")
+
+
+class TooManyFailures(Exception):
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"retry after {retry_after_s:.0f}s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in under way: counted as failed from the start, withdrawn if it succeeds."""
+
+    client_key: str
+    failure_id: int
 
 
 class LoginLimiter:
-    """Failed attempts per client within a sliding window; over the limit → retry after."""
+    """Failed sign-ins per client address within a sliding window, in PostgreSQL, so every
+    lcd replica behind the Ingress sees the same count.
 
-    def __init__(self, max_failures: int, window_s: float) -> None:
+    An attempt records its failure before the password is checked and withdraws it on
+    success, so parallel guesses count against each other while the slow Argon2 checks
+    run: at most `max_failures` checks start per client and window.
+    """
+
+    def __init__(self, engine: AsyncEngine, max_failures: int, window_s: float) -> None:
+        self._engine = engine
         self._max = max_failures
-        self._window = window_s
-        self._failures: dict[str, deque[float]] = {}
+        self._window = timedelta(seconds=window_s)
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self._window:
-            failures.popleft()
-        return failures
+    async def attempt(self, client_key: str) -> Attempt:
+        """Admit one check for `client_key`, or raise TooManyFailures with the wait."""
+        recent = (
+            sa.select(login_failures.c.failed_at)
+            .where(
+                login_failures.c.client_key == client_key,
+                login_failures.c.failed_at > sa.func.now() - self._window,
+            )
+            .order_by(login_failures.c.failed_at.desc())
+            .limit(self._max)
+            .subquery()
+        )
+        async with self._engine.begin() as conn:
+            # Attempts of one client take turns (replicas included), so each one counts
+            # every failure recorded before it.
+            await conn.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock(LIMITER_LOCK_SPACE, sa.func.hashtext(client_key))
+                )
+            )
+            earlier, wait = (
+                await conn.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.extract(
+                            "epoch", sa.func.min(recent.c.failed_at) + self._window - sa.func.now()
+                        ),
+                    ).select_from(recent)
+                )
+            ).one()
+            if earlier < self._max:
+                failure_id = await conn.scalar(
+                    login_failures.insert()
+                    .values(client_key=client_key)
+                    .returning(login_failures.c.id)
+                )
+                return Attempt(client_key, int(failure_id))
+        raise TooManyFailures(max(0.0, float(wait or 0.0)))
 
-    def retry_after(self, key: str) -> float | None:
-        """Seconds until `key` may try again, or None when it may now."""
-        now = time.monotonic()
-        failures = self._prune(key, now)
-        if len(failures) < self._max:
-            if not failures:
-                self._failures.pop(key, None)
-            return None
-        return max(0.0, self._window - (now - failures[0]))
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The client proved who it is: forget its failures."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                login_failures.delete().where(login_failures.c.client_key == attempt.client_key)
+            )
 
-    def failed(self, key: str) -> None:
-        self._prune(key, time.monotonic()).append(time.monotonic())
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def purge_expired(self) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                login_failures.delete().where(
+                    login_failures.c.failed_at < sa.func.now() - self._window
+                )
+            )
+        return int(result.rowcount or 0)
 
 
 class Authenticator:
@@ -94,12 +149,20 @@ class Authenticator:
         # Argon2 is deliberately slow: keep it off the event loop.
         return await asyncio.to_thread(self._verify_sync, username, password)
 
-    async def verify_basic(self, header_value: str) -> str | None:
-        """The username of valid `Basic ...` credentials, else None."""
-        digest = hmac.new(self._cache_key, header_value.encode(), hashlib.sha256).digest()
-        expiry = self._basic_ok.get(digest)
+    def _basic_digest(self, header_value: str) -> bytes:
+        return hmac.new(self._cache_key, header_value.encode(), hashlib.sha256).digest()
+
+    def recently_verified(self, header_value: str) -> str | None:
+        """The username of `Basic ...` credentials verified within the last minute."""
+        expiry = self._basic_ok.get(self._basic_digest(header_value))
         if expiry is not None and expiry > time.monotonic():
             return self._username.decode()
+        return None
+
+    async def verify_basic(self, header_value: str) -> str | None:
+        """The username of valid `Basic ...` credentials, else None."""
+        if (user := self.recently_verified(header_value)) is not None:
+            return user
         scheme, _, encoded = header_value.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             return None
@@ -112,7 +175,7 @@ class Authenticator:
             return None
         if len(self._basic_ok) > 10_000:
             self._basic_ok.clear()
-        self._basic_ok[digest] = time.monotonic() + BASIC_CACHE_S
+        self._basic_ok[self._basic_digest(header_value)] = time.monotonic() + BASIC_CACHE_S
         return username
 
     @staticmethod

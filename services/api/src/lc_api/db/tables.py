@@ -100,4 +100,14 @@ admin_sessions = sa.Table(
     sa.Column("expires_at", TS, nullable=False, index=True),
 )
 
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("client_key", sa.Text, nullable=False),
+    sa.Column("failed_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_login_failures_client_key_failed_at", "client_key", "failed_at"),
+    sa.Index("ix_login_failures_failed_at", "failed_at"),
+)
+
 READ_MODELS = (audit_events, domains, service_revisions, services, projects)

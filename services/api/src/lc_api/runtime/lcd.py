@@ -100,7 +100,7 @@ class Runtime:
             cname_target=settings.cname_target,
             status_of=status_of,
         )
-        limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        limiter = LoginLimiter(engine, settings.login_max_failures, settings.login_window_s)
         authenticator = None
         if settings.auth_username is not None and settings.auth_password is not None:
             authenticator = Authenticator(
@@ -168,7 +168,7 @@ class Runtime:
             self.tasks.append(asyncio.create_task(self._listen_for_pause(), name="lcd-pause"))
         self._spawn("service-status", self._follow_service_status)
         self._spawn("usage", self._follow_usage)
-        self._spawn("idempotency-purge", self._purge_idempotency)
+        self._spawn("expiry-purge", self._purge_expired)
 
     async def _listen_for_pause(self) -> None:
         """On a replay's request, drop the projector lock; the projector queues for it again."""
@@ -216,11 +216,12 @@ class Runtime:
                 self.usage_board.bootstrapped = True
             self.usage_board.update(batch)
 
-    async def _purge_idempotency(self) -> None:
+    async def _purge_expired(self) -> None:
         while True:
             purged = await self.idempotency.purge_expired()
             if purged:
                 log.info("purged %d expired idempotency records", purged)
+            await self.limiter.purge_expired()
             await asyncio.sleep(PURGE_EVERY_S)
 
     async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:

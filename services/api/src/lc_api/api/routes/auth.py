@@ -11,10 +11,9 @@ from pydantic import Field
 from lc_api.api.deps import (
     AdminDep,
     RuntimeDep,
+    admit_sign_in,
     body_schema,
-    client_key,
     parse,
-    rate_limited,
     read_json,
 )
 from lc_api.api.problems import ApiProblem
@@ -39,15 +38,11 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     auth = runtime.authenticator
     if auth is None:
         raise ApiProblem(404, "not-found", "authentication is off; no login needed")
-    key = client_key(request)
-    wait = auth.limiter.retry_after(key)
-    if wait is not None:
-        raise rate_limited(wait)
     body = parse(LoginRequest, await read_json(request))
+    attempt = await admit_sign_in(auth, request)
     if not await auth.verify(body.username, body.password):
-        auth.limiter.failed(key)
         raise ApiProblem(401, "unauthorized", "wrong username or password")
-    auth.limiter.succeeded(key)
+    await auth.limiter.succeeded(attempt)
     token, expires = await auth.open_session(body.username)
     response = JSONResponse(Me(username=body.username, auth_enabled=True).to_wire())
     response.set_cookie(
