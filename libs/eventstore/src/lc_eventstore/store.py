@@ -165,6 +165,17 @@ class EventStore:
             out.extend(batch)
         return out
 
+    async def subjects(self, subject_filter: str) -> list[str]:
+        """Every subject matching `subject_filter` that holds a message, sorted.
+
+        Read from the stream's own per-subject counts (stream info with a subjects filter),
+        so it sees every append acknowledged before the call, whatever a projection has
+        caught up with. JetStream lists at most 100,000 subjects in one answer and nats-py
+        does not page: meant for the children of one aggregate, not for the whole log.
+        """
+        info = await self._js.stream_info(self.stream, subjects_filter=subject_filter)
+        return sorted(info.state.subjects or {})
+
     async def read(
         self,
         from_seq: int = 1,

@@ -6,6 +6,13 @@ Each handler loads the aggregate(s) it needs, asks the pure `decide` functions o
 are derived from the command id, so a retried command (same Idempotency-Key) appends
 nothing twice and is recognised as already applied.
 
+A Service lives in a Project, and the two are separate aggregates with no lock between
+them. The stream orders every append, so each side checks the other after its own append:
+a service command re-reads the project after writing the service (`_service_command`),
+and a project deletion re-reads the project's service subjects after writing
+ProjectDeleted (`_sweep_services`). Whichever append comes second sees the first, so no
+service outlives its project.
+
 Callers: the API routes (`lc_api.api.routes`), the benchmark.
 """
 
@@ -24,7 +31,7 @@ from typing import Any, TypeVar
 
 from lc_api.domain import custom_domain, project, service
 from lc_api.domain.errors import CommandRefused, Conflict, FieldError, InvalidCommand, NotFound
-from lc_contracts.envelope import now
+from lc_contracts.envelope import Envelope, now
 from lc_contracts.errors import ContractError
 from lc_contracts.events import Payload, ServiceDeleted, build
 from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
@@ -59,6 +66,20 @@ class CommandContext:
     def event_id(self, subject: str, index: int) -> str:
         return str(uuid.uuid5(COMMAND_NAMESPACE, f"{self.command_id}|{subject}|{index}"))
 
+    def own_event_ids(self, subject: str) -> set[str]:
+        """The ids this command's events on `subject` have, whichever of them it wrote."""
+        return {self.event_id(subject, i) for i in range(MAX_EVENTS_PER_COMMAND)}
+
+    def follow_up(self, purpose: str) -> CommandContext:
+        """The context of events this command writes to repair a race it lost: their ids
+        are as deterministic as the command's own (a retry finds them) but never equal to
+        them, so a subject is not taken for done because the command wrote there before."""
+        return CommandContext(
+            command_id=f"{self.command_id}|{purpose}",
+            actor=self.actor,
+            correlation_id=self.correlation_id or self.command_id,
+        )
+
 
 @dataclass(frozen=True)
 class Written:
@@ -89,6 +110,13 @@ def fold(events: list[StoredEvent], state: S, evolve: Callable[[Any, S, int], S]
 ListDomains = Callable[[str], Awaitable[list[str]]]
 
 
+def _orphaned(slug: str, name: str) -> NotFound:
+    return NotFound(
+        f"project '{slug}' was deleted while service '{name}' was being written, so the "
+        "service was not kept; create the project again, then the service"
+    )
+
+
 class Commands:
     def __init__(
         self,
@@ -113,7 +141,7 @@ class Commands:
         decide: Callable[[S], list[Payload]],
         ctx: CommandContext,
     ) -> Written:
-        ids = {ctx.event_id(subject, i) for i in range(MAX_EVENTS_PER_COMMAND)}
+        ids = ctx.own_event_ids(subject)
         for attempt in range(self._attempts):
             if attempt:
                 # Jittered back-off, so that racing writers stop meeting in lockstep.
@@ -126,23 +154,28 @@ class Commands:
             payloads = decide(fold(events, initial, evolve))
             if not payloads:
                 return Written(aggregate.version, appended=False)
-            envelopes = [
-                build(
-                    payload,
-                    subject=subject,
-                    source=self._source,
-                    actor=ctx.actor,
-                    correlation_id=ctx.correlation_id or ctx.command_id,
-                    event_id=ctx.event_id(subject, i),
-                )
-                for i, payload in enumerate(payloads)
-            ]
+            envelopes = self._envelopes(subject, payloads, ctx)
             try:
                 seqs = await self._store.append(subject, envelopes, aggregate.version)
             except ConcurrencyConflict:
                 continue
             return Written(seqs[-1])
         raise Contended(f"{subject} kept changing while this command was decided; retry")
+
+    def _envelopes(
+        self, subject: str, payloads: list[Payload], ctx: CommandContext
+    ) -> list[Envelope]:
+        return [
+            build(
+                payload,
+                subject=subject,
+                source=self._source,
+                actor=ctx.actor,
+                correlation_id=ctx.correlation_id or ctx.command_id,
+                event_id=ctx.event_id(subject, i),
+            )
+            for i, payload in enumerate(payloads)
+        ]
 
     async def _load(self, subject: str, initial: S, evolve: Callable[[Any, S, int], S]) -> S:
         return fold(events_of(await self._store.load(subject)), initial, evolve)
@@ -217,13 +250,45 @@ class Commands:
         for name in services:
             with contextlib.suppress(NotFound):
                 await self.delete_service(slug, name, None, ctx)
-        return await self._run(
+        written = await self._run(
             project_subject(slug),
             project.ProjectState(slug),
             project.evolve,
             lambda s: project.delete(s, if_match),
             ctx,
         )
+        swept = await self._sweep_services(slug, ctx)
+        return Written(max([written.seq, *swept]), appended=written.appended or bool(swept))
+
+    async def _sweep_services(self, slug: str, ctx: CommandContext) -> list[int]:
+        """Delete every service of `slug` still live once ProjectDeleted is in the stream;
+        the sequences written.
+
+        The cascade above works from a list taken before ProjectDeleted, so a service
+        written between that list and ProjectDeleted would survive it. Here the service
+        subjects come from the stream itself, after ProjectDeleted: every service append
+        acknowledged before ProjectDeleted is seen, and any later one meets the deleted
+        project in the check `_service_command` makes after its own append. Runs without `cascade` too: the project
+        is already gone, and a service left behind would come back with the next project
+        of the same slug.
+        """
+        sweep = ctx.follow_up("sweep")
+        seqs = []
+        for subject in await self._store.subjects(project_services_filter(slug)):
+            name = subject.rsplit(".", 1)[-1]
+            # Already deleted → NotFound; still changing after every retry → Contended:
+            # whoever keeps writing it checks the project after their own append.
+            with contextlib.suppress(NotFound, Contended):
+                written = await self.delete_service(slug, name, None, sweep)
+                if written.appended:
+                    log.warning(
+                        "deleted service '%s' of project '%s', written while the project "
+                        "was being deleted",
+                        name,
+                        slug,
+                    )
+                    seqs.append(written.seq)
+        return seqs
 
     # --- services -------------------------------------------------------------------
 
@@ -234,11 +299,52 @@ class Commands:
         decide: Callable[[service.ServiceState], list[Payload]],
         ctx: CommandContext,
     ) -> Written:
-        """Decide on one Service of an existing project."""
-        await self._require_project(slug)
-        return await self._run(
+        """Decide on one Service of an existing project.
+
+        Every decision here leaves the service live, so the project is checked on both
+        sides of the append: before it for the common case, after it for a deletion that
+        raced the write. A service written after ProjectDeleted is withdrawn (deleted again)
+        and the command answers as if the project did not exist.
+        """
+        try:
+            await self._require_project(slug)
+        except NotFound:
+            # A retry of a command whose first try wrote the service into a project deleted
+            # meanwhile, and died before withdrawing it, finishes the withdrawal here.
+            if await self._withdraw_own_write(slug, name, ctx):
+                raise _orphaned(slug, name) from None
+            raise
+        written = await self._run(
             service_subject(slug, name), service.ServiceState(slug, name), service.evolve, decide, ctx
         )
+        if not (await self.project_state(slug)).exists:
+            await self._withdraw_own_write(slug, name, ctx)
+            raise _orphaned(slug, name)
+        return written
+
+    async def _withdraw_own_write(self, slug: str, name: str, ctx: CommandContext) -> bool:
+        """Delete the service if this command's write is still its last event; whether
+        the command wrote to it at all.
+
+        The deletion expects the sequence of that write. Anything after it is a deletion
+        (this withdrawal by an earlier try included) or another command's write, and every
+        write that leaves a service live runs this same check after its own append.
+        """
+        subject = service_subject(slug, name)
+        aggregate = await self._store.load(subject)
+        events = events_of(aggregate)
+        ours = ctx.own_event_ids(subject)
+        written = [e.seq for e in events if e.envelope.id in ours]
+        if not written:
+            return False
+        if written[-1] == aggregate.version:
+            state = fold(events, service.ServiceState(slug, name), service.evolve)
+            envelopes = self._envelopes(
+                subject, service.delete(state, None), ctx.follow_up("withdrawal")
+            )
+            with contextlib.suppress(ConcurrencyConflict):
+                await self._store.append(subject, envelopes, aggregate.version)
+        return True
 
     async def create_service(self, slug: str, spec: ServiceSpec, ctx: CommandContext) -> Written:
         return await self._service_command(slug, spec.name, lambda s: service.create(s, spec), ctx)
@@ -308,16 +414,9 @@ class Commands:
             payloads = custom_domain.claim(claim, domain_id, slug, holder, self._clock())
             if not payloads:
                 break
-            envelope = build(
-                payloads[0],
-                subject=claim_subject,
-                source=self._source,
-                actor=ctx.actor,
-                correlation_id=ctx.correlation_id or ctx.command_id,
-                event_id=ctx.event_id(claim_subject, 0),
-            )
+            envelopes = self._envelopes(claim_subject, payloads[:1], ctx)
             try:
-                await self._store.append(claim_subject, [envelope], claim_aggregate.version)
+                await self._store.append(claim_subject, envelopes, claim_aggregate.version)
             except ConcurrencyConflict:
                 continue
             break
