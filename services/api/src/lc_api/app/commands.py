@@ -268,9 +268,9 @@ class Commands:
         written between that list and ProjectDeleted would survive it. Here the service
         subjects come from the stream itself, after ProjectDeleted: every service append
         acknowledged before ProjectDeleted is seen, and any later one meets the deleted
-        project in the check `_service_command` makes after its own append. Runs without `cascade` too: the project
-        is already gone, and a service left behind would come back with the next project
-        of the same slug.
+        project in the check `_service_command` makes after its own append. Runs without
+        `cascade` too: the project is already gone, and a service left behind would come
+        back with the next project of the same slug.
         """
         sweep = ctx.follow_up("sweep")
         seqs = []
