@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from lc_api.db.usage_history import UsageHistory
+from lc_api.settings import ApiSettings
 from lc_contracts.status import ModelUsage, UsageSnapshot
 from lc_contracts.subjects import usage_status_subject
 from lc_eventstore import publish_status
 
-from .conftest import DOCS_PROJECT, wait_until
+from .conftest import DOCS_PROJECT, client_for, wait_until
 
 
 async def test_config_health_readiness(client: httpx.AsyncClient) -> None:
@@ -73,6 +76,7 @@ async def test_usage_is_summed_over_proxy_replicas(
 ) -> None:
     now = datetime.now(UTC)
     start = now - timedelta(hours=1)
+
     async def total(requests: int) -> dict[str, object] | None:
         body: dict[str, object] = (await client.get("/api/v1/metrics")).json()
         models = body["models"]
@@ -104,3 +108,42 @@ async def test_usage_is_summed_over_proxy_replicas(
     assert windowed["models"][0]["requests"] == 25 - 10 + 5
     assert windowed["windowS"] == 600
     assert (await client.get("/api/v1/metrics", params={"window": "soon"})).status_code == 422
+
+
+async def test_an_lcd_started_later_answers_the_same_windows_from_the_shared_history(
+    settings: ApiSettings, client: httpx.AsyncClient, jetstream: JetStreamContext
+) -> None:
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=2)
+    subject = usage_status_subject("proxy-a")
+
+    async def requests_in(lcd: httpx.AsyncClient, window: str, expected: int) -> bool:
+        models = (await lcd.get("/api/v1/metrics", params={"window": window})).json()["models"]
+        return bool(models) and models[0]["requests"] == expected
+
+    await publish_status(
+        jetstream, subject, usage("proxy-a", start, now - timedelta(minutes=50), 10, 1)
+    )
+    await wait_until(lambda: requests_in(client, "1d", 10))
+    await publish_status(
+        jetstream, subject, usage("proxy-a", start, now - timedelta(minutes=20), 40, 1)
+    )
+    await publish_status(jetstream, subject, usage("proxy-a", start, now, 45, 1))
+    # The first lcd saw all three: 30m counts from the 50-minute baseline, 10m from 20.
+    await wait_until(lambda: requests_in(client, "10m", 5))
+    assert await requests_in(client, "30m", 35)
+
+    # LC_STATUS now holds only the latest snapshot; a new lcd learns the rest from PostgreSQL.
+    engine = create_async_engine(settings.database_url)
+    try:
+        history = UsageHistory(engine)
+
+        async def all_recorded() -> bool:
+            return len(await history.since(start)) == 3
+
+        await wait_until(all_recorded)
+    finally:
+        await engine.dispose()
+    async with client_for(settings) as later:
+        await wait_until(lambda: requests_in(later, "10m", 5))
+        assert await requests_in(later, "30m", 35)

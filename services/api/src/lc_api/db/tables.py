@@ -110,4 +110,13 @@ login_failures = sa.Table(
     sa.Index("ix_login_failures_failed_at", "failed_at"),
 )
 
+usage_samples = sa.Table(
+    "usage_samples",
+    metadata,
+    sa.Column("replica", sa.Text, primary_key=True),
+    sa.Column("minute", TS, primary_key=True),
+    sa.Column("observed_at", TS, nullable=False, index=True),
+    sa.Column("snapshot", JSONB, nullable=False),
+)
+
 READ_MODELS = (audit_events, domains, service_revisions, services, projects)

@@ -11,12 +11,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import nats
 import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lc_api.api.security import Authenticator, LoginLimiter
@@ -25,8 +27,10 @@ from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
 from lc_api.db.queries import ReadModels
+from lc_api.db.usage_history import UsageHistory
 from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.status_board import StatusBoard
+from lc_api.runtime.usage_board import HISTORY as USAGE_HISTORY
 from lc_api.runtime.usage_board import UsageBoard
 from lc_api.settings import ApiSettings
 from lc_contracts.status import ServiceStatus
@@ -69,6 +73,7 @@ class Runtime:
     idempotency: IdempotencyRecords
     status_board: StatusBoard
     usage_board: UsageBoard
+    usage_history: UsageHistory
     limiter: LoginLimiter
     authenticator: Authenticator | None
     registry: CollectorRegistry
@@ -133,6 +138,7 @@ class Runtime:
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
             status_board=status_board,
             usage_board=usage_board,
+            usage_history=UsageHistory(engine),
             limiter=limiter,
             authenticator=authenticator,
             registry=registry,
@@ -211,10 +217,16 @@ class Runtime:
             self.status_board.update(batch)
 
     async def _follow_usage(self) -> None:
+        for snapshot in await self.usage_history.since(datetime.now(UTC) - USAGE_HISTORY):
+            self.usage_board.add(snapshot)
         async for batch in follow_status(self.js, USAGE_STATUS):
             if not batch:
                 self.usage_board.bootstrapped = True
-            self.usage_board.update(batch)
+            taken = self.usage_board.update(batch)
+            try:
+                await self.usage_history.record(taken)
+            except (OSError, SQLAlchemyError) as exc:  # the live view goes on without it
+                log.warning("usage history not recorded: %r", exc)
 
     async def _purge_expired(self) -> None:
         while True:
@@ -222,6 +234,7 @@ class Runtime:
             if purged:
                 log.info("purged %d expired idempotency records", purged)
             await self.limiter.purge_expired()
+            await self.usage_history.purge_older_than(datetime.now(UTC) - USAGE_HISTORY)
             await asyncio.sleep(PURGE_EVERY_S)
 
     async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:

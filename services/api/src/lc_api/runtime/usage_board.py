@@ -5,7 +5,9 @@ replica's latest snapshot. A windowed view subtracts, per replica, the snapshot 
 to (at or before) the window's start; snapshots arrive every few seconds, so a window is
 exact only to that period, and a replica restarted within the window counts from zero.
 
-Fed by `follow_status("lc.status.usage.>")` in lcd's lifespan; read by GET /api/v1/metrics.
+Fed at lcd's start by the history every lcd records in PostgreSQL (`lc_api.db.usage_history`,
+so all replicas of lcd know the same past), then by `follow_status("lc.status.usage.>")`;
+read by GET /api/v1/metrics.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class UsageBoard:
         self._history: dict[str, deque[UsageSnapshot]] = {}
         self.bootstrapped = False
 
-    def update(self, messages: Iterable[StoredMessage]) -> None:
+    def update(self, messages: Iterable[StoredMessage]) -> list[UsageSnapshot]:
+        """Take the snapshots of `messages`; the ones that were new."""
+        taken = []
         for message in messages:
             if not message.data:
                 continue
@@ -67,12 +71,19 @@ class UsageBoard:
                     "ignoring unreadable usage on %s: %s", message.subject, exc.error_count()
                 )
                 continue
-            history = self._history.setdefault(snapshot.replica, deque())
-            if history and snapshot.observed_at <= history[-1].observed_at:
-                continue
-            history.append(snapshot)
-            while history and snapshot.observed_at - history[0].observed_at > HISTORY:
-                history.popleft()
+            if self.add(snapshot):
+                taken.append(snapshot)
+        return taken
+
+    def add(self, snapshot: UsageSnapshot) -> bool:
+        """Keep `snapshot` unless its replica already has one as recent; whether it was kept."""
+        history = self._history.setdefault(snapshot.replica, deque())
+        if history and snapshot.observed_at <= history[-1].observed_at:
+            return False
+        history.append(snapshot)
+        while history and snapshot.observed_at - history[0].observed_at > HISTORY:
+            history.popleft()
+        return True
 
     @property
     def replicas(self) -> int:
