@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -560,3 +562,71 @@ async def test_close_watches_makes_clients_resume_without_loss(
     async with asyncio.timeout(5):
         await task
     assert seen == ["one", "two", "three"]
+
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+def _protobuf_event(name: str) -> bytes:
+    """A v1 Event in the protobuf envelope: a kind the simulator serves but does not decode."""
+    type_meta = b"\x0a\x02v1\x12\x05Event"
+    obj = b"\x0a" + bytes([len(name) + 2]) + b"\x0a" + bytes([len(name)]) + name.encode()
+    return (
+        b"k8s\x00"
+        + b"\x0a"
+        + bytes([len(type_meta)])
+        + type_meta
+        + b"\x12"
+        + bytes([len(obj)])
+        + obj
+    )
+
+
+async def _post_protobuf(
+    session: aiohttp.ClientSession, path: str, body: bytes
+) -> tuple[int, str, dict[str, Any]]:
+    headers = {"Content-Type": PROTOBUF, "Accept": f"{PROTOBUF}, application/json"}
+    async with session.post(path, data=body, headers=headers) as response:
+        return response.status, response.content_type, await response.json()
+
+
+async def test_protobuf_bodies_are_decoded_or_refused_with_a_status(
+    cluster: ClusterSim, api: client.ApiClient
+) -> None:
+    await make_namespace(api, "demo")
+    fixtures = Path(__file__).parent / "fixtures" / "kubectl_protobuf"
+    config_map = bytes.fromhex((fixtures / "configmap.hex").read_text().replace("\n", ""))
+    async with aiohttp.ClientSession(base_url=cluster.api.url) as session:
+        code, content_type, created = await _post_protobuf(
+            session, "/api/v1/namespaces/demo/configmaps", config_map
+        )
+        assert (code, content_type) == (201, "application/json")
+        assert created["metadata"]["uid"]
+
+        code, _, status = await _post_protobuf(
+            session, "/api/v1/namespaces/demo/events", _protobuf_event("ev-1")
+        )
+        assert (code, status["kind"], status["reason"], status["code"]) == (
+            415,
+            "Status",
+            "UnsupportedMediaType",
+            415,
+        )
+        assert "Event (v1) as JSON" in status["message"]
+
+        for malformed in (b'{"metadata": {"name": "x"}}', b"k8s\x00\x0a\x40"):
+            code, _, status = await _post_protobuf(
+                session, "/api/v1/namespaces/demo/configmaps", malformed
+            )
+            assert (code, status["kind"], status["status"], status["reason"]) == (
+                400,
+                "Status",
+                "Failure",
+                "BadRequest",
+            )
+
+    stored = await client.CoreV1Api(api).read_namespaced_config_map("c1", "demo")
+    assert stored.data == {"k": "v"}
+    with pytest.raises(ApiException) as missing:
+        await client.CoreV1Api(api).read_namespaced_event("ev-1", "demo")
+    assert missing.value.status == 404

@@ -1,12 +1,16 @@
 """Real kubectl against the emulator: get, get -l, describe, delete, apply --server-side,
-get --watch."""
+get --watch, and the `kubectl create <kind>` generators, which send protobuf bodies."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
+import shlex
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,8 +143,6 @@ async def test_kubectl_apply_get_describe_delete(cluster: ClusterSim) -> None:
 
 
 async def test_kubectl_get_watch_streams_changes(cluster: ClusterSim) -> None:
-    # Imperative generators (`kubectl create namespace x`) send protobuf, which the
-    # emulator does not decode; manifests go as JSON.
     manifest = cluster.data_dir / "live.yaml"
     manifest.write_text(
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: live}\n---\n"
@@ -179,3 +181,92 @@ async def test_kubectl_get_watch_streams_changes(cluster: ClusterSim) -> None:
     finally:
         watcher.kill()
         await watcher.wait()
+
+
+# The install steps of the product documentation, and `kubectl run`; kubectl sends each
+# object as protobuf and does not retry in JSON after a 415.
+GENERATORS = [
+    "create namespace demo",
+    "create secret generic s1 -n demo --from-literal=a=b",
+    "create secret docker-registry reg -n demo --docker-server=r.example.com"
+    " --docker-username=u --docker-password=p",
+    "create configmap c1 -n demo --from-literal=k=v",
+    "create serviceaccount sa1 -n demo",
+    "create deployment web -n demo --image=nginx --replicas=2 --port=80",
+    "create service clusterip web -n demo --tcp=80:8080",
+    "run probe -n demo --image=busybox --env=MODE=check --labels=app=probe",
+]
+
+
+async def get_json(cluster: ClusterSim, *args: str) -> dict[str, Any]:
+    found = json.loads(await kubectl(cluster, "get", *args, "-o", "json"))
+    assert isinstance(found, dict)
+    return found
+
+
+async def test_kubectl_create_generators_are_decoded_from_protobuf(cluster: ClusterSim) -> None:
+    for command in GENERATORS:
+        out = await kubectl(cluster, *shlex.split(command))
+        assert "created" in out, out  # "namespace/demo created", "pod/probe created"
+
+    namespace = await get_json(cluster, "namespace", "demo")
+    assert namespace["status"] == {"phase": "Active"}
+
+    secret = await get_json(cluster, "secret", "s1", "-n", "demo")
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {"a": "b"}
+
+    registry = await get_json(cluster, "secret", "reg", "-n", "demo")
+    assert registry["type"] == "kubernetes.io/dockerconfigjson"
+    auths = json.loads(base64.b64decode(registry["data"][".dockerconfigjson"]))["auths"]
+    assert auths["r.example.com"]["username"] == "u"
+    assert auths["r.example.com"]["password"] == "p"
+
+    config_map = await get_json(cluster, "configmap", "c1", "-n", "demo")
+    assert config_map["data"] == {"k": "v"}
+
+    account = await get_json(cluster, "serviceaccount", "sa1", "-n", "demo")
+    assert account["metadata"]["uid"]
+
+    deployment = await get_json(cluster, "deployment", "web", "-n", "demo")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["selector"] == {"matchLabels": {"app": "web"}}
+    (container,) = spec["template"]["spec"]["containers"]
+    assert container["image"] == "nginx"
+    assert container["ports"] == [{"containerPort": 80}]
+    # The simulated kubelet acts on it like on any other Deployment.
+    await wait_until(
+        lambda: (
+            (
+                cluster.store.get(cluster.store.type_for(("apps", "deployments")), "demo", "web")
+                .get("status", {})
+                .get("readyReplicas")
+            )
+            == 2
+        )
+    )
+
+    pod = await get_json(cluster, "pod", "probe", "-n", "demo")
+    assert pod["metadata"]["labels"] == {"app": "probe"}
+    (container,) = pod["spec"]["containers"]
+    assert (container["image"], container["env"]) == (
+        "busybox",
+        [{"name": "MODE", "value": "check"}],
+    )
+
+    service = await get_json(cluster, "service", "web", "-n", "demo")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["selector"] == {"app": "web"}
+    assert service["spec"]["ports"] == [
+        {"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}
+    ]
+
+
+async def test_kubectl_create_of_a_kind_without_a_protobuf_schema_says_so(
+    cluster: ClusterSim,
+) -> None:
+    await kubectl(cluster, "create", "namespace", "edge")
+    out = await kubectl(
+        cluster, "create", "ingress", "web", "-n", "edge", "--rule=example.com/=web:80", check=False
+    )
+    assert "Ingress (networking.k8s.io/v1) as JSON" in out

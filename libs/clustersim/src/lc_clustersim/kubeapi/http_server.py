@@ -6,8 +6,9 @@ talk to it through the kubeconfig `kubeconfig.write_kubeconfig` writes.
 What it owns: URL routing (`/api/v1/...`, `/apis/<group>/<version>/...`, namespaced and
 cluster-scoped, the `status` subresource), query parameters (`labelSelector`,
 `fieldSelector`, `watch`, `resourceVersion`, `timeoutSeconds`, `limit`/`continue`,
-`fieldManager`, `force`), content types (JSON bodies; merge, strategic-merge, JSON and
-apply patches), Tables for kubectl, `Status` errors, and watch streams:
+`fieldManager`, `force`), content types (JSON bodies, protobuf bodies of the kinds
+`protobuf_objects` decodes; merge, strategic-merge, JSON and apply patches), Tables for
+kubectl, `Status` errors, and watch streams:
 
 - a watch without `resourceVersion` (or with "0") starts with ADDED for every matching
   object, then follows changes;
@@ -40,7 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lc_clustersim.kubeapi import discovery, tables
+from lc_clustersim.kubeapi import discovery, protobuf_objects, tables
 from lc_clustersim.kubeapi.errors import ApiError, bad_request
 from lc_clustersim.kubeapi.patches import json_patch, merge_patch
 from lc_clustersim.kubeapi.resources import NAMESPACE_KEY, ResourceType
@@ -338,17 +339,18 @@ class KubeApiServer:
 
     @staticmethod
     async def _body(request: web.Request) -> Any:
-        if "protobuf" in request.headers.get("Content-Type", ""):
-            # client-go retries in JSON after a 415 (the CBOR/protobuf fallback).
-            raise ApiError(
-                415,
-                "UnsupportedMediaType",
-                "the body of the request was in an unknown format - accepted media types "
-                "include: application/json, application/yaml",
-            )
         raw = await request.read()
         if not raw:
             raise bad_request("the request body is empty")
+        if "protobuf" in request.headers.get("Content-Type", ""):
+            # kubectl's generators (`kubectl create namespace|secret|deployment ...`) send
+            # protobuf and do not retry in JSON; the decoded dict goes the JSON way.
+            try:
+                return protobuf_objects.decode_object(raw)
+            except protobuf_objects.UnsupportedObject as exc:
+                raise ApiError(415, "UnsupportedMediaType", str(exc)) from None
+            except protobuf_objects.ProtobufBodyError as exc:
+                raise bad_request(str(exc)) from None
         try:
             return json.loads(raw)
         except ValueError:

@@ -4,10 +4,11 @@ Who calls it: `store` looks types up to validate and key objects, `discovery` li
 `http_server` resolves URL paths to them, and the store registers a new type whenever a
 CustomResourceDefinition is written (and drops it when the CRD is deleted).
 
-What it owns: the built-in kinds LiquidCompute emits or `kubectl describe` asks for
-(Namespace, Service, PVC, ConfigMap, Secret, Pod, Event, Deployment, ReplicaSet, Ingress,
-CRD) and the translation of a CRD object into a `ResourceType`. Engine and cert-manager
-kinds are not built in: the simulator posts their CRDs at start-up, as a cluster would.
+What it owns: the built-in kinds LiquidCompute emits or `kubectl describe` and `kubectl
+create` ask for (Namespace, Service, PVC, ConfigMap, Secret, ServiceAccount, Pod, Event,
+Deployment, ReplicaSet, Ingress, CRD) and the translation of a CRD object into a
+`ResourceType`. Engine and cert-manager kinds are not built in: the simulator posts their
+CRDs at start-up, as a cluster would.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",)),
     _builtin("", "v1", "ConfigMap", "configmaps", short=("cm",), status=False),
     _builtin("", "v1", "Secret", "secrets", status=False),
+    _builtin("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), status=False),
     _builtin("", "v1", "Pod", "pods", short=("po",)),
     _builtin("", "v1", "Event", "events", short=("ev",), status=False),
     _builtin("", "v1", "Node", "nodes", namespaced=False, short=("no",)),
