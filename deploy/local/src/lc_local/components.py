@@ -51,7 +51,7 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
     )
     return {
         "/api": create_api(api),
-        "/v1": create_proxy(ProxySettings(nats_url=wiring.nats_url)),
+        "/v1": create_proxy(ProxySettings(nats_url=wiring.nats_url, proxy_host=wiring.bind_host)),
     }
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lc_api.settings import is_loopback
+from lc_contracts.network import is_loopback
+from lc_proxy.settings import ProxySettings
 
 
 class LocalSettings(BaseSettings):
@@ -42,4 +43,10 @@ class LocalSettings(BaseSettings):
                 f"refusing to listen on {self.host} without admin credentials: "
                 "set LC_AUTH_USERNAME and LC_AUTH_PASSWORD, or bind to 127.0.0.1"
             )
+        # /v1 listens on the same address: lc-proxy's own rule (API keys off loopback)
+        # applies, and is better said now than when the stack is half started.
+        try:
+            ProxySettings(proxy_host=self.host)
+        except ValidationError as exc:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
         return self

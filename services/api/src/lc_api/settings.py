@@ -12,20 +12,12 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lc_contracts.network import is_loopback
+
 PLACEHOLDER_PASSWORDS = frozenset(
     {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
 )
 MIN_PASSWORD_LENGTH = 8
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to `host` keeps lcd on this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ApiSettings(BaseSettings):

@@ -1,5 +1,11 @@
-/** Copy-paste examples for calling a Service, pointed at this platform's `/v1`. */
+/**
+ * Copy-paste examples for calling a Service, pointed at this platform's `/v1`. They send
+ * the key in `$LC_API_KEY` as OpenAI SDKs do (`Authorization: Bearer`): lc-proxy needs one
+ * of its API keys whenever it listens beyond loopback, and ignores the header otherwise.
+ */
 import type { Endpoint, Service } from "../api/types";
+
+const AUTH_HEADER = `  -H "Authorization: Bearer $LC_API_KEY" \\`;
 
 export function openaiBase(origin: string): string {
   return `${origin.replace(/\/$/, "")}/v1`;
@@ -10,6 +16,7 @@ export function curlSnippet(origin: string, modelName: string, endpoints: readon
   if (endpoints.includes("chat_completions") || endpoints.length === 0) {
     return [
       `curl ${base}/chat/completions \\`,
+      AUTH_HEADER,
       `  -H 'Content-Type: application/json' \\`,
       `  -d '{`,
       `    "model": "${modelName}",`,
@@ -20,12 +27,14 @@ export function curlSnippet(origin: string, modelName: string, endpoints: readon
   if (endpoints.includes("completions")) {
     return [
       `curl ${base}/completions \\`,
+      AUTH_HEADER,
       `  -H 'Content-Type: application/json' \\`,
       `  -d '{"model": "${modelName}", "prompt": "Hello!", "max_tokens": 32}'`,
     ].join("\n");
   }
   return [
     `curl ${base}/embeddings \\`,
+    AUTH_HEADER,
     `  -H 'Content-Type: application/json' \\`,
     `  -d '{"model": "${modelName}", "input": "Hello!"}'`,
   ].join("\n");
@@ -33,9 +42,11 @@ export function curlSnippet(origin: string, modelName: string, endpoints: readon
 
 export function pythonSnippet(origin: string, modelName: string, endpoints: readonly Endpoint[]): string {
   const head = [
+    "import os",
+    "",
     "from openai import OpenAI",
     "",
-    `client = OpenAI(base_url="${openaiBase(origin)}", api_key="unused")`,
+    `client = OpenAI(base_url="${openaiBase(origin)}", api_key=os.environ.get("LC_API_KEY", "none"))`,
     "",
   ];
   if (endpoints.includes("chat_completions") || endpoints.length === 0) {

@@ -13,6 +13,9 @@ Routes (raw ASGI, no framework on the hot path):
   `POST /v1/...` whose JSON or multipart body names a `model` (passed through as is);
 - `GET /metrics` (Prometheus), `GET /healthz` (200 once the routing table is loaded).
 
+With API keys configured (`lc_proxy.api_keys`), every route but `/healthz` first needs
+one: 401 `invalid_api_key` otherwise, before anything else is looked at.
+
 Paths are read from the full path, or from `root_path + path` when a host app strips
 its mount prefix. Every answer carries `X-Request-Id` (the client's, or a new one, also
 forwarded to the replica); every error is OpenAI-shaped.
@@ -77,6 +80,7 @@ class ProxyApp:
 
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
+        self.api_keys = settings.api_keys()
         self.table = RoutingTable(
             eject_after=settings.proxy_eject_after_failures,
             cooldown_s=settings.proxy_eject_cooldown_s,
@@ -198,6 +202,13 @@ class ProxyApp:
         path: str = scope["path"]
         if not path.startswith(("/v1/", "/metrics", "/healthz")):
             path = scope.get("root_path", "") + path
+        if (
+            self.api_keys.required
+            and path != "/healthz"
+            and not self.api_keys.allows(_header(scope, b"authorization"))
+        ):
+            await self._answer_error(send, openai_errors.invalid_api_key(), scope)
+            return
         method: str = scope["method"]
         if path.startswith("/v1/"):
             if method == "POST":
@@ -440,11 +451,16 @@ def _new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _request_id(scope: Scope) -> str:
+def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
-        if key == b"x-request-id":
-            return str(value.decode("latin-1")[:200])
-    return _new_request_id()
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    value = _header(scope, b"x-request-id")
+    return value.decode("latin-1")[:200] if value is not None else _new_request_id()
 
 
 def _model_card(model: str, created: int, owners: tuple[str, ...]) -> dict[str, Any]:

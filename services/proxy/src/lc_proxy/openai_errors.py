@@ -90,6 +90,15 @@ def unknown_url(method: str, path: str) -> ProxyError:
     )
 
 
+def invalid_api_key() -> ProxyError:
+    return ProxyError(
+        401,
+        "Missing or unknown API key. Send it as `Authorization: Bearer <key>` "
+        "(the `api_key` of an OpenAI SDK).",
+        code="invalid_api_key",
+    )
+
+
 def method_not_allowed(method: str, path: str) -> ProxyError:
     return ProxyError(405, f"{method} is not allowed on {path}.", code="method_not_allowed")
 

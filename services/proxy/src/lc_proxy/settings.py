@@ -7,10 +7,13 @@ Who calls it: `main` (the `lc-proxy` console script) builds one from the environ
 from __future__ import annotations
 
 import socket
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lc_contracts.network import is_loopback
+from lc_proxy.api_keys import ApiKeys, parse_keys
 
 
 def _default_replica_name() -> str:
@@ -27,6 +30,14 @@ class ProxySettings(BaseSettings):
     """Address `lc-proxy` listens on (`LC_PROXY_HOST`)."""
     proxy_port: int = Field(default=8081, ge=0, le=65535)
     """Port `lc-proxy` listens on (`LC_PROXY_PORT`)."""
+
+    proxy_api_keys: SecretStr | None = None
+    """Comma-separated API keys (each 20+ characters); when set, `/v1/*` and `/metrics`
+    answer only requests bearing one (`Authorization: Bearer <key>`, as every OpenAI SDK
+    sends it). Required to listen on anything but loopback (`LC_PROXY_API_KEYS`)."""
+    proxy_allow_anonymous: bool = False
+    """Serve a non-loopback address without API keys: only when something in front of
+    lc-proxy authenticates every request (`LC_PROXY_ALLOW_ANONYMOUS`)."""
 
     proxy_replica_name: str = Field(default_factory=_default_replica_name, min_length=1)
     """Name of this proxy replica in its usage snapshots: `lc.status.usage.<name>`.
@@ -66,3 +77,29 @@ class ProxySettings(BaseSettings):
     proxy_log_format: Literal["json", "console"] = "json"
     """`json` for production, `console` for a terminal (`lc-proxy` only)."""
     proxy_log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("proxy_api_keys")
+    @classmethod
+    def _keys_are_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _anonymous_only_on_loopback(self) -> Self:
+        if (
+            self.proxy_api_keys is None
+            and not self.proxy_allow_anonymous
+            and not is_loopback(self.proxy_host)
+        ):
+            raise ValueError(
+                f"refusing to serve every model on {self.proxy_host} to anyone: set "
+                "LC_PROXY_API_KEYS, or LC_PROXY_ALLOW_ANONYMOUS=true if something in front "
+                "of lc-proxy authenticates every request"
+            )
+        return self
+
+    def api_keys(self) -> ApiKeys:
+        if self.proxy_api_keys is None:
+            return ApiKeys([])
+        return ApiKeys(parse_keys(self.proxy_api_keys.get_secret_value()))
