@@ -36,7 +36,7 @@ def _up(args: argparse.Namespace) -> int:
         settings = LocalSettings(**overrides)
     except ValidationError as exc:
         for error in exc.errors():
-            print(f"lc up: {error['msg']}", file=sys.stderr)
+            print(f"lc up: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     from lc_local.stack import PortInUse
 
