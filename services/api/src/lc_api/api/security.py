@@ -45,7 +45,6 @@ class Attempt:
     """A sign-in under way: counted as failed from the start, withdrawn if it succeeds."""
 
     client_key: str
-    failure_id: int
 
 
 class LoginLimiter:
@@ -93,12 +92,8 @@ class LoginLimiter:
                 )
             ).one()
             if earlier < self._max:
-                failure_id = await conn.scalar(
-                    login_failures.insert()
-                    .values(client_key=client_key)
-                    .returning(login_failures.c.id)
-                )
-                return Attempt(client_key, int(failure_id))
+                await conn.execute(login_failures.insert().values(client_key=client_key))
+                return Attempt(client_key)
         raise TooManyFailures(max(0.0, float(wait or 0.0)))
 
     async def succeeded(self, attempt: Attempt) -> None:
