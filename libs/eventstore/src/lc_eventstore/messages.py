@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import Payload, decode
@@ -16,7 +15,6 @@ class StoredMessage:
     seq: int
     subject: str
     data: bytes
-    time: datetime | None = None
 
     def envelope(self) -> Envelope:
         """The envelope; raises InvalidEnvelope for garbage."""

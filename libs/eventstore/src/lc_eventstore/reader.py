@@ -28,6 +28,20 @@ def _raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
+def position(reply: str) -> tuple[int, int]:
+    """The stream sequence of a delivered message and how many remain after it, from its
+    ack subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.
+    <time>.<pending>`, or the newer form with a domain and an account hash after `ACK`
+    (and a token at the end). nats-py's `Msg.metadata` reads the same tokens but also
+    builds a datetime per message, which made up a third of a replay's reading time."""
+    tokens = reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5]), int(tokens[8])
+    if len(tokens) >= 11:
+        return int(tokens[7]), int(tokens[10])
+    raise ValueError(f"not a JetStream ack subject: {reply!r}")
+
+
 def _config(from_seq: int, filters: Sequence[str], last_per_subject: bool) -> ConsumerConfig:
     config = ConsumerConfig(
         ack_policy=AckPolicy.NONE,
@@ -93,16 +107,8 @@ async def read_batches(
                     break
                 _raise_if_cancelled()
                 for msg in msgs:
-                    meta = msg.metadata
-                    out.append(
-                        StoredMessage(
-                            seq=meta.sequence.stream,
-                            subject=msg.subject,
-                            data=msg.data,
-                            time=meta.timestamp,
-                        )
-                    )
-                    remaining = meta.num_pending
+                    seq, remaining = position(msg.reply)
+                    out.append(StoredMessage(seq=seq, subject=msg.subject, data=msg.data))
                 if remaining <= 0:
                     break
             if out:

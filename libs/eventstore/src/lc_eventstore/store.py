@@ -152,7 +152,7 @@ class EventStore:
         while True:
             raw = await self._js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             raw_seq = int(raw.seq or 0)
-            messages.append(StoredMessage(seq=raw_seq, subject=subject, data=raw.data or b"", time=raw.time))
+            messages.append(StoredMessage(seq=raw_seq, subject=subject, data=raw.data or b""))
             if raw_seq >= last_seq:
                 break
             seq = raw_seq + 1
