@@ -9,6 +9,7 @@ from lc_eventstore.errors import (
 from lc_eventstore.messages import StoredEvent, StoredMessage
 from lc_eventstore.projection import Projection, ProjectionRunner
 from lc_eventstore.provisioning import provision_streams
+from lc_eventstore.reader import stream_position
 from lc_eventstore.status_feed import current_status, follow_status, publish_status
 from lc_eventstore.store import Aggregate, EventStore
 
@@ -27,4 +28,5 @@ __all__ = [
     "follow_status",
     "provision_streams",
     "publish_status",
+    "stream_position",
 ]

@@ -28,7 +28,7 @@ def _raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-def position(reply: str) -> tuple[int, int]:
+def stream_position(reply: str) -> tuple[int, int]:
     """The stream sequence of a delivered message and how many remain after it, from its
     ack subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.
     <time>.<pending>`, or the newer form with a domain and an account hash after `ACK`
@@ -107,7 +107,7 @@ async def read_batches(
                     break
                 _raise_if_cancelled()
                 for msg in msgs:
-                    seq, remaining = position(msg.reply)
+                    seq, remaining = stream_position(msg.reply)
                     out.append(StoredMessage(seq=seq, subject=msg.subject, data=msg.data))
                 if remaining <= 0:
                     break

@@ -16,7 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import ALL_EVENTS
-from lc_eventstore import StoredMessage
+from lc_eventstore import StoredMessage, stream_position
 
 
 async def tail_events(
@@ -42,10 +42,8 @@ async def tail_events(
             except (TimeoutError, NatsTimeoutError):
                 yield None
                 continue
-            meta = msg.metadata
-            yield StoredMessage(
-                seq=meta.sequence.stream, subject=msg.subject, data=msg.data, time=meta.timestamp
-            )
+            seq, _ = stream_position(msg.reply)
+            yield StoredMessage(seq=seq, subject=msg.subject, data=msg.data)
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
