@@ -6,12 +6,13 @@ Each handler loads the aggregate(s) it needs, asks the pure `decide` functions o
 are derived from the command id, so a retried command (same Idempotency-Key) appends
 nothing twice and is recognised as already applied.
 
-A Service lives in a Project, and the two are separate aggregates with no lock between
-them. The stream orders every append, so each side checks the other after its own append:
-a service command re-reads the project after writing the service (`_service_command`),
-and a project deletion re-reads the project's service subjects after writing
-ProjectDeleted (`_sweep_services`). Whichever append comes second sees the first, so no
-service outlives its project.
+A Service or a Domain lives in a Project, and they are separate aggregates with no lock
+between them. The stream orders every append, so each side checks the other after its own
+append: a service command or a domain registration re-reads the project after writing
+(`_service_command`, `register_domain`), and a project deletion looks for the project's
+services and domains again after writing ProjectDeleted (`_sweep_services`,
+`_sweep_domains`). Whichever append comes second sees the first, so neither outlives
+its project.
 
 Callers: the API routes (`lc_api.api.routes`), the benchmark.
 """
@@ -257,8 +258,34 @@ class Commands:
             lambda s: project.delete(s, if_match),
             ctx,
         )
-        swept = await self._sweep_services(slug, ctx)
+        swept = await self._sweep_services(slug, ctx) + await self._sweep_domains(slug, ctx)
         return Written(max([written.seq, *swept]), appended=written.appended or bool(swept))
+
+    async def _sweep_domains(self, slug: str, ctx: CommandContext) -> list[int]:
+        """Delete every domain of `slug` registered before ProjectDeleted but missed by the
+        cascade's list; the sequences written.
+
+        Domain subjects are named by id, not by project, so the list comes from the read
+        models, which `project_domains` first brings up to the stream's end (ProjectDeleted
+        included): every registration appended before ProjectDeleted is in it, and any
+        later one meets the deleted project in `register_domain`'s own check.
+        """
+        if self._project_domains is None:
+            return []
+        sweep = ctx.follow_up("sweep")
+        seqs = []
+        for domain_id in await self._project_domains(slug):
+            with contextlib.suppress(NotFound, Contended):
+                written = await self.delete_domain(domain_id, sweep)
+                if written.appended:
+                    log.warning(
+                        "deleted domain '%s' of project '%s', registered while the project "
+                        "was being deleted",
+                        domain_id,
+                        slug,
+                    )
+                    seqs.append(written.seq)
+        return seqs
 
     async def _sweep_services(self, slug: str, ctx: CommandContext) -> list[int]:
         """Delete every service of `slug` still live once ProjectDeleted is in the stream;
@@ -386,7 +413,11 @@ class Commands:
         self, registration: DomainRegistration, ctx: CommandContext
     ) -> tuple[str, Written]:
         slug, name = registration.project_slug, registration.service_name
+        domain_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{ctx.command_id}|domain"))
         if not (await self.project_state(slug)).exists:
+            # A retry of a registration that was written after its project's deletion,
+            # and died before withdrawing it, finishes the withdrawal.
+            await self._withdraw_domain(domain_id, ctx)
             raise InvalidCommand(
                 f"project '{slug}' does not exist",
                 [FieldError("/projectSlug", f"no project '{slug}'")],
@@ -396,7 +427,6 @@ class Commands:
                 f"project '{slug}' has no service '{name}'",
                 [FieldError("/serviceName", f"no service '{name}' in project '{slug}'")],
             )
-        domain_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{ctx.command_id}|domain"))
         fqdn = registration.fqdn
         claim_subject = fqdn_claim_subject(fqdn)
 
@@ -431,7 +461,20 @@ class Commands:
             lambda s: custom_domain.register(s, registration, token),
             ctx,
         )
+        if not (await self.project_state(slug)).exists:
+            # Deleted while this registration was written (see `_sweep_domains`).
+            await self._withdraw_domain(domain_id, ctx)
+            raise InvalidCommand(
+                f"project '{slug}' was deleted while the domain was being registered",
+                [FieldError("/projectSlug", f"no project '{slug}'")],
+            )
         return domain_id, written
+
+    async def _withdraw_domain(self, domain_id: str, ctx: CommandContext) -> None:
+        """Delete a domain this command registered, with its claim on the FQDN, so that a
+        project of the same slug created later does not inherit them."""
+        with contextlib.suppress(NotFound):
+            await self.delete_domain(domain_id, ctx.follow_up("withdrawal"))
 
     async def verify_domain(self, domain_id: str, ctx: CommandContext) -> Written:
         return await self._run(
