@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ValidationError
 
 from lc_api.api.problems import ApiProblem
-from lc_api.api.security import SESSION_COOKIE, Attempt, Authenticator, TooManyFailures
+from lc_api.api.security import SESSION_COOKIE, Authenticator, TooManyFailures
 from lc_api.app.commands import CommandContext
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
@@ -44,10 +44,12 @@ def _unauthorized(request: Request, detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", detail, headers=headers)
 
 
-async def admit_sign_in(auth: Authenticator, request: Request) -> Attempt:
-    """Count a password check against the client's limit; 429 when it is used up."""
+async def admit_sign_in(auth: Authenticator, request: Request) -> str:
+    """Count a password check against the client's limit (429 when it is used up); the
+    client's key, for `auth.limiter.succeeded` once the check passed."""
+    key = client_key(request)
     try:
-        return await auth.limiter.attempt(client_key(request))
+        await auth.limiter.attempt(key)
     except TooManyFailures as exc:
         seconds = max(1, int(exc.retry_after_s + 0.999))
         raise ApiProblem(
@@ -56,6 +58,7 @@ async def admit_sign_in(auth: Authenticator, request: Request) -> Attempt:
             f"too many failed logins from this address; try again in {seconds}s",
             headers={"Retry-After": str(seconds)},
         ) from None
+    return key
 
 
 async def require_admin(request: Request, runtime: RuntimeDep) -> str:
@@ -73,10 +76,10 @@ async def require_admin(request: Request, runtime: RuntimeDep) -> str:
         user = auth.recently_verified(header)
         if user is not None:
             return user
-        attempt = await admit_sign_in(auth, request)
+        key = await admit_sign_in(auth, request)
         user = await auth.verify_basic(header)
         if user is not None:
-            await auth.limiter.succeeded(attempt)
+            await auth.limiter.succeeded(key)
             return user
         raise _unauthorized(request, "the credentials are not valid")
     raise _unauthorized(request, "sign in (POST /api/v1/auth/login) or send HTTP Basic credentials")

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,13 +39,6 @@ class TooManyFailures(Exception):
         self.retry_after_s = retry_after_s
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """A sign-in under way: counted as failed from the start, withdrawn if it succeeds."""
-
-    client_key: str
-
-
 class LoginLimiter:
     """Failed sign-ins per client address within a sliding window, in PostgreSQL, so every
     lcd replica behind the Ingress sees the same count.
@@ -61,8 +53,9 @@ class LoginLimiter:
         self._max = max_failures
         self._window = timedelta(seconds=window_s)
 
-    async def attempt(self, client_key: str) -> Attempt:
-        """Admit one check for `client_key`, or raise TooManyFailures with the wait."""
+    async def attempt(self, client_key: str) -> None:
+        """Admit one check for `client_key`, counted as failed until `succeeded`; or raise
+        TooManyFailures with the wait."""
         recent = (
             sa.select(login_failures.c.failed_at)
             .where(
@@ -93,14 +86,14 @@ class LoginLimiter:
             ).one()
             if earlier < self._max:
                 await conn.execute(login_failures.insert().values(client_key=client_key))
-                return Attempt(client_key)
+                return
         raise TooManyFailures(max(0.0, float(wait or 0.0)))
 
-    async def succeeded(self, attempt: Attempt) -> None:
+    async def succeeded(self, client_key: str) -> None:
         """The client proved who it is: forget its failures."""
         async with self._engine.begin() as conn:
             await conn.execute(
-                login_failures.delete().where(login_failures.c.client_key == attempt.client_key)
+                login_failures.delete().where(login_failures.c.client_key == client_key)
             )
 
     async def purge_expired(self) -> int:

@@ -39,10 +39,10 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     if auth is None:
         raise ApiProblem(404, "not-found", "authentication is off; no login needed")
     body = parse(LoginRequest, await read_json(request))
-    attempt = await admit_sign_in(auth, request)
+    key = await admit_sign_in(auth, request)
     if not await auth.verify(body.username, body.password):
         raise ApiProblem(401, "unauthorized", "wrong username or password")
-    await auth.limiter.succeeded(attempt)
+    await auth.limiter.succeeded(key)
     token, expires = await auth.open_session(body.username)
     response = JSONResponse(Me(username=body.username, auth_enabled=True).to_wire())
     response.set_cookie(
