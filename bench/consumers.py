@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import nats
+from throwaway_venv import throwaway_venv
 
 from lc_contracts.events import ProjectCreated, build
 from lc_contracts.subjects import project_subject
@@ -37,7 +38,7 @@ FASTSTREAM = "faststream[nats]==0.7.8"
 NATS_PY = "nats-py==2.16.0"
 VARIANTS = ("pull-batch", "pull", "push")
 
-CONSUMER = '''
+CONSUMER = """
 import asyncio, json, sys, time
 from typing import Any
 from faststream.nats import JStream, NatsBroker, PullSub
@@ -82,35 +83,12 @@ async def main() -> None:
 
 
 asyncio.run(main())
-'''
+"""
 
 
 def faststream_venv(root: Path) -> tuple[Path | None, str]:
     """A venv with FastStream (reused across runs), or why not."""
-    venv = root / "lc-bench-faststream-0.7.8"
-    python = venv / "bin" / "python"
-    if python.exists():
-        return python, ""
-    uv = shutil.which("uv")
-    if uv is None:
-        return None, "uv not found to build its venv"
-    try:
-        subprocess.run(
-            [uv, "venv", "-q", "--python", "3.11", str(venv)],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        subprocess.run(
-            [uv, "pip", "install", "-q", "--python", str(python), FASTSTREAM, NATS_PY],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(venv, ignore_errors=True)
-        return None, f"could not install {FASTSTREAM}: {exc}"
-    return python, ""
+    return throwaway_venv(root, "lc-bench-faststream-0.7.8", [FASTSTREAM, NATS_PY], "python")
 
 
 async def read_rate(js: nats.js.JetStreamContext, n: int) -> float:

@@ -47,6 +47,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from throwaway_venv import throwaway_venv
 
 MODEL = "sim-model"
 CHAT_BODY = orjson.dumps(
@@ -421,39 +422,12 @@ async def stream_figures(
 
 def litellm_venv(root: Path) -> tuple[Path | None, str]:
     """A venv with litellm[proxy]==LITELLM_VERSION (reused across runs), or why not."""
-    venv = root / f"lc-bench-litellm-{LITELLM_VERSION}"
-    exe = venv / "bin" / "litellm"
-    if exe.exists():
-        return exe, ""
-    uv = shutil.which("uv")
-    if uv is None:
-        return None, "uv not found to build its venv"
-    try:
-        subprocess.run(
-            [uv, "venv", "-q", "--python", "3.11", str(venv)],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        subprocess.run(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                str(venv / "bin" / "python"),
-                f"litellm[proxy]=={LITELLM_VERSION}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(venv, ignore_errors=True)
-        stderr = getattr(exc, "stderr", b"") or b""
-        return None, f"install failed: {stderr.decode(errors='replace').strip()[-300:]}"
-    return (exe, "") if exe.exists() else (None, "install left no litellm executable")
+    return throwaway_venv(
+        root,
+        f"lc-bench-litellm-{LITELLM_VERSION}",
+        [f"litellm[proxy]=={LITELLM_VERSION}"],
+        "litellm",
+    )
 
 
 def litellm_config(directory: Path, upstream: str) -> Path:
