@@ -148,9 +148,8 @@ class Authenticator:
         return None
 
     async def verify_basic(self, header_value: str) -> str | None:
-        """The username of valid `Basic ...` credentials, else None."""
-        if (user := self.recently_verified(header_value)) is not None:
-            return user
+        """The username of valid `Basic ...` credentials, else None (an Argon2 check every
+        time: callers ask `recently_verified` first)."""
         scheme, _, encoded = header_value.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             return None

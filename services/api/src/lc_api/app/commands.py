@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from lc_api.domain import custom_domain, project, service
@@ -273,19 +274,11 @@ class Commands:
         if self._project_domains is None:
             return []
         sweep = ctx.follow_up("sweep")
-        seqs = []
-        for domain_id in await self._project_domains(slug):
-            with contextlib.suppress(NotFound, Contended):
-                written = await self.delete_domain(domain_id, sweep)
-                if written.appended:
-                    log.warning(
-                        "deleted domain '%s' of project '%s', registered while the project "
-                        "was being deleted",
-                        domain_id,
-                        slug,
-                    )
-                    seqs.append(written.seq)
-        return seqs
+        return await self._delete_leftovers(
+            slug,
+            "domain",
+            {d: partial(self.delete_domain, d, sweep) for d in await self._project_domains(slug)},
+        )
 
     async def _sweep_services(self, slug: str, ctx: CommandContext) -> list[int]:
         """Delete every service of `slug` still live once ProjectDeleted is in the stream;
@@ -300,17 +293,31 @@ class Commands:
         back with the next project of the same slug.
         """
         sweep = ctx.follow_up("sweep")
+        names = [
+            subject.rsplit(".", 1)[-1]
+            for subject in await self._store.subjects(project_services_filter(slug))
+        ]
+        return await self._delete_leftovers(
+            slug,
+            "service",
+            {name: partial(self.delete_service, slug, name, None, sweep) for name in names},
+        )
+
+    async def _delete_leftovers(
+        self, slug: str, kind: str, deletions: dict[str, Callable[[], Awaitable[Written]]]
+    ) -> list[int]:
+        """Run each deletion of a sweep; the sequences written. Already deleted → NotFound;
+        still changing after every retry → Contended: whoever keeps writing it checks the
+        project after their own append."""
         seqs = []
-        for subject in await self._store.subjects(project_services_filter(slug)):
-            name = subject.rsplit(".", 1)[-1]
-            # Already deleted → NotFound; still changing after every retry → Contended:
-            # whoever keeps writing it checks the project after their own append.
+        for name, delete in deletions.items():
             with contextlib.suppress(NotFound, Contended):
-                written = await self.delete_service(slug, name, None, sweep)
+                written = await delete()
                 if written.appended:
                     log.warning(
-                        "deleted service '%s' of project '%s', written while the project "
-                        "was being deleted",
+                        "deleted %s '%s' of project '%s', written while the project was "
+                        "being deleted",
+                        kind,
                         name,
                         slug,
                     )
