@@ -11,9 +11,9 @@ default:
 sync:
     uv sync --all-packages
 
-# Build the console into services/frontend/dist
+# Build the console into services/frontend/dist (node packages and bundle only when their inputs changed)
 frontend-build:
-    cd services/frontend && npm ci --no-audit --no-fund && npm run build
+    scripts/frontend-build.sh
 
 # Start nats-server, PostgreSQL, the cluster simulator, every service and the console on http://127.0.0.1:8080
 up *ARGS: sync frontend-build
