@@ -1,10 +1,12 @@
 """The `lc` command: `lc up` runs the local stack; `lc sim ...` drives the cluster simulator;
-`lc replay` rebuilds the API's projections; `lc events` prints the audit log."""
+`lc replay` rebuilds the API's projections; `lc events` prints the audit log; `lc state`
+and `lc diff` answer audit questions (a project at a moment, changes between two)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -108,6 +110,28 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _state(args: argparse.Namespace) -> int:
+    from lc_local.audit_cli import api_base, fetch, render_state
+
+    params = {"at": args.at} if args.at else {}
+    state = fetch(api_base(args.api), f"/v1/projects/{args.project}/state", params)
+    print(json.dumps(state, indent=2) if args.json else render_state(state))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from lc_local.audit_cli import api_base, fetch, render_diff
+
+    params = {"from": args.from_}
+    if args.to:
+        params["to"] = args.to
+    if args.project:
+        params["project"] = args.project
+    diff = fetch(api_base(args.api), "/v1/audit/diff", params)
+    print(json.dumps(diff, indent=2) if args.json else render_diff(diff))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lc", description="LiquidCompute local tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -131,6 +155,21 @@ def parser() -> argparse.ArgumentParser:
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--json", action="store_true", help="one JSON envelope per line")
     events.set_defaults(run=_events)
+
+    moment = "a stream sequence, or an RFC 3339 time with a zone"
+    state = commands.add_parser("state", help="a project as it was at a moment, from the log")
+    state.add_argument("project", help="the project's slug")
+    state.add_argument("--at", help=f"{moment} (default: now)")
+    state.add_argument("--api", help="lcd's URL (LC_API_URL, default: the running stack)")
+    state.add_argument("--json", action="store_true", help="lcd's answer as JSON")
+    state.set_defaults(run=_state)
+    diff = commands.add_parser("diff", help="what changed between two moments, and who did it")
+    diff.add_argument("--from", dest="from_", required=True, help=moment)
+    diff.add_argument("--to", help=f"{moment} (default: now)")
+    diff.add_argument("--project", help="only this project's objects")
+    diff.add_argument("--api", help="lcd's URL (LC_API_URL, default: the running stack)")
+    diff.add_argument("--json", action="store_true", help="lcd's answer as JSON")
+    diff.set_defaults(run=_diff)
 
     # `lc sim ...` is handed whole to the simulator's own parser (see main).
     commands.add_parser("sim", help="drive the cluster simulator (`lc sim --help`)")

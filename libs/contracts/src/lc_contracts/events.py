@@ -201,7 +201,8 @@ def build(
     causation_id: str | None = None,
     event_id: str | None = None,
 ) -> Envelope:
-    """Wrap a payload in a fresh envelope."""
+    """Wrap a payload in a fresh envelope. Every event names who caused it: the actor
+    given (the admin, an API key's id), else the component that writes it (`source`)."""
     return Envelope(
         id=event_id or new_event_id(),
         source=source,
@@ -209,7 +210,7 @@ def build(
         subject=subject,
         time=now(),
         dataversion=payload.VERSION,
-        actor=actor,
+        actor=actor or source,
         correlationid=correlation_id,
         causationid=causation_id,
         data=payload.to_wire(),

@@ -24,7 +24,7 @@ from lc_api import fleet_routes
 from lc_api.api.deps import require_admin
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
 from lc_api.api.problems import install_problem_handlers
-from lc_api.api.routes import auth, domains, events, projects, services, system, usage
+from lc_api.api.routes import audit, auth, domains, events, projects, services, system, usage
 from lc_api.api.routes.auth import LoginRequest
 from lc_api.api.routes.projects import ProjectPatch
 from lc_api.api.routes.services import RollbackRequest
@@ -92,6 +92,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1.include_router(services.router, dependencies=guarded)
     v1.include_router(domains.router, dependencies=guarded)
     v1.include_router(events.router, dependencies=guarded)
+    v1.include_router(audit.router, dependencies=guarded)
     v1.include_router(usage.router, dependencies=guarded)
     v1.include_router(fleet_routes.router, dependencies=guarded)
     v1.include_router(auth.router)

@@ -126,3 +126,74 @@ class EventView(View):
     correlationid: str | None = None
     causationid: str | None = None
     data: dict[str, Any]
+
+
+class MomentView(View):
+    """A moment resolved to the log: every event up to `seq` (0: before the first)."""
+
+    seq: int
+    time: datetime | None = Field(description="Time of the event at `seq`")
+
+
+class ServiceStateView(View):
+    name: str
+    tier: str
+    spec: dict[str, Any]
+    revision: int
+    phase: str | None = None
+    phase_message: str | None = None
+
+
+class DomainStateView(View):
+    id: str
+    fqdn: str
+    service_name: str
+    status: str
+    last_failure: str | None = None
+
+
+class ProjectStateView(View):
+    """A project, its services and its domains as they were at `asOf`."""
+
+    as_of: MomentView
+    slug: str
+    name: str
+    services: list[ServiceStateView]
+    domains: list[DomainStateView]
+
+
+class ServiceAtMomentView(ServiceStateView):
+    as_of: MomentView
+    project_slug: str
+
+
+class CauseView(View):
+    """An event that caused a change, as the audit log records it."""
+
+    seq: int
+    id: str
+    type: str
+    time: datetime
+    actor: str | None = None
+    correlation_id: str | None = None
+
+
+class FieldChangeView(View):
+    pointer: str = Field(description="RFC 6901 pointer into the object")
+    old: Any = None
+    new: Any = None
+
+
+class ObjectChangeView(View):
+    kind: str = Field(description="project, service or domain")
+    project_slug: str
+    key: str = Field(description="The slug, service name or domain id")
+    change: str = Field(description="created, deleted or changed")
+    fields: list[FieldChangeView]
+    events: list[CauseView]
+
+
+class DiffView(View):
+    from_: MomentView = Field(alias="from")
+    to: MomentView
+    changes: list[ObjectChangeView]

@@ -94,7 +94,8 @@ def command_context(request: Request, admin: AdminDep) -> CommandContext:
     return CommandContext(
         command_id=command_id,
         actor=admin,
-        correlation_id=request.headers.get("x-correlation-id"),
+        correlation_id=request.headers.get("x-correlation-id")
+        or request.headers.get("x-request-id"),
     )
 
 

@@ -174,6 +174,7 @@ class Commands:
                 source=self._source,
                 actor=ctx.actor,
                 correlation_id=ctx.correlation_id or ctx.command_id,
+                causation_id=ctx.command_id,
                 event_id=ctx.event_id(subject, i),
             )
             for i, payload in enumerate(payloads)

@@ -220,7 +220,12 @@ class ReadModels:
     # --- audit log ------------------------------------------------------------------
 
     async def events(
-        self, after: int, limit: int, types: list[str], project: str | None
+        self,
+        after: int,
+        limit: int,
+        types: list[str],
+        project: str | None,
+        actor: str | None = None,
     ) -> Page[EventView]:
         query = (
             sa.select(audit_events.c.seq, audit_events.c.envelope)
@@ -232,6 +237,8 @@ class ReadModels:
             query = query.where(audit_events.c.type.in_(types))
         if project:
             query = query.where(audit_events.c.project_slug == project)
+        if actor is not None:
+            query = query.where(audit_events.c.envelope["actor"].astext == actor)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         items = [EventView(seq=r.seq, **r.envelope) for r in rows[:limit]]

@@ -22,6 +22,10 @@ Types = Annotated[
     Query(alias="type", description="Event types to keep (repeat, or separate with commas)"),
 ]
 Project = Annotated[str | None, Query(description="Only events about this project")]
+Actor = Annotated[
+    str | None,
+    Query(description="Only events caused by this actor (an admin, an API key, a component)"),
+]
 
 
 def _types(values: list[str] | None) -> list[str]:
@@ -35,8 +39,9 @@ async def list_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Types = None,
     project: Project = None,
+    actor: Actor = None,
 ) -> Page[EventView]:
-    return await runtime.read_models.events(after, limit, _types(type), project)
+    return await runtime.read_models.events(after, limit, _types(type), project, actor)
 
 
 @router.get(
@@ -49,6 +54,7 @@ async def stream_events(
     after: Annotated[int | None, Query(ge=0, description="Start after this sequence")] = None,
     type: Types = None,
     project: Project = None,
+    actor: Actor = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     start = after
@@ -71,6 +77,8 @@ async def stream_events(
             except ContractError:
                 continue
             if wanted and envelope.type not in wanted:
+                continue
+            if actor is not None and envelope.actor != actor:
                 continue
             data = envelope.data
             if project and project not in (data.get("projectSlug"), data.get("slug")):

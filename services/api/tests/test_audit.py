@@ -1,0 +1,236 @@
+"""Auditing with the log: a project as it was at a moment, what changed between two
+moments and who did it, and the events API filtered by actor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+from nats.js import JetStreamContext
+
+from lc_contracts.events import DomainVerified, build
+from lc_contracts.subjects import domain_subject
+from lc_eventstore import EventStore
+
+from .conftest import DOCS_DOMAIN, DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT, wait_until
+
+
+async def observed(client: httpx.AsyncClient, slug: str) -> dict[str, Any]:
+    """The project as the read models show it now, in the shape of a state answer."""
+    project = (await client.get(f"/api/v1/projects/{slug}")).json()
+    services = (await client.get(f"/api/v1/projects/{slug}/services")).json()["items"]
+    domains = (await client.get("/api/v1/domains")).json()["items"]
+    return {
+        "name": project["name"],
+        "services": {s["name"]: (s["revision"], s["spec"]) for s in services},
+        "domains": {
+            d["id"]: (d["fqdn"], d["serviceName"], d["status"])
+            for d in domains
+            if d["projectSlug"] == slug
+        },
+    }
+
+
+def as_recorded(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": state["name"],
+        "services": {s["name"]: (s["revision"], s["spec"]) for s in state["services"]},
+        "domains": {d["id"]: (d["fqdn"], d["serviceName"], d["status"]) for d in state["domains"]},
+    }
+
+
+async def last_seq(client: httpx.AsyncClient) -> int:
+    events = (await client.get("/api/v1/events", params={"limit": 1000})).json()["items"]
+    return int(events[-1]["seq"])
+
+
+async def verify_domain(js: JetStreamContext, domain: dict[str, Any]) -> None:
+    """What the domain verifier appends once the TXT record matches."""
+    verified = DomainVerified(
+        id=domain["id"], fqdn=domain["fqdn"], project_slug="default", service_name="llama-3-8b"
+    )
+    subject = domain_subject(domain["id"])
+    await EventStore(js).append(
+        subject, [build(verified, subject=subject, source="lc-domain-verifier")], None
+    )
+
+
+async def test_a_scripted_history_reads_back_at_every_moment(
+    client: httpx.AsyncClient, jetstream: JetStreamContext
+) -> None:
+    moments: list[tuple[int, datetime, dict[str, Any]]] = []
+
+    async def record() -> None:
+        seq = await last_seq(client)
+        moments.append((seq, datetime.now(UTC), await observed(client, "default")))
+
+    assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    await record()
+    await client.post("/api/v1/projects/default/services", json=DOCS_LLAMA)
+    await client.post("/api/v1/projects/default/services", json=DOCS_HELLO)
+    await record()
+    patch = {"kind": {"container": {"replicas": 3}}}
+    assert (
+        await client.patch("/api/v1/projects/default/services/hello", json=patch)
+    ).status_code == 200
+    await record()
+    rollback = {"revision": 1}
+    assert (
+        await client.post("/api/v1/projects/default/services/hello/rollback", json=rollback)
+    ).status_code in (200, 201)
+    await record()
+    domain = (await client.post("/api/v1/domains", json=DOCS_DOMAIN)).json()
+    await record()
+    await verify_domain(jetstream, domain)
+
+    async def verified() -> bool:
+        return bool((await client.get(f"/api/v1/domains/{domain['id']}")).json()["status"] == "verified")
+
+    await wait_until(verified)
+    await record()
+    await client.patch("/api/v1/projects/default", json={"name": "Default!"})
+    await client.delete("/api/v1/projects/default/services/hello")
+    await record()
+
+    for seq, when, expected in moments:
+        by_seq = await client.get("/api/v1/projects/default/state", params={"at": str(seq)})
+        assert by_seq.status_code == 200, by_seq.text
+        assert as_recorded(by_seq.json()) == expected
+        assert by_seq.json()["asOf"]["seq"] == seq
+        # The same moment as a time, written in another zone.
+        zoned = when.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+        by_time = await client.get("/api/v1/projects/default/state", params={"at": zoned})
+        assert by_time.status_code == 200, by_time.text
+        assert as_recorded(by_time.json()) == expected
+
+    # One service alone, at the moment its replicas were 3.
+    patched_at = moments[2][0]
+    hello = await client.get(
+        "/api/v1/projects/default/services/hello/state", params={"at": str(patched_at)}
+    )
+    assert hello.status_code == 200, hello.text
+    assert hello.json()["revision"] == 2
+    assert hello.json()["spec"]["kind"]["container"]["replicas"] == 3
+    gone = await client.get("/api/v1/projects/default/services/hello/state")
+    assert gone.status_code == 404
+    assert "did not exist" in gone.json()["detail"]
+
+
+async def test_before_the_project_existed_is_a_404_that_says_so(
+    client: httpx.AsyncClient,
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    answer = await client.get(
+        "/api/v1/projects/default/state", params={"at": before.isoformat()}
+    )
+    assert answer.status_code == 404
+    assert "did not exist" in answer.json()["detail"]
+    assert (await client.get("/api/v1/projects/nowhere/state")).status_code == 404
+
+
+async def test_moments_without_a_zone_or_unreadable_are_422(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    for bad, says in (("2026-11-30T03:00:00", "time zone"), ("yesterday", "neither")):
+        answer = await client.get("/api/v1/projects/default/state", params={"at": bad})
+        assert answer.status_code == 422, answer.text
+        assert says in answer.json()["detail"]
+        assert answer.json()["errors"][0]["pointer"] == "/query/at"
+    backwards = await client.get("/api/v1/audit/diff", params={"from": "5", "to": "1"})
+    assert backwards.status_code == 422
+
+
+async def test_a_moment_inside_one_command_sees_all_of_it(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    await client.post("/api/v1/projects/default/services", json=DOCS_LLAMA)
+    # Registering a domain writes two events: the FQDN's claim, then the domain.
+    registered = await client.post("/api/v1/domains", json=DOCS_DOMAIN)
+    assert registered.status_code == 201, registered.text
+    events = (await client.get("/api/v1/events", params={"limit": 1000})).json()["items"]
+    claim, domain = events[-2], events[-1]
+    assert (claim["type"], domain["type"]) == ("fqdn.claimed", "domain.registered")
+    assert claim["causationid"] == domain["causationid"]
+    first = datetime.fromisoformat(claim["time"])
+    second = datetime.fromisoformat(domain["time"])
+    assert first < second
+    between = first + (second - first) / 2
+    state = await client.get("/api/v1/projects/default/state", params={"at": between.isoformat()})
+    assert state.status_code == 200, state.text
+    assert state.json()["asOf"]["seq"] == domain["seq"]
+    assert [d["fqdn"] for d in state.json()["domains"]] == ["chat.acme.com"]
+
+
+async def test_a_diff_lists_exactly_the_changes_with_their_causes(
+    auth_client: httpx.AsyncClient,
+) -> None:
+    auth_client.auth = ("admin", "correct horse battery staple")
+    assert (await auth_client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    await auth_client.post("/api/v1/projects/default/services", json=DOCS_HELLO)
+    start = await last_seq(auth_client)
+    patch = {"kind": {"container": {"replicas": 3}}}
+    await auth_client.patch(
+        "/api/v1/projects/default/services/hello",
+        json=patch,
+        headers={"X-Request-ID": "req-replicas-3"},
+    )
+    await auth_client.post("/api/v1/projects/default/services", json=DOCS_LLAMA)
+    await auth_client.post("/api/v1/projects", json={"name": "Other", "slug": "other"})
+    end = await last_seq(auth_client)
+    await auth_client.patch("/api/v1/projects/default", json={"name": "Later"})  # after `to`
+
+    answer = await auth_client.get(
+        "/api/v1/audit/diff", params={"from": str(start), "to": str(end), "project": "default"}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["from"]["seq"], body["to"]["seq"]) == (start, end)
+    changes = {(c["kind"], c["key"]): c for c in body["changes"]}
+    assert set(changes) == {("service", "hello"), ("service", "llama-3-8b")}
+    hello = changes["service", "hello"]
+    assert hello["change"] == "changed"
+    fields = {f["pointer"]: (f["old"], f["new"]) for f in hello["fields"]}
+    assert fields == {"/revision": (1, 2), "/spec/kind/container/replicas": (1, 3)}
+    [cause] = hello["events"]
+    assert cause["type"] == "service.applied"
+    assert cause["actor"] == "admin"
+    assert cause["correlationId"] == "req-replicas-3"
+    assert changes["service", "llama-3-8b"]["change"] == "created"
+
+    everything = await auth_client.get(
+        "/api/v1/audit/diff", params={"from": str(start), "to": str(end)}
+    )
+    kinds = {(c["kind"], c["key"], c["change"]) for c in everything.json()["changes"]}
+    assert ("project", "other", "created") in kinds
+
+
+async def test_every_event_names_its_actor_and_the_events_api_filters_by_it(
+    auth_client: httpx.AsyncClient, jetstream: JetStreamContext
+) -> None:
+    auth_client.auth = ("admin", "correct horse battery staple")
+    assert (await auth_client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    await auth_client.post("/api/v1/projects/default/services", json=DOCS_LLAMA)
+    domain = (await auth_client.post("/api/v1/domains", json=DOCS_DOMAIN)).json()
+    await verify_domain(jetstream, domain)
+
+    async def all_events() -> list[dict[str, Any]]:
+        items = (await auth_client.get("/api/v1/events", params={"limit": 1000})).json()["items"]
+        return list(items) if len(items) >= 5 else []
+
+    events = await wait_until(all_events)
+    assert all(e.get("actor") for e in events), events
+    by_admin = (await auth_client.get("/api/v1/events", params={"actor": "admin"})).json()["items"]
+    assert {e["type"] for e in by_admin} == {
+        "project.created",
+        "service.applied",
+        "fqdn.claimed",
+        "domain.registered",
+    }
+    by_verifier = (
+        await auth_client.get("/api/v1/events", params={"actor": "lc-domain-verifier"})
+    ).json()["items"]
+    assert [e["type"] for e in by_verifier] == ["domain.verified"]
+    nobody = (await auth_client.get("/api/v1/events", params={"actor": "nobody"})).json()
+    assert nobody["items"] == []
