@@ -40,7 +40,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def start_lcd(nats_url: str, database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_lcd(
+    nats_url: str, database_url: str, log: Path, ready_within_s: float = 60
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
@@ -56,7 +58,7 @@ def start_lcd(nats_url: str, database_url: str, log: Path) -> tuple[subprocess.P
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"lcd exited; see {log}")
@@ -66,6 +68,8 @@ def start_lcd(nats_url: str, database_url: str, log: Path) -> tuple[subprocess.P
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
+    proc.terminate()
+    proc.wait(15)
     raise SystemExit("lcd did not become ready")
 
 

@@ -3,14 +3,28 @@ moments and who did it, and the events API filtered by actor."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from lc_contracts.events import DomainVerified, build
-from lc_contracts.subjects import domain_subject
+from lc_api.db.audit_log import AuditLog
+from lc_api.domain.project_history import fold
+from lc_contracts.events import (
+    DomainVerified,
+    ProjectCreated,
+    ProjectDeleted,
+    ServiceApplied,
+    ServiceDeleted,
+    ServiceStatusChanged,
+    build,
+)
+from lc_contracts.specs import ServiceSpec
+from lc_contracts.status import ServicePhase
+from lc_contracts.subjects import domain_subject, project_subject, service_subject
 from lc_eventstore import EventStore
 
 from .conftest import DOCS_DOMAIN, DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT, wait_until
@@ -85,7 +99,9 @@ async def test_a_scripted_history_reads_back_at_every_moment(
     await verify_domain(jetstream, domain)
 
     async def verified() -> bool:
-        return bool((await client.get(f"/api/v1/domains/{domain['id']}")).json()["status"] == "verified")
+        return bool(
+            (await client.get(f"/api/v1/domains/{domain['id']}")).json()["status"] == "verified"
+        )
 
     await wait_until(verified)
     await record()
@@ -122,9 +138,7 @@ async def test_before_the_project_existed_is_a_404_that_says_so(
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
-    answer = await client.get(
-        "/api/v1/projects/default/state", params={"at": before.isoformat()}
-    )
+    answer = await client.get("/api/v1/projects/default/state", params={"at": before.isoformat()})
     assert answer.status_code == 404
     assert "did not exist" in answer.json()["detail"]
     assert (await client.get("/api/v1/projects/nowhere/state")).status_code == 404
@@ -234,3 +248,74 @@ async def test_every_event_names_its_actor_and_the_events_api_filters_by_it(
     assert [e["type"] for e in by_verifier] == ["domain.verified"]
     nobody = (await auth_client.get("/api/v1/events", params={"actor": "nobody"})).json()
     assert nobody["items"] == []
+
+
+async def test_the_pruned_read_folds_to_the_same_state_as_every_event(
+    client: httpx.AsyncClient, jetstream: JetStreamContext, settings: Any
+) -> None:
+    """`AuditLog.project_events` decodes a few rows per service; at every moment of a
+    random history (applies, phases, deletions, the project deleted and made again) its
+    fold equals the fold of every event of the project."""
+    rng = random.Random(11)
+    store = EventStore(jetstream)
+    project = project_subject("default")
+    await store.append(
+        project,
+        [build(ProjectCreated(slug="default", name="D"), subject=project, source="t")],
+        None,
+    )
+    revisions: dict[str, int] = {}
+    for step in range(240):
+        name = f"s{rng.randint(0, 5)}"
+        subject = service_subject("default", name)
+        roll = rng.random()
+        if roll < 0.5:
+            revisions[name] = revisions.get(name, 0) + 1
+            spec = ServiceSpec.model_validate(
+                {
+                    **DOCS_HELLO,
+                    "name": name,
+                    "kind": {
+                        "container": {
+                            **DOCS_HELLO["kind"]["container"],
+                            "replicas": rng.randint(1, 4),
+                        }
+                    },
+                }
+            )
+            payload: Any = ServiceApplied(
+                project_slug="default", revision=revisions[name], spec=spec
+            )
+        elif roll < 0.8:
+            payload = ServiceStatusChanged(
+                project_slug="default",
+                name=name,
+                phase=rng.choice(list(ServicePhase)),
+                message=f"m{step}",
+            )
+        elif roll < 0.95:
+            revisions.pop(name, None)
+            payload = ServiceDeleted(project_slug="default", name=name)
+        elif step % 2:
+            payload = ProjectDeleted(slug="default")
+            subject = project
+            revisions.clear()
+        else:
+            payload = ProjectCreated(slug="default", name=f"D{step}")
+            subject = project
+        await store.append(subject, [build(payload, subject=subject, source="t")], None)
+    end = await store.last_seq()
+
+    async def projected() -> bool:
+        return bool((await client.get("/api/v1/events", params={"after": end - 1})).json()["items"])
+
+    await wait_until(projected, timeout=30)
+    engine = create_async_engine(settings.database_url)
+    try:
+        log = AuditLog(engine)
+        every = await log.events(upto=end, project="default")
+        for upto in range(1, end + 1):
+            full = fold(e for e in every if e.seq <= upto)
+            assert fold(await log.project_events("default", upto=upto)) == full, upto
+    finally:
+        await engine.dispose()

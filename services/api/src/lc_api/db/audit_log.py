@@ -10,11 +10,47 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.tables import audit_events
 from lc_api.domain.project_history import LoggedEvent
 from lc_contracts.envelope import Envelope
+from lc_contracts.events import ProjectCreated
+
+# The rows `AuditLog.project_events` keeps (see there), by sequence.
+_DECIDING = sa.text(
+    """
+    WITH ev AS (
+        SELECT seq, type, subject FROM audit_events
+        WHERE project_slug = :slug AND seq >= :born AND seq <= :upto
+    ),
+    services AS (
+        SELECT subject, coalesce(max(seq) FILTER (WHERE type = 'service.deleted'), 0) AS gone
+        FROM ev WHERE type LIKE 'service.%' GROUP BY subject
+    ),
+    live AS (
+        SELECT ev.seq, ev.type, ev.subject FROM ev JOIN services USING (subject)
+        WHERE ev.seq > services.gone
+    ),
+    applied AS (
+        SELECT subject, min(seq) AS first, max(seq) AS last
+        FROM live WHERE type = 'service.applied' GROUP BY subject
+    ),
+    phased AS (
+        SELECT live.subject, max(live.seq) AS seq FROM live JOIN applied USING (subject)
+        WHERE live.type = 'service.status_changed' AND live.seq > applied.first
+        GROUP BY live.subject
+    ),
+    deciding AS (
+        SELECT seq FROM ev WHERE type NOT LIKE 'service.%'
+        UNION SELECT first FROM applied
+        UNION SELECT last FROM applied
+        UNION SELECT seq FROM phased
+    )
+    SELECT seq, envelope FROM audit_events WHERE seq IN (SELECT seq FROM deciding) ORDER BY seq
+    """
+).columns(seq=sa.BigInteger, envelope=JSONB)
 
 
 @dataclass(frozen=True)
@@ -90,6 +126,41 @@ class AuditLog:
                     break
                 last = event
             return Position(last.seq, last.time)
+
+    async def project_events(self, slug: str, *, upto: int) -> list[LoggedEvent]:
+        """The events of one project up to `upto` that decide its state there, in stream
+        order: `project_history.fold` of them equals its fold of every event of the project.
+
+        Only the newest incarnation of the project counts (a `project.created` starts from
+        nothing), and of each service only the events since its last deletion that can
+        still show: its first `service.applied` (it exists from there), its last (the spec
+        and revision), and its last `service.status_changed` after the first (the phase;
+        an apply keeps the phase). Project and domain events are few and all kept. So a
+        service with a long history costs three rows to decode, not one per revision.
+        """
+        upto_here = sa.and_(audit_events.c.project_slug == slug, audit_events.c.seq <= upto)
+        async with self._engine.connect() as conn:
+            born = await conn.scalar(
+                sa.select(sa.func.max(audit_events.c.seq)).where(
+                    upto_here, audit_events.c.type == ProjectCreated.TYPE
+                )
+            )
+            if born is None:
+                return []
+            rows = (await conn.execute(_DECIDING, {"slug": slug, "born": born, "upto": upto})).all()
+        return [
+            LoggedEvent(row.seq, Envelope.model_validate(row.envelope), slug) for row in rows
+        ]
+
+    async def projects(self, *, upto: int) -> list[str]:
+        """Every project with an event up to `upto`."""
+        query = (
+            sa.select(audit_events.c.project_slug)
+            .where(audit_events.c.seq <= upto, audit_events.c.project_slug.is_not(None))
+            .distinct()
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.scalars(query)).all())
 
     async def events(
         self, *, after: int = 0, upto: int, project: str | None = None

@@ -9,7 +9,6 @@ keeps state of its own.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from lc_api.api.deps import NamePath, RuntimeDep, SlugPath
 from lc_api.api.problems import ApiProblem
 from lc_api.db.audit_log import AuditLog, Position
 from lc_api.domain.moments import parse_moment
-from lc_api.domain.project_history import Document, LoggedEvent, fold, service_of
+from lc_api.domain.project_history import Document, fold, service_of
 from lc_api.domain.state_diff import ObjectChange, attribute, diff
 from lc_api.runtime.lcd import Runtime
 from lc_api.views import (
@@ -59,7 +58,7 @@ async def _project_state(
 ) -> tuple[Position, Document]:
     log = AuditLog(runtime.engine)
     position = await _position(log, at, "at")
-    state = fold(await log.events(upto=position.seq, project=slug))
+    state = fold(await log.project_events(slug, upto=position.seq))
     if state is None:
         raise ApiProblem(404, "not-found", f"project '{slug}' did not exist {_when(position)}")
     return position, state
@@ -92,20 +91,10 @@ async def service_state(
     )
 
 
-def _states(events: list[LoggedEvent], before: dict[str, Document]) -> dict[str, Document]:
-    """Each project's state after `events`, starting from `before`."""
-    by_project: dict[str, list[LoggedEvent]] = defaultdict(list)
-    for event in events:
-        if event.project is not None:
-            by_project[event.project].append(event)
-    after = dict(before)
-    for slug, mine in by_project.items():
-        state = fold(mine, before.get(slug))
-        if state is None:
-            after.pop(slug, None)
-        else:
-            after[slug] = state
-    return after
+async def _states(log: AuditLog, slugs: list[str], upto: int) -> dict[str, Document]:
+    """Each project's state at `upto`, of those that existed then."""
+    states = {slug: fold(await log.project_events(slug, upto=upto)) for slug in slugs}
+    return {slug: state for slug, state in states.items() if state is not None}
 
 
 def _change_view(change: ObjectChange) -> ObjectChangeView:
@@ -151,9 +140,10 @@ async def audit_diff(
     start, end = await log.position(first), await log.position(last)
     if end.seq < start.seq or (last is not None and _earlier(last, first)):
         raise ApiProblem(422, "validation-error", f"'to' ({to}) is before 'from' ({from_})")
-    before = _states(await log.events(upto=start.seq, project=project), {})
+    slugs = [project] if project is not None else await log.projects(upto=end.seq)
+    before = await _states(log, slugs, start.seq)
+    after = await _states(log, slugs, end.seq)
     window = await log.events(after=start.seq, upto=end.seq, project=project)
-    after = _states(window, before)
     changes = attribute(diff(before, after), window)
     return DiffView.model_validate(
         {
