@@ -10,12 +10,11 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -123,7 +122,7 @@ def _waivers() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, Any]]]:
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """One checkov run over the docs' render and every Dockerfile (it takes tens of seconds)."""
     where = tmp_path_factory.mktemp("checkov")
     manifests = where / "liquidcompute.yaml"
