@@ -44,19 +44,10 @@ DOCS_INSTALL_FLAGS: tuple[str, ...] = (
 
 
 def values_from_flags(flags: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """The values several `--set` flags give, merged by Helm's own parser (flags in order)."""
-    values: dict[str, Any] = {}
-    for flag in flags:
-        _merge(values, helm.parse_set_string(flag))
-    return values
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
-    for key, value in new.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value
+    """The values several `--set` flags give. Helm parses each flag into the same map in
+    order; one expression of the flags joined by commas is parsed the same way (a comma
+    inside a value is escaped, `\\,`, in either form)."""
+    return helm.parse_set_string(",".join(flags))
 
 
 @dataclass(frozen=True)

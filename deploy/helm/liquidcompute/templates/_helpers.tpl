@@ -49,11 +49,11 @@ seccompProfile:
 {{- end -}}
 
 {{- define "lc.podCommon" -}}
+enableServiceLinks: false
 {{- with .root.Values.global.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-enableServiceLinks: false
 {{- end -}}
 
 {{- define "lc.natsUrl" -}}
