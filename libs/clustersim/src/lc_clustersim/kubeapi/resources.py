@@ -6,7 +6,8 @@ CustomResourceDefinition is written (and drops it when the CRD is deleted).
 
 What it owns: the built-in kinds LiquidCompute emits or `kubectl describe` and `kubectl
 create` ask for (Namespace, Service, PVC, ConfigMap, Secret, ServiceAccount, Pod, Event,
-Deployment, ReplicaSet, Ingress, CRD) and the translation of a CRD object into a
+Deployment, ReplicaSet, Ingress, CRD, and the StatefulSet, PodDisruptionBudget,
+NetworkPolicy, ClusterRole and ClusterRoleBinding of the Helm chart) and the translation of a CRD object into a
 `ResourceType`. Engine and cert-manager kinds are not built in: the simulator posts their
 CRDs at start-up, as a cluster would.
 """
@@ -94,6 +95,11 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("apps", "v1", "Deployment", "deployments", short=("deploy",)),
     _builtin("apps", "v1", "ReplicaSet", "replicasets", short=("rs",)),
     _builtin("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",)),
+    _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",)),
+    _builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",)),
+    _builtin("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",), status=False),
+    _builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False, status=False),
+    _builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False, status=False),
     _builtin(
         "apiextensions.k8s.io",
         "v1",

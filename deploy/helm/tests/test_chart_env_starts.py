@@ -1,0 +1,267 @@
+"""The environment the chart gives each program starts it, and every value it sets is read.
+
+lcd, lc-proxy and the three workers run as the console scripts their images run, with
+exactly the rendered environment (secrets read from the rendered Secrets) except the
+addresses, which point at this test's servers: `LC_NATS_URL` at the nats fixture,
+`LC_DATABASE_URL` at a fresh database, the two listening ports at free ones, and, for
+the two programs that call Kubernetes (in a pod, through their service account),
+`LC_KUBECONFIG` at the cluster simulator; the domain verifier asks the simulator's DNS
+zone. Then the product docs' flow through the started programs shows each one ready and
+using the settings the chart gave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from lc_api.settings import ApiSettings
+from lc_clustersim.sim import ClusterSim
+from lc_clustersim.testing import wait_until
+from lc_domain_verifier.settings import VerifierSettings
+from lc_fleet.settings import FleetSettings
+from lc_proxy.settings import ProxySettings
+from lc_reconciler.settings import ReconcilerSettings
+from lc_testing.product_docs import LLAMA
+
+from .chart_render import DOCS_INSTALL_FLAGS, Rendered, render_flags
+
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "liquidcompute-lcd": ApiSettings,
+    "liquidcompute-lc-proxy": ProxySettings,
+    "liquidcompute-reconciler": ReconcilerSettings,
+    "liquidcompute-fleet": FleetSettings,
+    "liquidcompute-domain-verifier": VerifierSettings,
+}
+BIN = Path(sys.executable).parent
+PROJECT = {"name": "Helm", "slug": "helm-check"}
+WITHIN = 90.0  # seconds; the machine is shared
+
+
+def read_names(settings: type[BaseSettings]) -> set[str]:
+    """The environment variables a settings class reads (LC_ prefix, or a field's aliases)."""
+    names = set()
+    for field, info in settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(c).upper() for c in alias.choices if str(c).upper().startswith("LC_")}
+        else:
+            names.add(f"LC_{field.upper()}")
+    return names
+
+
+def rendered_settings(rendered: Rendered, workload: str) -> set[str]:
+    return {name for name in rendered.env(workload) if name.startswith("LC_")}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        DOCS_INSTALL_FLAGS,
+        (
+            *DOCS_INSTALL_FLAGS,
+            "lcProxy.allowAnonymous=true",
+            "postgres.bundled.enabled=false",
+            "postgres.dsn=postgresql://db/lc",
+            "nats.bundled.enabled=false",
+            "nats.url=nats://n:4222",
+        ),
+    ],
+    ids=["docs", "external-servers"],
+)
+def test_every_rendered_setting_is_read_by_its_program(flags: tuple[str, ...]) -> None:
+    rendered = render_flags(flags)
+    assert {d["metadata"]["name"] for d in rendered.of_kind("Deployment")} >= set(SETTINGS)
+    for workload, settings in SETTINGS.items():
+        unread = rendered_settings(rendered, workload) - read_names(settings)
+        assert not unread, f"{workload} is given settings it never reads: {sorted(unread)}"
+
+
+def test_an_unread_setting_would_be_caught() -> None:
+    assert "LC_STORAGE_CLASS" in read_names(ReconcilerSettings)
+    assert "LC_STORAGE_CLASS" not in read_names(ApiSettings)
+    assert "LC_FLEET_WATCH_TIMEOUT_S" in read_names(FleetSettings)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Program:
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+    def tail(self) -> str:
+        return f"--- {self.name} (exit {self.process.returncode}):\n" + "\n".join(
+            self.log.read_text(errors="replace").splitlines()[-20:]
+        )
+
+
+@contextlib.asynccontextmanager
+async def started(
+    rendered: Rendered, addresses: dict[str, dict[str, str]], logs: Path
+) -> AsyncIterator[dict[str, Program]]:
+    programs: dict[str, Program] = {}
+    try:
+        for workload, overrides in addresses.items():
+            (command,) = rendered.container(workload)["command"]
+            env = {"PATH": os.environ["PATH"], **rendered.env(workload), **overrides}
+            log = logs / f"{workload}.log"
+            with log.open("wb") as out:
+                process = await asyncio.create_subprocess_exec(
+                    str(BIN / command), env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+                )
+            programs[workload] = Program(workload, process, log)
+        yield programs
+    finally:
+        for program in programs.values():
+            if program.process.returncode is None:
+                program.process.send_signal(signal.SIGTERM)
+        for program in programs.values():
+            try:
+                await asyncio.wait_for(program.process.wait(), 15)
+            except TimeoutError:
+                program.process.kill()
+                await program.process.wait()
+
+
+async def test_each_program_starts_from_the_rendered_environment(
+    nats_url: str, database_url: str, cluster: ClusterSim, tmp_path: Path
+) -> None:
+    rendered = render_flags(DOCS_INSTALL_FLAGS)
+    lcd_port, proxy_port = _free_port(), _free_port()
+    kubeconfig = str(cluster.kubeconfig_path)
+    dns_host, dns_port = cluster.dns_address
+    nats = {"LC_NATS_URL": nats_url}
+    # The chart's DSN shape (postgresql://), pointed at this test's database.
+    database = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    addresses = {
+        "liquidcompute-lcd": {**nats, "LC_DATABASE_URL": database, "LC_BIND_PORT": str(lcd_port)},
+        "liquidcompute-lc-proxy": {**nats, "LC_PROXY_PORT": str(proxy_port)},
+        "liquidcompute-reconciler": {**nats, "LC_KUBECONFIG": kubeconfig},
+        "liquidcompute-fleet": {**nats, "LC_KUBECONFIG": kubeconfig},
+        "liquidcompute-domain-verifier": {**nats, "LC_DNS_NAMESERVERS": f"{dns_host}:{dns_port}"},
+    }
+    for workload, overrides in addresses.items():
+        assert set(overrides) <= read_names(SETTINGS[workload])
+    lcd_env = rendered.env("liquidcompute-lcd")
+    admin = (lcd_env["LC_AUTH_USERNAME"], lcd_env["LC_AUTH_PASSWORD"])
+    api_key = rendered.env("liquidcompute-lc-proxy")["LC_PROXY_API_KEYS"]
+
+    async with (
+        started(rendered, addresses, tmp_path) as programs,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{lcd_port}/api", auth=admin, timeout=10
+        ) as api,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy_port}", timeout=10) as proxy,
+        httpx.AsyncClient(base_url=cluster.api_url, timeout=10) as kube,
+    ):
+
+        def logs() -> str:
+            return "\n".join(p.tail() for p in programs.values())
+
+        async def until(check: Callable[[], Any], what: str) -> None:
+            async def alive_and(check: Callable[[], Any] = check) -> bool:
+                dead = [p.name for p in programs.values() if p.process.returncode is not None]
+                assert not dead, f"{dead} exited:\n{logs()}"
+                with contextlib.suppress(httpx.TransportError):
+                    return bool(await check())
+                return False
+
+            try:
+                await wait_until(alive_and, within=WITHIN, interval=0.25, message=what)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{logs()}") from None
+
+        async def status_is(client: httpx.AsyncClient, path: str, code: int) -> bool:
+            return (await client.get(path)).status_code == code
+
+        await until(lambda: status_is(api, "/readyz", 200), "lcd ready")
+        await until(lambda: status_is(proxy, "/healthz", 200), "lc-proxy ready")
+
+        # lcd: auth on (the rendered login), and the platform values it shows.
+        assert (await api.get("/v1/fleet", auth=None)).status_code == 401
+        config = (await api.get("/v1/config")).json()
+        assert config["platformDomain"] == "example.com"
+        assert config["cnameTarget"] == "ingress-nginx-controller.ingress-nginx.svc.cluster.local"
+
+        # lc-fleet: the docs' check of an install, the simulator's 8 GPUs.
+        async def gpus() -> int:
+            return len((await api.get("/v1/fleet")).json().get("gpus", []))
+
+        await until(lambda: _equals(gpus(), 8), "the fleet lists 8 GPUs")
+
+        # lc-reconciler: a Project and a Service become objects, with the chart's values.
+        assert (await api.post("/v1/projects", json=PROJECT)).status_code in (201, 202)
+        answer = await api.post(f"/v1/projects/{PROJECT['slug']}/services", json=LLAMA)
+        assert answer.status_code in (201, 202), answer.text
+        ingress_path = (
+            f"/apis/networking.k8s.io/v1/namespaces/{PROJECT['slug']}/ingresses/llama-3-8b"
+        )
+        await until(lambda: status_is(kube, ingress_path, 200), "the reconciler's Ingress")
+        ingress = (await kube.get(ingress_path)).json()
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["spec"]["rules"][0]["host"] == "llama-3-8b-helm-check.example.com"
+        certificate = (
+            await kube.get(
+                f"/apis/cert-manager.io/v1/namespaces/{PROJECT['slug']}/certificates/llama-3-8b"
+            )
+        ).json()
+        assert certificate["spec"]["issuerRef"] == {
+            "name": "letsencrypt-production",
+            "kind": "ClusterIssuer",
+            "group": "cert-manager.io",
+        }
+
+        # lc-domain-verifier: a TXT challenge published in DNS verifies the domain.
+        domain = {
+            "fqdn": "chat.acme.com",
+            "projectSlug": PROJECT["slug"],
+            "serviceName": "llama-3-8b",
+        }
+        answer = await api.post("/v1/domains", json=domain)
+        assert answer.status_code == 201, answer.text
+        registration = answer.json()
+        cluster.set_dns_record("TXT", registration["challengeRR"], registration["challengeToken"])
+        assert (await api.post(f"/v1/domains/{registration['id']}/verify")).status_code in (
+            200,
+            202,
+        )
+
+        async def verified() -> bool:
+            return bool(
+                (await api.get(f"/v1/domains/{registration['id']}")).json()["status"] == "verified"
+            )
+
+        await until(verified, "the domain verified")
+
+        # lc-proxy: /v1 asks for the chart's key, and routes to the Ready model.
+        assert (await proxy.get("/v1/models")).status_code == 401
+        bearer = {"Authorization": f"Bearer {api_key}"}
+
+        async def listed() -> bool:
+            models = (await proxy.get("/v1/models", headers=bearer)).json().get("data", [])
+            return LLAMA["kind"]["model"]["modelName"] in [m["id"] for m in models]
+
+        await until(listed, "lc-proxy lists the model")
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)

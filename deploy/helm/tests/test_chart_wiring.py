@@ -1,0 +1,142 @@
+"""Objects of the render that refer to one another agree: selectors find their pods, named
+ports exist, and the ClusterRoles grant the kinds the reconciler's and the fleet
+aggregator's code call, no more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lc_contracts.engine import GPU_PLURAL, MODEL_PLURAL
+from lc_reconciler.kube.resources import NAMESPACE as NAMESPACE_KIND
+from lc_reconciler.kube.resources import service_kinds
+from lc_reconciler.settings import ReconcilerSettings
+
+from .chart_render import DOCS_INSTALL_FLAGS, Rendered, render_flags
+
+# Server-side apply creates or patches; the resync lists; the prune deletes.
+APPLY_VERBS = {"list", "create", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def docs() -> Rendered:
+    return render_flags(DOCS_INSTALL_FLAGS)
+
+
+def pods(rendered: Rendered) -> list[dict[str, Any]]:
+    return [
+        w["spec"]["template"]
+        for w in (*rendered.of_kind("Deployment"), *rendered.of_kind("StatefulSet"))
+    ]
+
+
+def selected(rendered: Rendered, selector: dict[str, str]) -> list[dict[str, Any]]:
+    return [pod for pod in pods(rendered) if selector.items() <= pod["metadata"]["labels"].items()]
+
+
+def port_names(pod: dict[str, Any]) -> set[str]:
+    return {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+
+
+def test_services_select_their_pods_and_name_their_ports(docs: Rendered) -> None:
+    for service in docs.of_kind("Service"):
+        targets = selected(docs, service["spec"]["selector"])
+        assert len(targets) == 1, service["metadata"]["name"]
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in port_names(targets[0]), service["metadata"]["name"]
+
+
+def test_disruption_budgets_select_a_workload(docs: Rendered) -> None:
+    budgets = docs.of_kind("PodDisruptionBudget")
+    assert {b["metadata"]["name"] for b in budgets} == {
+        "liquidcompute-lcd",
+        "liquidcompute-lc-proxy",
+        "liquidcompute-frontend",
+        "liquidcompute-nats",
+    }
+    for budget in budgets:
+        assert len(selected(docs, budget["spec"]["selector"]["matchLabels"])) == 1
+
+
+def test_network_policies_open_named_ports_of_the_pods_they_select(docs: Rendered) -> None:
+    for policy in docs.of_kind("NetworkPolicy"):
+        targets = selected(docs, policy["spec"]["podSelector"]["matchLabels"])
+        assert targets, policy["metadata"]["name"]
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule["from"]:
+                if "podSelector" in peer:
+                    assert selected(docs, peer["podSelector"]["matchLabels"]), policy["metadata"]
+            for port in rule["ports"]:
+                assert all(port["port"] in port_names(pod) for pod in targets), policy["metadata"]
+    # Every pod is behind the default deny, and the ingress controller reaches the console.
+    deny = docs.get("NetworkPolicy", "liquidcompute-default-deny")
+    assert len(selected(docs, deny["spec"]["podSelector"]["matchLabels"])) == len(pods(docs))
+    console = docs.get("NetworkPolicy", "liquidcompute-frontend")["spec"]["ingress"][0]["from"]
+    assert console == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    ]
+
+
+def rules(rendered: Rendered, role: str) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for rule in rendered.get("ClusterRole", role)["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted[(group, resource)] = set(rule["verbs"])
+    return granted
+
+
+def test_the_reconciler_may_make_exactly_the_kinds_it_compiles(docs: Rendered) -> None:
+    platform = ReconcilerSettings().platform()
+    granted = rules(docs, "liquidcompute-liquidcompute-system-reconciler")
+    expected = {
+        (kind.api_version.rpartition("/")[0], kind.plural)
+        for kind in (*service_kinds(platform), NAMESPACE_KIND)
+    }
+    assert set(granted) == expected
+    assert all(verbs >= APPLY_VERBS for verbs in granted.values())
+    # Watched for status, and a project's namespace is read before it is deleted.
+    assert "watch" in granted[("apps", "deployments")]
+    assert "watch" in granted[(platform.engine_group, MODEL_PLURAL)]
+    assert "get" in granted[("", "namespaces")]
+    assert not any("*" in verbs for verbs in granted.values())
+
+
+def test_the_fleet_aggregator_may_only_read_the_engine(docs: Rendered) -> None:
+    granted = rules(docs, "liquidcompute-liquidcompute-system-fleet")
+    group = ReconcilerSettings().engine_group
+    assert granted == {
+        (group, GPU_PLURAL): {"list", "watch"},
+        (group, MODEL_PLURAL): {"list", "watch"},
+    }
+
+
+def test_only_the_reconciler_and_fleet_mount_a_token(docs: Rendered) -> None:
+    mounted = {
+        w["metadata"]["name"]: w["spec"]["template"]["spec"]["serviceAccountName"]
+        for w in (*docs.of_kind("Deployment"), *docs.of_kind("StatefulSet"))
+        if w["spec"]["template"]["spec"]["automountServiceAccountToken"]
+    }
+    assert mounted == {
+        "liquidcompute-reconciler": "liquidcompute-reconciler",
+        "liquidcompute-fleet": "liquidcompute-fleet",
+    }
+    subjects = {b["subjects"][0]["name"] for b in docs.of_kind("ClusterRoleBinding")}
+    assert subjects == set(mounted.values())
+
+
+def test_every_container_is_restricted_probed_and_bounded(docs: Rendered) -> None:
+    for pod in pods(docs):
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert "livenessProbe" in container
+            assert "readinessProbe" in container
+            assert set(container["resources"]) == {"requests", "limits"}
