@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lc_api.domain.project_history import LoggedEvent
-from lc_api.domain.state_diff import FieldChange, attribute, diff, field_changes
-from lc_contracts.envelope import Envelope
+from lc_api.domain.state_diff import Cause, FieldChange, attribute, diff, field_changes
 
 
 def project(name: str, services: dict[str, object] | None = None) -> dict[str, object]:
@@ -40,17 +38,8 @@ def test_created_deleted_and_changed_objects() -> None:
 
 
 def test_each_change_carries_the_events_written_to_its_subject() -> None:
-    def event(seq: int, subject: str) -> LoggedEvent:
-        envelope = Envelope(
-            id=f"e{seq}",
-            source="lcd",
-            type="service.applied",
-            subject=subject,
-            time=datetime(2026, 11, 30, tzinfo=UTC),
-            dataversion=1,
-            data={},
-        )
-        return LoggedEvent(seq, envelope, "p")
+    def event(seq: int, subject: str) -> Cause:
+        return Cause(seq, subject, f"e{seq}", "service.applied", datetime(2026, 11, 30, tzinfo=UTC))
 
     before = {"p": project("P", {"a": {"n": 1}})}
     after = {"p": project("P", {"a": {"n": 2}})}

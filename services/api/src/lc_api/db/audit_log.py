@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.tables import audit_events
 from lc_api.domain.project_history import LoggedEvent
+from lc_api.domain.state_diff import Cause
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated
 
@@ -161,6 +162,29 @@ class AuditLog:
         )
         async with self._engine.connect() as conn:
             return list((await conn.scalars(query)).all())
+
+    async def causes(self, *, after: int, upto: int, project: str | None) -> list[Cause]:
+        """What a diff names of each event with `after < seq <= upto` (of one project if
+        named), read from the columns and a few envelope attributes, nothing decoded."""
+        envelope = audit_events.c.envelope
+        query = (
+            sa.select(
+                audit_events.c.seq,
+                audit_events.c.subject,
+                audit_events.c.type,
+                audit_events.c.time,
+                envelope["id"].astext.label("id"),
+                envelope["actor"].astext.label("actor"),
+                envelope["correlationid"].astext.label("correlation_id"),
+            )
+            .where(audit_events.c.seq > after, audit_events.c.seq <= upto)
+            .order_by(audit_events.c.seq)
+        )
+        if project is not None:
+            query = query.where(audit_events.c.project_slug == project)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Cause(**row._mapping) for row in rows]
 
     async def events(
         self, *, after: int = 0, upto: int, project: str | None = None

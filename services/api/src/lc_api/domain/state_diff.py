@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from lc_api.domain.project_history import Document, LoggedEvent
+from lc_api.domain.project_history import Document
 from lc_api.domain.validation import pointer
 from lc_contracts.subjects import domain_subject, project_subject, service_subject
 
@@ -31,13 +32,26 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """An event of the window, as much of it as a change names."""
+
+    seq: int
+    subject: str
+    id: str
+    type: str
+    time: datetime
+    actor: str | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ObjectChange:
     kind: ObjectKind
     project: str
     key: str  # the slug, the service name or the domain id
     change: ChangeKind
     fields: list[FieldChange]
-    events: list[LoggedEvent] = field(default_factory=list)
+    events: list[Cause] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -98,12 +112,12 @@ def _order(item: tuple[ObjectKind, str, str]) -> tuple[str, int, str]:
     return project, _KIND_ORDER[kind], key
 
 
-def attribute(changes: list[ObjectChange], window: Iterable[LoggedEvent]) -> list[ObjectChange]:
+def attribute(changes: list[ObjectChange], window: Iterable[Cause]) -> list[ObjectChange]:
     """Each change with the events of `window` (the events after the first moment, up to
     the second) written to its object's subject, in stream order."""
-    by_subject: dict[str, list[LoggedEvent]] = {}
+    by_subject: dict[str, list[Cause]] = {}
     for event in window:
-        by_subject.setdefault(event.envelope.subject, []).append(event)
+        by_subject.setdefault(event.subject, []).append(event)
     return [
         ObjectChange(c.kind, c.project, c.key, c.change, c.fields, by_subject.get(c.subject, []))
         for c in changes

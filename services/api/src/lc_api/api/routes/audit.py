@@ -107,11 +107,11 @@ def _change_view(change: ObjectChange) -> ObjectChangeView:
         events=[
             CauseView(
                 seq=e.seq,
-                id=e.envelope.id,
-                type=e.envelope.type,
-                time=e.envelope.time,
-                actor=e.envelope.actor,
-                correlation_id=e.envelope.correlationid,
+                id=e.id,
+                type=e.type,
+                time=e.time,
+                actor=e.actor,
+                correlation_id=e.correlation_id,
             )
             for e in change.events
         ],
@@ -143,7 +143,7 @@ async def audit_diff(
     slugs = [project] if project is not None else await log.projects(upto=end.seq)
     before = await _states(log, slugs, start.seq)
     after = await _states(log, slugs, end.seq)
-    window = await log.events(after=start.seq, upto=end.seq, project=project)
+    window = await log.causes(after=start.seq, upto=end.seq, project=project)
     changes = attribute(diff(before, after), window)
     return DiffView.model_validate(
         {
