@@ -39,7 +39,9 @@ SLUG = "big"
 
 
 def history(services: int, events: int) -> list[Envelope]:
-    out = [build(ProjectCreated(slug=SLUG, name="Big"), subject=project_subject(SLUG), source="bench")]
+    out = [
+        build(ProjectCreated(slug=SLUG, name="Big"), subject=project_subject(SLUG), source="bench")
+    ]
     revisions = [0] * services
     for i in range(events - 1):
         n = i % services
@@ -48,16 +50,25 @@ def history(services: int, events: int) -> list[Envelope]:
             {
                 "name": f"svc-{n}",
                 "tier": "cpu",
-                "kind": {"container": {"image": f"registry.example/app:{revisions[n]}", "replicas": 1 + i % 3,
-                                       "ports": [{"port": 8080, "name": "http"}]}},
+                "kind": {
+                    "container": {
+                        "image": f"registry.example/app:{revisions[n]}",
+                        "replicas": 1 + i % 3,
+                        "ports": [{"port": 8080, "name": "http"}],
+                    }
+                },
             }
         )
         payload = ServiceApplied(project_slug=SLUG, revision=revisions[n], spec=spec)
-        out.append(build(payload, subject=service_subject(SLUG, spec.name), source="bench", actor="admin"))
+        out.append(
+            build(payload, subject=service_subject(SLUG, spec.name), source="bench", actor="admin")
+        )
     return out
 
 
-async def timed(client: httpx.AsyncClient, path: str, params: dict[str, str] | None = None) -> float:
+async def timed(
+    client: httpx.AsyncClient, path: str, params: dict[str, str] | None = None
+) -> float:
     started = time.perf_counter()
     answer = await client.get(path, params=params)
     elapsed = (time.perf_counter() - started) * 1000
@@ -69,7 +80,9 @@ async def measure(url: str, total: int, queries: int) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         deadline = time.monotonic() + 600
         while True:  # the projections hold the whole log
-            items = (await client.get("/api/v1/events", params={"after": total - 1})).json()["items"]
+            items = (await client.get("/api/v1/events", params={"after": total - 1})).json()[
+                "items"
+            ]
             if items:
                 break
             if time.monotonic() > deadline:
@@ -80,17 +93,25 @@ async def measure(url: str, total: int, queries: int) -> None:
         for _ in range(queries):
             at = rng.randint(total // 10, total)
             state_ms.append(await timed(client, f"/api/v1/projects/{SLUG}/state", {"at": str(at)}))
-            current_ms.append(await timed(client, f"/api/v1/projects/{SLUG}/services", {"limit": "1000"}))
+            current_ms.append(
+                await timed(client, f"/api/v1/projects/{SLUG}/services", {"limit": "1000"})
+            )
         diff_ms = []
         for _ in range(max(3, queries // 5)):
             start = rng.randint(1, total - 10_000)
             diff_ms.append(
-                await timed(client, "/api/v1/audit/diff", {"from": str(start), "to": str(start + 10_000)})
+                await timed(
+                    client, "/api/v1/audit/diff", {"from": str(start), "to": str(start + 10_000)}
+                )
             )
     p50, p99 = statistics.median(state_ms), percentile(state_ms, 0.99)
     base = statistics.median(current_ms)
-    print(f"state at a moment ({queries} moments over {total:,} events): p50 {p50:.0f} ms, p99 {p99:.0f} ms (target p50 ≤ 200 ms)")
-    print(f"current state from the read models: p50 {base:.0f} ms; ratio state-at-T ÷ current {p50 / base:.1f}")
+    print(
+        f"state at a moment ({queries} moments over {total:,} events): p50 {p50:.0f} ms, p99 {p99:.0f} ms (target p50 ≤ 200 ms)"
+    )
+    print(
+        f"current state from the read models: p50 {base:.0f} ms; ratio state-at-T ÷ current {p50 / base:.1f}"
+    )
     print(f"diff over a 10,000-event window: p50 {statistics.median(diff_ms):.0f} ms")
 
 
@@ -121,7 +142,9 @@ def main() -> None:
         print(f"seeded {args.events:,} events in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         try:
-            proc, url = start_lcd(nats_server.url, pg.url("lcd"), root / "lcd.log", ready_within_s=900)
+            proc, url = start_lcd(
+                nats_server.url, pg.url("lcd"), root / "lcd.log", ready_within_s=900
+            )
         except SystemExit:
             print((root / "lcd.log").read_text()[-3000:])
             raise

@@ -27,9 +27,12 @@ async def lcd(nats_url: str, database_url: str) -> AsyncIterator[str]:
     )
     task = asyncio.create_task(server.serve())
     try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                await asyncio.sleep(0.05)
+        for _ in range(600):  # up to 30 s
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("lcd did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -49,7 +52,8 @@ async def test_state_and_diff_print_what_lcd_answers(
         assert await asyncio.to_thread(main, ["state", "default", "--at", start, "--api", url]) == 0
         text = capsys.readouterr().out
         assert 'project default "Default"' in text
-        assert "hello" in text and "revision 1" in text
+        assert "hello" in text
+        assert "revision 1" in text
 
         assert await asyncio.to_thread(main, ["diff", "--from", start, "--api", url]) == 0
         text = capsys.readouterr().out

@@ -52,7 +52,7 @@ def _moment(moment: dict[str, Any]) -> str:
 
 
 def render_state(state: dict[str, Any]) -> str:
-    lines = [f"project {state['slug']} \"{state['name']}\" as of {_moment(state['asOf'])}"]
+    lines = [f'project {state["slug"]} "{state["name"]}" as of {_moment(state["asOf"])}']
     lines.append(f"  services ({len(state['services'])})")
     for service in state["services"]:
         phase = service.get("phase") or "-"
@@ -74,11 +74,17 @@ def render_diff(diff: dict[str, Any]) -> str:
     if not diff["changes"]:
         lines.append("no changes")
     for change in diff["changes"]:
-        where = change["key"] if change["kind"] == "project" else f"{change['projectSlug']}/{change['key']}"
+        where = (
+            change["key"]
+            if change["kind"] == "project"
+            else f"{change['projectSlug']}/{change['key']}"
+        )
         lines.append(f"{change['change']:<8} {change['kind']} {where}")
         for field in change["fields"]:
             lines.append(f"    {field['pointer']}: {_value(field['old'])} → {_value(field['new'])}")
         for event in change["events"]:
             who = event.get("actor") or "-"
-            lines.append(f"    by {who} at {event['time']}: {event['type']} (sequence {event['seq']})")
+            lines.append(
+                f"    by {who} at {event['time']}: {event['type']} (sequence {event['seq']})"
+            )
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """The `lc` command: `lc up` runs the local stack; `lc sim ...` drives the cluster simulator;
 `lc replay` rebuilds the API's projections; `lc events` prints the audit log; `lc state`
-and `lc diff` answer audit questions (a project at a moment, changes between two)."""
+and `lc diff` answer audit questions (a project at a moment, changes between two); `lc
+audit verify` checks the read models against the log."""
 
 from __future__ import annotations
 
@@ -110,6 +111,14 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from lc_api.log_audit import render, verify
+
+    verdict = asyncio.run(verify(_api_settings()))
+    print(render(verdict))
+    return 0 if verdict.ok else 1
+
+
 def _state(args: argparse.Namespace) -> int:
     from lc_local.audit_cli import api_base, fetch, render_state
 
@@ -155,6 +164,14 @@ def parser() -> argparse.ArgumentParser:
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--json", action="store_true", help="one JSON envelope per line")
     events.set_defaults(run=_events)
+
+    audit = commands.add_parser("audit", help="check the log and the read models against it")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_commands.add_parser(
+        "verify",
+        help="no gaps in the log, every event reads, the read models equal a fresh fold of it",
+    )
+    audit_verify.set_defaults(run=_audit_verify)
 
     moment = "a stream sequence, or an RFC 3339 time with a zone"
     state = commands.add_parser("state", help="a project as it was at a moment, from the log")

@@ -149,9 +149,7 @@ class AuditLog:
             if born is None:
                 return []
             rows = (await conn.execute(_DECIDING, {"slug": slug, "born": born, "upto": upto})).all()
-        return [
-            LoggedEvent(row.seq, Envelope.model_validate(row.envelope), slug) for row in rows
-        ]
+        return [LoggedEvent(row.seq, Envelope.model_validate(row.envelope), slug) for row in rows]
 
     async def projects(self, *, upto: int) -> list[str]:
         """Every project with an event up to `upto`."""

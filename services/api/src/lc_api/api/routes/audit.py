@@ -53,9 +53,7 @@ def _when(position: Position) -> str:
     return f"at {position.time.isoformat()} (sequence {position.seq})"
 
 
-async def _project_state(
-    runtime: Runtime, slug: str, at: str | None
-) -> tuple[Position, Document]:
+async def _project_state(runtime: Runtime, slug: str, at: str | None) -> tuple[Position, Document]:
     log = AuditLog(runtime.engine)
     position = await _position(log, at, "at")
     state = fold(await log.project_events(slug, upto=position.seq))
@@ -84,7 +82,9 @@ async def service_state(
     service = service_of(state, name)
     if service is None:
         raise ApiProblem(
-            404, "not-found", f"service '{name}' of project '{slug}' did not exist {_when(position)}"
+            404,
+            "not-found",
+            f"service '{name}' of project '{slug}' did not exist {_when(position)}",
         )
     return ServiceAtMomentView.model_validate(
         {**service, "asOf": _moment(position), "projectSlug": slug}
