@@ -1,4 +1,5 @@
-"""lcd's process-wide runtime: connections, the projector and the status followers.
+"""lcd's process-wide runtime: connections, the projector and the status followers
+(services, usage, the GPU fleet).
 
 Started in the FastAPI lifespan by `create_app` (and by the CLI commands, without the
 HTTP part); stopped on shutdown. Nothing here exists before `Runtime.start`.
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import nats
 import sqlalchemy as sa
@@ -29,6 +31,7 @@ from lc_api.db.projection import ReadModelProjection
 from lc_api.db.queries import ReadModels
 from lc_api.db.usage_history import UsageHistory
 from lc_api.runtime.control import PAUSE_PROJECTOR
+from lc_api.runtime.fleet_feed import FleetFeed
 from lc_api.runtime.status_board import StatusBoard
 from lc_api.runtime.usage_board import HISTORY as USAGE_HISTORY
 from lc_api.runtime.usage_board import UsageBoard
@@ -74,6 +77,7 @@ class Runtime:
     status_board: StatusBoard
     usage_board: UsageBoard
     usage_history: UsageHistory
+    fleet: FleetFeed
     limiter: LoginLimiter
     authenticator: Authenticator | None
     registry: CollectorRegistry
@@ -139,6 +143,7 @@ class Runtime:
             status_board=status_board,
             usage_board=usage_board,
             usage_history=UsageHistory(engine),
+            fleet=FleetFeed(),
             limiter=limiter,
             authenticator=authenticator,
             registry=registry,
@@ -174,6 +179,7 @@ class Runtime:
             self.tasks.append(asyncio.create_task(self._listen_for_pause(), name="lcd-pause"))
         self._spawn("service-status", self._follow_service_status)
         self._spawn("usage", self._follow_usage)
+        self._spawn("fleet", partial(self.fleet.follow, self.js))
         self._spawn("expiry-purge", self._purge_expired)
 
     async def _listen_for_pause(self) -> None:
