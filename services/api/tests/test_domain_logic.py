@@ -18,8 +18,16 @@ from lc_api.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from lc_contracts.events import FqdnClaimed, ProjectCreated, ProjectDeleted, ServiceApplied
+from lc_contracts.events import (
+    FqdnClaimed,
+    Payload,
+    ProjectCreated,
+    ProjectDeleted,
+    ServiceApplied,
+    build,
+)
 from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
+from lc_eventstore import StoredEvent
 
 HELLO = ServiceSpec.model_validate(
     {
@@ -30,10 +38,18 @@ HELLO = ServiceSpec.model_validate(
 )
 
 
+def recorded(payload: Payload, seq: int, at: datetime | None = None) -> StoredEvent:
+    """`payload` as read back from the stream at `seq` (written at `at`)."""
+    envelope = build(payload, subject="lc.events.test", source="tests")
+    if at is not None:
+        envelope = envelope.model_copy(update={"time": at})
+    return StoredEvent(seq=seq, envelope=envelope, payload=payload)
+
+
 def test_project_lifecycle() -> None:
     state = project.ProjectState("p")
     [created] = project.create(state, ProjectSpec(name="P", slug="p"))
-    state = project.evolve(created, state, 3)
+    state = project.evolve(state, recorded(created, 3))
     assert state.exists
     assert state.version == 3
     with pytest.raises(AlreadyExists):
@@ -42,7 +58,7 @@ def test_project_lifecycle() -> None:
     with pytest.raises(PreconditionFailed):
         project.rename(state, "Q", 2)
     [deleted] = project.delete(state, 3)
-    state = project.evolve(deleted, state, 9)
+    state = project.evolve(state, recorded(deleted, 9))
     assert not state.exists
     assert state.version == 9
     assert isinstance(project.create(state, ProjectSpec(name="P", slug="p"))[0], ProjectCreated)
@@ -56,7 +72,7 @@ def test_service_revisions_and_rollback() -> None:
     for seq in (1, 2):
         [applied] = service.apply(state, HELLO, None)
         assert isinstance(applied, ServiceApplied)
-        state = service.evolve(applied, state, seq)
+        state = service.evolve(state, recorded(applied, seq))
     assert state.revision == 2
     [back] = service.rollback(state, 1, 2)
     assert isinstance(back, ServiceApplied)
@@ -93,7 +109,7 @@ def test_fqdn_claims() -> None:
     free = custom_domain.FqdnClaim("chat.acme.com")
     [claimed] = custom_domain.claim(free, "d1", "default", None, now)
     assert isinstance(claimed, FqdnClaimed)
-    held = custom_domain.claim_evolve(free, claimed, 5, now)
+    held = custom_domain.claim_evolve(free, recorded(claimed, 5, now))
     live = custom_domain.DomainState("d1", exists=True)
     with pytest.raises(Conflict, match="another project"):
         custom_domain.claim(held, "d2", "other", live, now)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from lc_api.api.problems import ApiProblem
 from lc_api.api.security import SESSION_COOKIE, Authenticator, TooManyFailures
-from lc_api.app.commands import CommandContext
+from lc_api.app.command_loop import CommandContext
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
 

@@ -21,6 +21,7 @@ from lc_contracts.events import (
     FqdnReleased,
     Payload,
 )
+from lc_contracts.recorded import RecordedEvent
 from lc_contracts.specs import DomainRegistration
 
 # A claim whose domain never got registered (the writer died in between) is stale after this.
@@ -46,12 +47,16 @@ class DomainState:
     version: int = 0
 
 
+def evolve(state: DomainState, event: RecordedEvent) -> DomainState:
+    return _evolve(event.payload, state, event.seq)
+
+
 @singledispatch
-def evolve(event: Payload, state: DomainState, seq: int) -> DomainState:
+def _evolve(event: Payload, state: DomainState, seq: int) -> DomainState:
     return replace(state, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainRegistered, state: DomainState, seq: int) -> DomainState:
     return replace(
         state,
@@ -65,28 +70,28 @@ def _(event: DomainRegistered, state: DomainState, seq: int) -> DomainState:
     )
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainVerificationRequested, state: DomainState, seq: int) -> DomainState:
     return replace(state, status=DomainStatus.VERIFYING, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainVerified, state: DomainState, seq: int) -> DomainState:
     return replace(state, status=DomainStatus.VERIFIED, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainVerificationFailed, state: DomainState, seq: int) -> DomainState:
     status = DomainStatus.FAILED if event.final else state.status
     return replace(state, status=status, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainVerificationLost, state: DomainState, seq: int) -> DomainState:
     return replace(state, status=DomainStatus.FAILED, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: DomainDeleted, state: DomainState, seq: int) -> DomainState:
     return replace(state, exists=False, deleted=True, version=seq)
 
@@ -138,10 +143,12 @@ class FqdnClaim:
     version: int = 0
 
 
-def claim_evolve(state: FqdnClaim, event: Payload, seq: int, at: datetime) -> FqdnClaim:
-    if isinstance(event, FqdnClaimed):
-        return FqdnClaim(state.fqdn, event.domain_id, event.project_slug, at, seq)
-    if isinstance(event, FqdnReleased):
+def claim_evolve(state: FqdnClaim, event: RecordedEvent) -> FqdnClaim:
+    payload, seq = event.payload, event.seq
+    if isinstance(payload, FqdnClaimed):
+        at = event.envelope.time
+        return FqdnClaim(state.fqdn, payload.domain_id, payload.project_slug, at, seq)
+    if isinstance(payload, FqdnReleased):
         return FqdnClaim(state.fqdn, version=seq)
     return replace(state, version=seq)
 

@@ -1,0 +1,136 @@
+"""Commands on custom domains (`lc.events.domain.<id>`) and the FQDN claims that keep an
+FQDN with one domain at a time (`lc.events.fqdn.<fqdn>`).
+
+A registration claims the FQDN first, then writes the domain, then checks its project
+again: a project deleted meanwhile gets the domain withdrawn (deleted, its claim
+released), as for services (`service_commands`). The other side of that race is the
+deletion cascade's sweep (`deletion_cascade`).
+
+Callers: the `Commands` facade, the deletion cascade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from lc_api.app.command_loop import COMMAND_NAMESPACE, CommandContext, CommandLoop, Written
+from lc_api.app.project_commands import ProjectCommands
+from lc_api.app.service_commands import ServiceCommands
+from lc_api.domain import custom_domain
+from lc_api.domain.errors import FieldError, InvalidCommand, NotFound
+from lc_contracts.events import Payload
+from lc_contracts.specs import DomainRegistration
+from lc_contracts.subjects import domain_subject, fqdn_claim_subject
+
+
+class DomainCommands:
+    def __init__(
+        self,
+        loop: CommandLoop,
+        projects: ProjectCommands,
+        services: ServiceCommands,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._loop = loop
+        self._projects = projects
+        self._services = services
+        self._clock = clock
+
+    async def state(self, domain_id: str) -> custom_domain.DomainState:
+        return await self._loop.load(
+            domain_subject(domain_id), custom_domain.DomainState(domain_id), custom_domain.evolve
+        )
+
+    async def register(
+        self, registration: DomainRegistration, ctx: CommandContext
+    ) -> tuple[str, Written]:
+        slug, name = registration.project_slug, registration.service_name
+        domain_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{ctx.command_id}|domain"))
+        if not (await self._projects.state(slug)).exists:
+            # A retry of a registration that was written after its project's deletion,
+            # and died before withdrawing it, finishes the withdrawal.
+            await self.withdraw(domain_id, ctx)
+            raise InvalidCommand(
+                f"project '{slug}' does not exist",
+                [FieldError("/projectSlug", f"no project '{slug}'")],
+            )
+        if not (await self._services.state(slug, name)).exists:
+            raise InvalidCommand(
+                f"project '{slug}' has no service '{name}'",
+                [FieldError("/serviceName", f"no service '{name}' in project '{slug}'")],
+            )
+        await self._claim(registration.fqdn, domain_id, slug, ctx)
+        token = secrets.token_urlsafe(32)  # 256 bits
+        written = await self._loop.run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            lambda s: custom_domain.register(s, registration, token),
+            ctx,
+        )
+        if not (await self._projects.state(slug)).exists:
+            # Deleted while this registration was written (see `DeletionCascade`).
+            await self.withdraw(domain_id, ctx)
+            raise InvalidCommand(
+                f"project '{slug}' was deleted while the domain was being registered",
+                [FieldError("/projectSlug", f"no project '{slug}'")],
+            )
+        return domain_id, written
+
+    async def _claim(self, fqdn: str, domain_id: str, slug: str, ctx: CommandContext) -> None:
+        """Reserve `fqdn` for `domain_id`; Conflict while another live domain holds it."""
+
+        async def decide(claim: custom_domain.FqdnClaim) -> list[Payload]:
+            holder = (
+                await self.state(claim.holder)
+                if claim.holder and claim.holder != domain_id
+                else None
+            )
+            return custom_domain.claim(claim, domain_id, slug, holder, self._clock())
+
+        await self._loop.run(
+            fqdn_claim_subject(fqdn),
+            custom_domain.FqdnClaim(fqdn),
+            custom_domain.claim_evolve,
+            decide,
+            ctx,
+        )
+
+    async def withdraw(self, domain_id: str, ctx: CommandContext) -> None:
+        """Delete a domain this command registered, with its claim on the FQDN, so that a
+        project of the same slug created later does not inherit them."""
+        with contextlib.suppress(NotFound):
+            await self.delete(domain_id, ctx.follow_up("withdrawal"))
+
+    async def verify(self, domain_id: str, ctx: CommandContext) -> Written:
+        return await self._loop.run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            custom_domain.request_verification,
+            ctx,
+        )
+
+    async def delete(self, domain_id: str, ctx: CommandContext) -> Written:
+        state = await self.state(domain_id)
+        written = await self._loop.run(
+            domain_subject(domain_id),
+            custom_domain.DomainState(domain_id),
+            custom_domain.evolve,
+            custom_domain.delete,
+            ctx,
+        )
+        fqdn = state.fqdn  # kept in the state after a deletion too (a retried delete)
+        if fqdn:
+            await self._loop.run(
+                fqdn_claim_subject(fqdn),
+                custom_domain.FqdnClaim(fqdn),
+                custom_domain.claim_evolve,
+                lambda s: custom_domain.release(s, domain_id),
+                ctx,
+            )
+        return written
