@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from lc_api.api.security import Authenticator, LoginLimiter
 from lc_api.app.commands import Commands
+from lc_api.db.admin_auth import Authenticator, LoginLimiter
 from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
