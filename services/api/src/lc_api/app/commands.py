@@ -5,6 +5,7 @@
 - `service_commands`  write services, checking their project on both sides of the append
 - `domain_commands`   register (claiming the FQDN), verify and delete custom domains
 - `deletion_cascade`  delete a project with its services and domains, then sweep
+- `orphan_sweep`      (run by the runtime) withdraw what a dying writer left in a deleted project
 
 Callers: the API routes (`lc_api.api.routes`) through `Runtime.commands`, the benchmark.
 """

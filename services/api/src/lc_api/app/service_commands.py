@@ -5,9 +5,10 @@ orders every append, so a command that leaves a service live checks the project 
 sides of its append: before it for the common case, after it for a deletion that raced the
 write. A service written after ProjectDeleted is withdrawn (deleted again) and the command
 answers as if the project did not exist. The other side of the race is the deletion
-cascade's sweep (`deletion_cascade`).
+cascade's sweep (`deletion_cascade`), and a writer that died between its append and its
+check is finished by the orphan sweep (`orphan_sweep`).
 
-Callers: the `Commands` facade, the deletion cascade.
+Callers: the `Commands` facade, the deletion cascade, the orphan sweep.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lc_api.app.commands import Commands
+from lc_api.app.orphan_sweep import OrphanSweep
 from lc_api.db.admin_auth import Authenticator, LoginLimiter
 from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
@@ -181,6 +182,7 @@ class Runtime:
         self._spawn("usage", self._follow_usage)
         self._spawn("fleet", partial(self.fleet.follow, self.js))
         self._spawn("expiry-purge", self._purge_expired)
+        self._spawn("orphan-sweep", self._sweep_orphans)
 
     async def _listen_for_pause(self) -> None:
         """On a replay's request, drop the projector lock; the projector queues for it again."""
@@ -242,6 +244,18 @@ class Runtime:
             await self.limiter.purge_expired()
             await self.usage_history.purge_older_than(datetime.now(UTC) - USAGE_HISTORY)
             await asyncio.sleep(PURGE_EVERY_S)
+
+    async def _sweep_orphans(self) -> None:
+        sweep = OrphanSweep(
+            self.commands.projects,
+            self.commands.services,
+            self.commands.domains,
+            orphaned_services=self.read_models.orphaned_services,
+            orphaned_domains=self.read_models.orphaned_domains,
+        )
+        while True:
+            await sweep.sweep()
+            await asyncio.sleep(self.settings.orphan_sweep_interval_s)
 
     async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:
         bound = self.settings.read_your_writes_timeout_s if timeout is None else timeout
