@@ -17,6 +17,8 @@ from lc_api.domain.errors import (
     PreconditionFailed,
 )
 from lc_contracts.events import (
+    DomainVerificationLost,
+    DomainVerified,
     FqdnClaimed,
     Payload,
     ProjectCreated,
@@ -126,3 +128,43 @@ def test_fqdn_claims() -> None:
     )
     [registered] = custom_domain.register(custom_domain.DomainState("d1"), registration, "t" * 43)
     assert registered.TYPE == "domain.registered"
+
+
+def test_platform_domain_names_are_not_custom_domains() -> None:
+    for fqdn in ("lc.example.com", "a.lc.example.com"):
+        with pytest.raises(InvalidCommand) as refused:
+            custom_domain.check_fqdn(fqdn, "lc.example.com")
+        assert refused.value.errors[0].pointer == "/fqdn"
+    for fqdn in ("example.com", "xlc.example.com", "lc.example.com.evil.org"):
+        custom_domain.check_fqdn(fqdn, "lc.example.com")
+    custom_domain.check_fqdn("anything.com", None)
+
+
+def test_a_claim_lapses_only_unverified_and_past_the_window() -> None:
+    window = timedelta(hours=72)
+    registered_at = datetime(2030, 1, 1, tzinfo=UTC)
+    registration = DomainRegistration(fqdn="chat.acme.com", project_slug="p", service_name="s")
+    state = custom_domain.DomainState("d1")
+    [registered] = custom_domain.register(state, registration, "t" * 43)
+    state = custom_domain.evolve(state, recorded(registered, 1, registered_at))
+    assert state.registered_at == registered_at
+    within, past = registered_at + window, registered_at + window + timedelta(seconds=1)
+    assert not custom_domain.lapsed(state, within, window)
+    assert custom_domain.lapse(state, within, window) == []
+    assert custom_domain.lapsed(state, past, window)
+    [deleted] = custom_domain.lapse(state, past, window)
+    assert deleted.TYPE == "domain.deleted"
+    gone = custom_domain.evolve(state, recorded(deleted, 2, past))
+    assert not custom_domain.lapsed(gone, past, window)
+    verified = DomainVerified(
+        id="d1", fqdn="chat.acme.com", project_slug="p", service_name="s"
+    )
+    kept = custom_domain.evolve(state, recorded(verified, 2, within))
+    assert not custom_domain.lapsed(kept, past + window, window)
+    # A verification lost later does not reopen the claim: the domain was proven once.
+    lost = DomainVerificationLost(
+        id="d1", fqdn="chat.acme.com", project_slug="p", service_name="s", reason="nxdomain"
+    )
+    assert not custom_domain.lapsed(
+        custom_domain.evolve(kept, recorded(lost, 3, past)), past + window, window
+    )

@@ -13,7 +13,7 @@ Callers: the API routes (`lc_api.api.routes`) through `Runtime.commands`, the be
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lc_api.app.command_loop import CommandContext, CommandLoop, Contended, Written
@@ -38,11 +38,20 @@ class Commands:
         attempts: int = 8,
         project_domains: ListDomains | None = None,
         clock: Callable[[], datetime] = now,
+        platform_domain: str | None = None,
+        claim_window: timedelta = custom_domain.VERIFICATION_WINDOW,
     ) -> None:
         loop = CommandLoop(store, source=source, attempts=attempts)
         self.projects = ProjectCommands(loop)
         self.services = ServiceCommands(loop, self.projects)
-        self.domains = DomainCommands(loop, self.projects, self.services, clock)
+        self.domains = DomainCommands(
+            loop,
+            self.projects,
+            self.services,
+            clock,
+            platform_domain=platform_domain,
+            claim_window=claim_window,
+        )
         self.cascade = DeletionCascade(
             loop, self.projects, self.services, self.domains, project_domains
         )

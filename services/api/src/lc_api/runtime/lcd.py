@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import nats
@@ -138,6 +138,8 @@ class Runtime:
                 source=settings.source,
                 attempts=settings.command_attempts,
                 project_domains=project_domains,
+                platform_domain=settings.platform_domain,
+                claim_window=timedelta(hours=settings.domain_expiry_h),
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
