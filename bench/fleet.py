@@ -5,7 +5,7 @@ Run: `uv run python bench/fleet.py [--nodes 1250] [--per-node 8] [--requests 60]
 
 Set-up, on this machine: nats-server with JetStream (embedded), the cluster simulator in
 its own process, the fleet aggregator in its own process (as `lc-fleet` runs), and in this
-process lcd's fleet routes (`lc_api.fleet_routes`) served by uvicorn on loopback, fed
+process lcd's fleet routes (`lc_api.api.routes.fleet`) served by uvicorn on loopback, fed
 from LC_STATUS, plus the clients that measure them.
 
 Prints, each beside a baseline measured in the same run:
@@ -46,10 +46,12 @@ from fastapi.responses import Response
 from kubernetes_asyncio.client import CustomObjectsApi
 from nats.js import JetStreamContext
 
-from lc_api import fleet_routes
+from lc_api.api.routes import fleet as fleet_routes
+from lc_api.runtime.fleet_feed import FleetFeed
+from lc_api.runtime.fleet_view import FleetView
 from lc_clustersim.sim import ClusterSim, SimConfig
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, GpuHealth
-from lc_contracts.fleet import FleetSummary, FleetView, GpuSnapshot
+from lc_contracts.fleet import FleetSummary, GpuSnapshot
 from lc_eventstore import provision_streams
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
@@ -130,8 +132,11 @@ def aggregator_process(nats_url: str, kubeconfig: Path) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncIterator[tuple[str, FastAPI]]:
+async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncIterator[tuple[str, FleetFeed]]:
+    # lcd's fleet routes over a feed of their own, without the rest of lcd's runtime.
+    feed = FleetFeed()
     app = FastAPI()
+    app.dependency_overrides[fleet_routes.fleet_feed] = lambda: feed
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(fleet_routes.router)
     app.include_router(v1)
@@ -140,7 +145,7 @@ async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncI
     async def baseline() -> Response:
         return Response(static(), media_type="application/json")
 
-    feed_task = fleet_routes.start_fleet_feed(app, js)
+    feed_task = asyncio.create_task(feed.follow(js))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -148,7 +153,7 @@ async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncI
     serving = asyncio.create_task(server.serve())
     await poll_until(lambda: bool(server.started), 0.01)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield f"http://127.0.0.1:{port}", feed
     finally:
         server.should_exit = True
         await serving
@@ -268,12 +273,11 @@ async def write_health(api: CustomObjectsApi, name: str, health: str) -> None:
 
 
 async def updates_to_visible(
-    api: CustomObjectsApi, app: FastAPI, names: dict[str, str], rate: float, seconds: float
+    api: CustomObjectsApi, feed: FleetFeed, names: dict[str, str], rate: float, seconds: float
 ) -> tuple[list[float], list[float], int]:
     page = await api.list_cluster_custom_object(ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, limit=1)
     watch_seen: dict[tuple[str, str], float] = {}
     watcher = asyncio.create_task(raw_watch(api, page["metadata"]["resourceVersion"], watch_seen))
-    feed = fleet_routes.fleet_feed(app)
     visible: dict[tuple[str, str], float] = {}
 
     async def observe() -> None:
@@ -332,8 +336,7 @@ async def run(args: argparse.Namespace, nats_url: str, kubeconfig: Path) -> None
         baseline_s, listed = await baseline_read_write(api, js, settings.publish_concurrency)
         assert listed == total_gpus, listed
         document = b""
-        async with fleet_api(js, lambda: document) as (base, app):
-            feed = fleet_routes.fleet_feed(app)
+        async with fleet_api(js, lambda: document) as (base, feed):
             with aggregator_process(nats_url, kubeconfig) as started_at:
                 await poll_until(lambda: len(feed.view) >= total_gpus, 0.005)
                 visible_s = time.time() - started_at
@@ -361,7 +364,7 @@ async def run(args: argparse.Namespace, nats_url: str, kubeconfig: Path) -> None
 
                 names = {g.uuid: f"{g.node}-gpu{g.index}" for g in feed.view.gpus()}
                 to_view, to_watch, lost = await updates_to_visible(
-                    api, app, names, args.rate, args.seconds
+                    api, feed, names, args.rate, args.seconds
                 )
                 print(f"3. update to visible at {args.rate:.0f} updates/s for {args.seconds:.0f} s "
                       f"({len(to_view)} updates, {lost} not seen)")

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from lc_api.app.commands import CommandContext, Commands, Written
+from lc_api.app.command_loop import CommandContext, CommandLoop, Written
+from lc_api.app.commands import Commands
+from lc_api.app.service_commands import ServiceCommands
 from lc_api.db.queries import ReadModels
 from lc_api.domain.errors import InvalidCommand
 from lc_api.domain.service import ServiceState
@@ -45,16 +47,18 @@ async def test_a_domain_registered_after_the_project_check_is_withdrawn(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await create_project_and_service(client)
-    check_service = Commands.service_state
+    check_service = ServiceCommands.state
     deletions: list[httpx.Response] = []
 
-    async def check_then_delete_the_project(self: Commands, slug: str, name: str) -> ServiceState:
+    async def check_then_delete_the_project(
+        self: ServiceCommands, slug: str, name: str
+    ) -> ServiceState:
         state = await check_service(self, slug, name)
         if not deletions:  # project and service passed their checks; now they go away
             deletions.append(await client.delete(PROJECT, params={"cascade": "true"}))
         return state
 
-    monkeypatch.setattr(Commands, "service_state", check_then_delete_the_project)
+    monkeypatch.setattr(ServiceCommands, "state", check_then_delete_the_project)
 
     answer = await client.post("/api/v1/domains", json=DOCS_DOMAIN)
 
@@ -97,10 +101,10 @@ async def test_a_retry_of_a_registration_that_died_before_its_check_withdraws_th
     commands = Commands(EventStore(jetstream), source="tests")
     registration = DomainRegistration.model_validate(DOCS_DOMAIN)
     ctx = CommandContext(command_id="register-chat-once")
-    run = Commands._run
+    run = CommandLoop.run
 
     async def delete_the_project_then_append_then_die(
-        self: Commands, subject: str, *args: Any
+        self: CommandLoop, subject: str, *args: Any
     ) -> Written:
         if not subject.startswith("lc.events.domain."):
             return await run(self, subject, *args)
@@ -108,7 +112,7 @@ async def test_a_retry_of_a_registration_that_died_before_its_check_withdraws_th
         await run(self, subject, *args)
         raise RuntimeError("lcd died between the append and the project check")
 
-    monkeypatch.setattr(Commands, "_run", delete_the_project_then_append_then_die)
+    monkeypatch.setattr(CommandLoop, "run", delete_the_project_then_append_then_die)
     with pytest.raises(RuntimeError):
         await commands.register_domain(registration, ctx)
     monkeypatch.undo()

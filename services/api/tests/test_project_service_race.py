@@ -15,7 +15,10 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from lc_api.app.commands import CommandContext, Commands, Written
+from lc_api.app.command_loop import CommandContext, CommandLoop, Written
+from lc_api.app.commands import Commands
+from lc_api.app.deletion_cascade import DeletionCascade
+from lc_api.app.project_commands import ProjectCommands
 from lc_api.domain.errors import NotFound
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.subjects import project_subject, service_subject
@@ -90,15 +93,15 @@ async def test_a_service_written_after_the_project_check_is_withdrawn_when_the_p
     write_service: WriteService,
 ) -> None:
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
-    check_project = Commands._require_project
+    check_project = ProjectCommands.require
     deletions: list[httpx.Response] = []
 
-    async def check_then_delete_the_project(self: Commands, slug: str) -> None:
+    async def check_then_delete_the_project(self: ProjectCommands, slug: str) -> None:
         await check_project(self, slug)
         if not deletions:  # the project passed the check; now it goes away
             deletions.append(await client.delete(PROJECT, params={"cascade": "true"}))
 
-    monkeypatch.setattr(Commands, "_require_project", check_then_delete_the_project)
+    monkeypatch.setattr(ProjectCommands, "require", check_then_delete_the_project)
 
     answer = await write_service(client)
 
@@ -116,10 +119,10 @@ async def test_a_service_missing_from_the_cascade_list_is_deleted_after_the_proj
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
     assert (await client.post(SERVICES, json=DOCS_HELLO)).status_code == 201
 
-    async def nothing_listed_yet(self: Commands, slug: str) -> list[str]:
+    async def nothing_listed_yet(self: DeletionCascade, slug: str) -> list[str]:
         return []  # the service was written after the list was taken
 
-    monkeypatch.setattr(Commands, "live_services", nothing_listed_yet)
+    monkeypatch.setattr(DeletionCascade, "live_services", nothing_listed_yet)
 
     deleted = await client.delete(PROJECT, params={"cascade": "true"})
 
@@ -137,10 +140,10 @@ async def test_a_retry_of_a_write_that_died_before_its_check_withdraws_the_servi
     commands = Commands(EventStore(jetstream), source="tests")
     spec = ServiceSpec.model_validate(DOCS_HELLO, by_name=False, by_alias=True)
     ctx = CommandContext(command_id="create-hello-once")
-    append = Commands._run
+    append = CommandLoop.run
 
     async def delete_the_project_then_append_then_die(
-        self: Commands, subject: str, *args: Any
+        self: CommandLoop, subject: str, *args: Any
     ) -> Written:
         if subject != SERVICE_EVENTS:
             return await append(self, subject, *args)
@@ -148,7 +151,7 @@ async def test_a_retry_of_a_write_that_died_before_its_check_withdraws_the_servi
         await append(self, subject, *args)
         raise RuntimeError("lcd died between the append and the project check")
 
-    monkeypatch.setattr(Commands, "_run", delete_the_project_then_append_then_die)
+    monkeypatch.setattr(CommandLoop, "run", delete_the_project_then_append_then_die)
     with pytest.raises(RuntimeError):
         await commands.create_service(SLUG, spec, ctx)
     monkeypatch.undo()

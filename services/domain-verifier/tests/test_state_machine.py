@@ -22,6 +22,7 @@ from lc_contracts.events import (
     DomainVerificationRequested,
     DomainVerified,
     Payload,
+    build,
 )
 from lc_domain_verifier.domain.decisions import (
     Check,
@@ -40,6 +41,7 @@ from lc_domain_verifier.domain.lookup import (
 )
 from lc_domain_verifier.domain.policy import VerificationPolicy
 from lc_domain_verifier.domain.state import DomainState, evolve
+from lc_eventstore import StoredEvent
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 TOKEN = "secret-looking-token-0123456789abcdefghijkl"
@@ -53,6 +55,12 @@ POLICY = VerificationPolicy(
     lost_after=3,
 )
 FOUND = ChallengeFound()
+
+
+def recorded(payload: Payload, seq: int, at: datetime) -> StoredEvent:
+    """`payload` as read back from the stream at `seq`, written at `at`."""
+    envelope = build(payload, subject="lc.events.domain.d1", source="tests")
+    return StoredEvent(seq=seq, envelope=envelope.model_copy(update={"time": at}), payload=payload)
 
 
 def missing(reason: str = "nxdomain") -> ChallengeNotFound:
@@ -70,7 +78,7 @@ class Timeline:
     def append(self, payload: Payload) -> None:
         self.seq += 1
         self.log.append((self.seq, self.now, payload))
-        self.state = evolve(self.state, payload, seq=self.seq, at=self.now, policy=self.policy)
+        self.state = evolve(self.state, recorded(payload, self.seq, self.now), policy=self.policy)
 
     def register(self, fqdn: str = "chat.acme.com") -> None:
         self.append(
@@ -123,7 +131,7 @@ class Timeline:
     def rebuilt(self) -> DomainState | None:
         state = None
         for seq, at, payload in self.log:
-            state = evolve(state, payload, seq=seq, at=at, policy=self.policy)
+            state = evolve(state, recorded(payload, seq, at), policy=self.policy)
         return state
 
 
@@ -373,14 +381,14 @@ def test_a_deleted_domain_is_never_checked_again(make: object) -> None:
 
 
 def test_events_about_unknown_domains_are_ignored() -> None:
-    assert evolve(None, DomainVerificationRequested(id="x"), seq=1, at=START, policy=POLICY) is None
+    assert evolve(None, recorded(DomainVerificationRequested(id="x"), 1, START), policy=POLICY) is None
 
 
 def test_an_event_already_applied_is_not_applied_twice() -> None:
     timeline = registered()
     timeline.check(missing())
     state = timeline.current
-    replayed = evolve(state, timeline.log[-1][2], seq=state.version, at=timeline.now, policy=POLICY)
+    replayed = evolve(state, recorded(timeline.log[-1][2], state.version, timeline.now), policy=POLICY)
     assert replayed is state
 
 

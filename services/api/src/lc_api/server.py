@@ -20,11 +20,20 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from lc_api import fleet_routes
 from lc_api.api.deps import require_admin
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
 from lc_api.api.problems import install_problem_handlers
-from lc_api.api.routes import audit, auth, domains, events, projects, services, system, usage
+from lc_api.api.routes import (
+    audit,
+    auth,
+    domains,
+    events,
+    fleet,
+    projects,
+    services,
+    system,
+    usage,
+)
 from lc_api.api.routes.auth import LoginRequest
 from lc_api.api.routes.projects import ProjectPatch
 from lc_api.api.routes.services import RollbackRequest
@@ -70,7 +79,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, registry)
         app.state.runtime = runtime
-        runtime.tasks.append(fleet_routes.start_fleet_feed(app, runtime.js))
         try:
             yield
         finally:
@@ -94,7 +102,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1.include_router(events.router, dependencies=guarded)
     v1.include_router(audit.router, dependencies=guarded)
     v1.include_router(usage.router, dependencies=guarded)
-    v1.include_router(fleet_routes.router, dependencies=guarded)
+    v1.include_router(fleet.router, dependencies=guarded)
     v1.include_router(auth.router)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -64,6 +64,15 @@ class ApiSettings(BaseSettings):
     command_attempts: int = Field(default=8, ge=1, le=50)
     """How often a command is re-decided after losing an optimistic-concurrency race."""
 
+    domain_expiry_h: float = Field(default=72.0, gt=0)
+    """Hours a custom domain has to get verified (the domain verifier reads the same
+    variable): a domain registered longer ago and never verified loses its claim, and
+    another registration may take the FQDN."""
+
+    orphan_sweep_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often lcd looks for services and domains left in a deleted project (by a write
+    that died before its own check) and deletes them."""
+
     projector_enabled: bool = True
     """Run the projector in this process (one active per database; others stand by)."""
 

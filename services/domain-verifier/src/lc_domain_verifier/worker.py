@@ -46,7 +46,7 @@ from lc_domain_verifier.domain.lookup import CheckResult, classify, observe_cnam
 from lc_domain_verifier.domain.policy import VerificationPolicy
 from lc_domain_verifier.domain.state import DomainState, evolve
 from lc_domain_verifier.envelopes import outcome_envelopes
-from lc_eventstore import ConcurrencyConflict, EventStore, StoredMessage
+from lc_eventstore import ConcurrencyConflict, EventStore, StoredEvent, StoredMessage
 
 DOMAIN_EVENTS: Final = f"{EVENTS_PREFIX}.domain.>"
 CONFLICT_RETRIES: Final = 5
@@ -146,20 +146,21 @@ class VerificationWorker:
             )
             return
         try:
-            self._apply(event.payload, message.seq, _as_utc(event.envelope.time))
+            self._apply(event)
         except Exception:
             log.exception(
                 "skipping an event that could not be applied",
                 extra={"seq": message.seq, "subject": message.subject},
             )
 
-    def _apply(self, payload: Payload, seq: int, at: datetime) -> None:
+    def _apply(self, event: StoredEvent) -> None:
+        payload, seq = event.payload, event.seq
         domain_id = getattr(payload, "id", None)
         if not isinstance(domain_id, str):
             return
         current = self._domains.get(domain_id)
         try:
-            updated = evolve(current, payload, seq=seq, at=at, policy=self._policy)
+            updated = evolve(current, event, policy=self._policy)
         except ValueError:
             log.warning(
                 "ignoring a domain whose name cannot be checked",
@@ -252,7 +253,7 @@ class VerificationWorker:
                 await self._reload(domain_id)
                 continue
             for envelope, payload, seq in zip(envelopes, decision.events, seqs, strict=True):
-                self._apply(payload, seq, envelope.time)
+                self._apply(StoredEvent(seq=seq, envelope=envelope, payload=payload))
                 _log_outcome(state, payload, seq)
             return
         raise RuntimeError(f"domain {domain_id} kept changing during {CONFLICT_RETRIES} appends")
@@ -265,21 +266,10 @@ class VerificationWorker:
                 event = message.event()
             except ContractError:
                 continue
-            rebuilt = evolve(
-                rebuilt,
-                event.payload,
-                seq=message.seq,
-                at=_as_utc(event.envelope.time),
-                policy=self._policy,
-            )
+            rebuilt = evolve(rebuilt, event, policy=self._policy)
         current = self._domains.get(domain_id)
         if rebuilt is not None and (current is None or rebuilt.version >= current.version):
             self._domains[domain_id] = rebuilt
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # Envelopes written by other producers may carry a naive time; it is UTC by contract.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _context(state: DomainState) -> dict[str, object]:

@@ -10,7 +10,7 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from lc_api.app.commands import Written
+from lc_api.app.command_loop import Written
 from lc_api.runtime.lcd import Runtime
 from lc_api.views import AcceptedView, DomainView, ProjectView, ServiceView, View, wire
 

@@ -13,8 +13,8 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ValidationError
 
 from lc_api.api.problems import ApiProblem
-from lc_api.api.security import SESSION_COOKIE, Authenticator, TooManyFailures
-from lc_api.app.commands import CommandContext
+from lc_api.app.command_loop import CommandContext
+from lc_api.db.admin_auth import Authenticator, TooManyFailures
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
 
@@ -22,6 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 NAME_IN_PATH = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ID_IN_PATH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 ANONYMOUS = "anonymous"
+SESSION_COOKIE = "lc_session"
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lc_api.app.commands import Contended
+from lc_api.app.command_loop import Contended
 from lc_api.domain.errors import (
     AlreadyExists,
     CommandRefused,

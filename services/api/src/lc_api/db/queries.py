@@ -217,6 +217,28 @@ class ReadModels:
             ).all()
         return [r.id for r in rows]
 
+    # --- orphans --------------------------------------------------------------------
+
+    async def orphaned_services(self) -> list[tuple[str, str]]:
+        """(project slug, name) of every projected service whose project is not projected."""
+        query = (
+            sa.select(services.c.project_slug, services.c.name)
+            .where(~sa.exists().where(projects.c.slug == services.c.project_slug))
+            .order_by(services.c.project_slug, services.c.name)
+        )
+        async with self._engine.connect() as conn:
+            return [(r.project_slug, r.name) for r in (await conn.execute(query)).all()]
+
+    async def orphaned_domains(self) -> list[tuple[str, str]]:
+        """(project slug, id) of every projected domain whose project is not projected."""
+        query = (
+            sa.select(domains.c.project_slug, domains.c.id)
+            .where(~sa.exists().where(projects.c.slug == domains.c.project_slug))
+            .order_by(domains.c.project_slug, domains.c.id)
+        )
+        async with self._engine.connect() as conn:
+            return [(r.project_slug, r.id) for r in (await conn.execute(query)).all()]
+
     # --- audit log ------------------------------------------------------------------
 
     async def events(

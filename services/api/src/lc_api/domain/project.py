@@ -11,6 +11,7 @@ from functools import singledispatch
 
 from lc_api.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from lc_contracts.events import Payload, ProjectCreated, ProjectDeleted, ProjectUpdated
+from lc_contracts.recorded import RecordedEvent
 from lc_contracts.specs import ProjectSpec
 
 
@@ -22,22 +23,26 @@ class ProjectState:
     version: int = 0  # stream sequence of the subject's last event; the project's ETag
 
 
+def evolve(state: ProjectState, event: RecordedEvent) -> ProjectState:
+    return _evolve(event.payload, state, event.seq)
+
+
 @singledispatch
-def evolve(event: Payload, state: ProjectState, seq: int) -> ProjectState:
+def _evolve(event: Payload, state: ProjectState, seq: int) -> ProjectState:
     return replace(state, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: ProjectCreated, state: ProjectState, seq: int) -> ProjectState:
     return replace(state, exists=True, name=event.name, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: ProjectUpdated, state: ProjectState, seq: int) -> ProjectState:
     return replace(state, name=event.name, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: ProjectDeleted, state: ProjectState, seq: int) -> ProjectState:
     return ProjectState(slug=state.slug, version=seq)
 

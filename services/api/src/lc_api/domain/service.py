@@ -22,6 +22,7 @@ from lc_api.domain.errors import (
 )
 from lc_api.domain.validation import from_validation_error
 from lc_contracts.events import Payload, ServiceApplied, ServiceDeleted
+from lc_contracts.recorded import RecordedEvent
 from lc_contracts.specs import ServiceSpec
 
 
@@ -36,12 +37,16 @@ class ServiceState:
     version: int = 0
 
 
+def evolve(state: ServiceState, event: RecordedEvent) -> ServiceState:
+    return _evolve(event.payload, state, event.seq)
+
+
 @singledispatch
-def evolve(event: Payload, state: ServiceState, seq: int) -> ServiceState:
+def _evolve(event: Payload, state: ServiceState, seq: int) -> ServiceState:
     return replace(state, version=seq)
 
 
-@evolve.register
+@_evolve.register
 def _(event: ServiceApplied, state: ServiceState, seq: int) -> ServiceState:
     return replace(
         state,
@@ -53,7 +58,7 @@ def _(event: ServiceApplied, state: ServiceState, seq: int) -> ServiceState:
     )
 
 
-@evolve.register
+@_evolve.register
 def _(event: ServiceDeleted, state: ServiceState, seq: int) -> ServiceState:
     return ServiceState(project_slug=state.project_slug, name=state.name, version=seq)
 

@@ -1,4 +1,5 @@
-"""lcd's process-wide runtime: connections, the projector and the status followers.
+"""lcd's process-wide runtime: connections, the projector and the status followers
+(services, usage, the GPU fleet).
 
 Started in the FastAPI lifespan by `create_app` (and by the CLI commands, without the
 HTTP part); stopped on shutdown. Nothing here exists before `Runtime.start`.
@@ -11,7 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import nats
 import sqlalchemy as sa
@@ -21,14 +23,16 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from lc_api.api.security import Authenticator, LoginLimiter
 from lc_api.app.commands import Commands
+from lc_api.app.orphan_sweep import OrphanSweep
+from lc_api.db.admin_auth import Authenticator, LoginLimiter
 from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
 from lc_api.db.queries import ReadModels
 from lc_api.db.usage_history import UsageHistory
 from lc_api.runtime.control import PAUSE_PROJECTOR
+from lc_api.runtime.fleet_feed import FleetFeed
 from lc_api.runtime.status_board import StatusBoard
 from lc_api.runtime.usage_board import HISTORY as USAGE_HISTORY
 from lc_api.runtime.usage_board import UsageBoard
@@ -74,6 +78,7 @@ class Runtime:
     status_board: StatusBoard
     usage_board: UsageBoard
     usage_history: UsageHistory
+    fleet: FleetFeed
     limiter: LoginLimiter
     authenticator: Authenticator | None
     registry: CollectorRegistry
@@ -133,12 +138,15 @@ class Runtime:
                 source=settings.source,
                 attempts=settings.command_attempts,
                 project_domains=project_domains,
+                platform_domain=settings.platform_domain,
+                claim_window=timedelta(hours=settings.domain_expiry_h),
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
             status_board=status_board,
             usage_board=usage_board,
             usage_history=UsageHistory(engine),
+            fleet=FleetFeed(),
             limiter=limiter,
             authenticator=authenticator,
             registry=registry,
@@ -174,7 +182,9 @@ class Runtime:
             self.tasks.append(asyncio.create_task(self._listen_for_pause(), name="lcd-pause"))
         self._spawn("service-status", self._follow_service_status)
         self._spawn("usage", self._follow_usage)
+        self._spawn("fleet", partial(self.fleet.follow, self.js))
         self._spawn("expiry-purge", self._purge_expired)
+        self._spawn("orphan-sweep", self._sweep_orphans)
 
     async def _listen_for_pause(self) -> None:
         """On a replay's request, drop the projector lock; the projector queues for it again."""
@@ -236,6 +246,18 @@ class Runtime:
             await self.limiter.purge_expired()
             await self.usage_history.purge_older_than(datetime.now(UTC) - USAGE_HISTORY)
             await asyncio.sleep(PURGE_EVERY_S)
+
+    async def _sweep_orphans(self) -> None:
+        sweep = OrphanSweep(
+            self.commands.projects,
+            self.commands.services,
+            self.commands.domains,
+            orphaned_services=self.read_models.orphaned_services,
+            orphaned_domains=self.read_models.orphaned_domains,
+        )
+        while True:
+            await sweep.sweep()
+            await asyncio.sleep(self.settings.orphan_sweep_interval_s)
 
     async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:
         bound = self.settings.read_your_writes_timeout_s if timeout is None else timeout

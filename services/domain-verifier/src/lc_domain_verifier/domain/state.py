@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from lc_contracts.events import (
@@ -30,9 +30,9 @@ from lc_contracts.events import (
     DomainVerificationLost,
     DomainVerificationRequested,
     DomainVerified,
-    Payload,
 )
 from lc_contracts.fqdn import normalise_fqdn
+from lc_contracts.recorded import RecordedEvent
 from lc_domain_verifier.domain.lookup import CnameObservation
 from lc_domain_verifier.domain.policy import VerificationPolicy
 
@@ -73,18 +73,14 @@ class DomainState:
 
 
 def evolve(
-    state: DomainState | None,
-    payload: Payload,
-    *,
-    seq: int,
-    at: datetime,
-    policy: VerificationPolicy,
+    state: DomainState | None, event: RecordedEvent, *, policy: VerificationPolicy
 ) -> DomainState | None:
-    """The state after `payload`, appended at stream sequence `seq` and time `at`.
+    """The state after `event` (its payload, appended at its sequence and envelope time).
 
     Events of other types, and events about a domain this worker never saw registered
     (nothing to verify without its token), leave the state as it was.
     """
+    payload, seq, at = event.payload, event.seq, _as_utc(event.envelope.time)
     if state is not None and seq <= state.version:
         return state  # already applied
     if isinstance(payload, DomainRegistered):
@@ -123,6 +119,11 @@ def evolve(
     if isinstance(payload, DomainDeleted):
         return dataclasses.replace(moved, status="deleted", next_check_at=None)
     return moved
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Envelopes written by other producers may carry a naive time; it is UTC by contract.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _requested(state: DomainState, at: datetime) -> DomainState:

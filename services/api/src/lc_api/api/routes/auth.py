@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from lc_api.api.deps import (
+    SESSION_COOKIE,
     AdminDep,
     RuntimeDep,
     admit_sign_in,
@@ -17,7 +18,6 @@ from lc_api.api.deps import (
     read_json,
 )
 from lc_api.api.problems import ApiProblem
-from lc_api.api.security import SESSION_COOKIE
 from lc_contracts.base import Contract
 
 router = APIRouter(prefix="/auth", tags=["auth"])

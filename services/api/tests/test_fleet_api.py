@@ -1,8 +1,5 @@
-"""The fleet routes lcd serves (lc_api.fleet_routes), end to end: simulator -> aggregator ->
-LC_STATUS -> the router in an app on a loopback socket -> HTTP and SSE clients.
-
-The app here wires the router the way lcd's `create_app` does (include the router, start
-the feed task), without lcd's database and auth, which the fleet does not use.
+"""lcd's fleet routes (`lc_api.api.routes.fleet`), end to end: simulator -> fleet aggregator
+-> LC_STATUS -> lcd on a loopback socket -> HTTP and SSE clients.
 """
 
 from __future__ import annotations
@@ -15,45 +12,54 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import nats
 import pytest
-import uvicorn
-from fastapi import APIRouter, FastAPI
-from nats.js import JetStreamContext
+from kubernetes_asyncio.client import CustomObjectsApi
 
-from lc_api import fleet_routes
-from lc_api.api.problems import install_problem_handlers
+from lc_api.api.routes import fleet as fleet_routes
+from lc_api.runtime import fleet_feed
+from lc_api.runtime.fleet_feed import FleetFeed
+from lc_api.server import create_app
+from lc_api.settings import ApiSettings
 from lc_clustersim.sim import ClusterSim
 from lc_clustersim.testing import wait_until
 from lc_contracts.engine import GpuHealth
 from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
-from lc_eventstore import StoredMessage
-from lc_local.embedded import free_port
+from lc_eventstore import StoredMessage, provision_streams
+from lc_fleet.aggregator import FleetAggregator
+from lc_fleet.kube_client import open_api_client
+from lc_fleet.settings import FleetSettings
 
-from .conftest import RunningFleet
+from .conftest import running, serve
 from .gpu_factory import snapshot
 
 
-@contextlib.asynccontextmanager
-async def serve_fleet(js: JetStreamContext, *, follow: bool = True) -> AsyncIterator[str]:
-    app = FastAPI()
-    install_problem_handlers(app)
-    v1 = APIRouter(prefix="/api/v1")
-    v1.include_router(fleet_routes.router)
-    app.include_router(v1)
-    feed_task = fleet_routes.start_fleet_feed(app, js) if follow else None
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
+@pytest.fixture
+async def fleet(nats_url: str, cluster: ClusterSim) -> AsyncIterator[FleetAggregator]:
+    """The fleet aggregator (as `lc-fleet` runs it), publishing the simulator's GPUs."""
+    settings = FleetSettings(
+        nats_url=nats_url,
+        kubeconfig=cluster.kubeconfig_path,
+        backoff_initial_s=0.02,
+        backoff_max_s=0.2,
+        watch_timeout_s=30,
+    )
+    nc = await nats.connect(nats_url)
     try:
-        await wait_until(lambda: server.started, message="uvicorn started")
-        yield f"http://127.0.0.1:{port}"
+        js = nc.jetstream()
+        await provision_streams(js)
+        async with await open_api_client(settings) as api_client:
+            aggregator = FleetAggregator(js, CustomObjectsApi(api_client), settings)
+            task = asyncio.create_task(aggregator.run())
+            try:
+                await asyncio.wait_for(aggregator.converged.wait(), 10)
+                yield aggregator
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
-        server.should_exit = True
-        await serving
-        if feed_task is not None:
-            feed_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feed_task
+        await nc.close()
 
 
 class SseReader:
@@ -92,10 +98,10 @@ def _name_of(cluster: ClusterSim, uuid: str) -> str:
 
 
 async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
-    cluster: ClusterSim, fleet: RunningFleet, jetstream: JetStreamContext
+    cluster: ClusterSim, fleet: FleetAggregator, settings: ApiSettings
 ) -> None:
     await cluster.set_gpu_health(cluster.engine.gpu_names[5], GpuHealth.DEGRADED)
-    async with serve_fleet(jetstream) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serve(settings) as base, httpx.AsyncClient(base_url=base) as http:
 
         async def degraded_visible() -> bool:
             body = (await http.get("/api/v1/fleet")).json()
@@ -147,10 +153,10 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
 
 
 async def test_stream_sends_the_view_then_each_change(
-    cluster: ClusterSim, fleet: RunningFleet, jetstream: JetStreamContext
+    cluster: ClusterSim, fleet: FleetAggregator, settings: ApiSettings
 ) -> None:
     async with (
-        serve_fleet(jetstream) as base,
+        serve(settings) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as http,
         http.stream("GET", "/api/v1/fleet/stream") as response,
     ):
@@ -177,11 +183,11 @@ async def test_stream_sends_the_view_then_each_change(
 
 
 async def test_filtered_stream_drops_gpus_that_leave_the_filter(
-    cluster: ClusterSim, fleet: RunningFleet, jetstream: JetStreamContext
+    cluster: ClusterSim, fleet: FleetAggregator, settings: ApiSettings
 ) -> None:
     name = cluster.engine.gpu_names[6]
     async with (
-        serve_fleet(jetstream) as base,
+        serve(settings) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as http,
         http.stream("GET", "/api/v1/fleet/stream", params={"health": "Unhealthy"}) as response,
     ):
@@ -202,10 +208,16 @@ async def test_filtered_stream_drops_gpus_that_leave_the_filter(
 
 
 async def test_fleet_answers_503_until_lc_status_was_read(
-    jetstream: JetStreamContext, monkeypatch: pytest.MonkeyPatch
+    settings: ApiSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fleet_routes, "BOOTSTRAP_WAIT_S", 0.05)
-    async with serve_fleet(jetstream, follow=False) as base, httpx.AsyncClient(base_url=base) as http:
+    app = create_app(settings)
+    # A feed that has not read LC_STATUS yet, in place of the runtime's.
+    app.dependency_overrides[fleet_routes.fleet_feed] = FleetFeed
+    async with (
+        running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lcd.test") as http,
+    ):
         response = await http.get("/api/v1/fleet")
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
@@ -223,8 +235,8 @@ def _message(snapshot: GpuSnapshot, seq: int) -> StoredMessage:
 def test_feed_tells_subscribers_only_what_changed_and_resyncs_laggards(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fleet_routes, "MAX_BACKLOG", 3)
-    feed = fleet_routes.FleetFeed()
+    monkeypatch.setattr(fleet_feed, "MAX_BACKLOG", 3)
+    feed = FleetFeed()
     first = snapshot("n1", 0)
     with feed.subscription() as subscriber:
         assert feed.subscribers == 1

@@ -8,7 +8,8 @@ and so are failed sign-ins, which the login limit counts per client address.
 Verified Basic credentials are remembered for a minute by a keyed digest, so scripts do
 not pay an Argon2 verification per request.
 
-Built in lcd's lifespan; used by `lc_api.api.deps.require_admin` and the auth routes.
+Built by lcd's runtime (`lc_api.runtime.lcd`); used by `lc_api.api.deps.require_admin`
+and the auth routes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.tables import admin_sessions, login_failures
 
-SESSION_COOKIE = "lc_session"
 BASIC_CACHE_S = 60.0
 LIMITER_LOCK_SPACE = 0x6C63  # first key of the limiter's advisory locks ("lc")
 
