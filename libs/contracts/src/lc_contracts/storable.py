@@ -53,3 +53,8 @@ class StorableContract(Contract):
         # Nested contracts validated themselves; everything else is walked here.
         check_storable(value)
         return value
+
+
+def escape_unstorable(value: str) -> str:
+    """`value` with NUL and unpaired surrogates written as escapes, so it can be stored."""
+    return UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", value)

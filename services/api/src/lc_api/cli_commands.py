@@ -1,6 +1,7 @@
 """What `lc replay` and `lc events` run (the `lc` CLI in deploy/local calls these).
 
-- `replay(settings)`: drop and rebuild every read model from sequence 1. A running lcd
+- `replay(settings)`: rebuild every read model from sequence 1, in one transaction, so the
+  old tables answer until it commits and stay as they were if it fails. A running lcd
   is asked (over NATS) to hand over its projector for the duration, so replay works on a
   live stack; lcd resumes projecting from the rebuilt checkpoint afterwards.
 - `print_events(settings, ...)`: print the audit log from the stream itself, optionally
@@ -66,7 +67,9 @@ async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None
                     ) from None
                 await lock_conn.commit()
                 try:
-                    position = await runner.rebuild()
+                    # One transaction on the lock's session: lcd keeps answering from the
+                    # old tables until it commits, and a failed replay leaves them as they were.
+                    position = await runner.rebuild(lock_conn)
                 finally:
                     await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
                     await lock_conn.commit()
