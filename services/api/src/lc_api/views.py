@@ -126,3 +126,17 @@ class EventView(View):
     correlationid: str | None = None
     causationid: str | None = None
     data: dict[str, Any]
+
+
+class QuarantinedEventView(View):
+    """An event the read models could not apply: passed over, with the reason.
+
+    `type` is absent when the message could not even be read. The event itself stays in
+    the stream (`lc events`); the read models go on without it.
+    """
+
+    seq: int
+    subject: str
+    type: str | None = None
+    error: str
+    quarantined_at: datetime
