@@ -315,15 +315,17 @@ class ProjectionRunner:
         while True:
             async with self._transaction(conn) as reading:
                 self.position = await read_checkpoint(reading, self.projection.name)
+            batches = self._store.read(
+                self.position + 1, self._subjects, follow=follow, batch_size=self._batch_size
+            )
             try:
-                async for batch in self._store.read(
-                    self.position + 1, self._subjects, follow=follow, batch_size=self._batch_size
-                ):
-                    if not batch:
-                        continue
-                    async with self._transaction(conn) as writing:
-                        counts = await self._apply_batch(writing, batch, self.position)
-                    await self._advanced(batch[-1].seq, *counts)
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        if not batch:
+                            continue
+                        async with self._transaction(conn) as writing:
+                            counts = await self._apply_batch(writing, batch, self.position)
+                        await self._advanced(batch[-1].seq, *counts)
                 return
             except StaleCheckpoint as exc:
                 log.warning("%s; reading on from the checkpoint", exc)
