@@ -6,37 +6,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from nats.js import JetStreamContext
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_contracts.subjects import project_subject
 from lc_eventstore import EventStore, ProjectionRunner
-from lc_eventstore.projection import metadata as checkpoint_metadata
 from lc_eventstore.projection import read_checkpoint
 from lc_local.embedded import EmbeddedPostgres
 
+from .conftest import prepare_engine
 from .events_factory import created, renamed
-from .projects_projection import ProjectsProjection, metadata, rows
-
-
-async def _prepare(url: str) -> AsyncEngine:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-        await conn.run_sync(checkpoint_metadata.create_all)
-    return engine
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await _prepare(database_url)
-    yield engine
-    await engine.dispose()
+from .projects_projection import ProjectsProjection, rows
 
 
 async def _write_history(store: EventStore, projects: int, renames: int) -> int:
@@ -167,7 +150,7 @@ async def test_a_runner_killed_mid_batch_resumes_to_the_same_tables(
 
     reference_db = "ref_" + database_url.rsplit("/", 1)[1]
     postgres_server.create_database(reference_db)
-    reference = await _prepare(postgres_server.url(reference_db))
+    reference = await prepare_engine(postgres_server.url(reference_db))
     try:
         await ProjectionRunner(reference, store, ProjectsProjection()).catch_up()
         async with reference.connect() as ref_conn, engine.connect() as conn:

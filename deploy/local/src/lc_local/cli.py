@@ -83,11 +83,11 @@ def _api_settings() -> ApiSettings:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from lc_api.cli_commands import ReplayBlocked, replay
+    from lc_api.cli_commands import ReplayError, replay
 
     try:
         asyncio.run(replay(_api_settings()))
-    except ReplayBlocked as exc:
+    except ReplayError as exc:
         print(f"lc replay: {exc}", file=sys.stderr)
         return 1
     print("lc replay: every projection rebuilt from the event stream")

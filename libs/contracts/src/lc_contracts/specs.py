@@ -11,9 +11,9 @@ from typing import Annotated, Final, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from lc_contracts.base import Contract
 from lc_contracts.fqdn import Fqdn
 from lc_contracts.names import EnvVarName, ImageRef, ProjectSlug, ServiceName, dns1123_label
+from lc_contracts.storable import StorableContract
 
 MAX_REPLICAS: Final = 100
 MAX_GPUS_PER_REPLICA: Final = 16
@@ -67,7 +67,7 @@ ModelName = Annotated[
 Quantity = Annotated[str, Field(pattern=QUANTITY, max_length=32)]
 
 
-class ModelKind(Contract):
+class ModelKind(StorableContract):
     """An inference Model served by the engine (compiled to a Model custom resource)."""
 
     model_name: ModelName
@@ -84,31 +84,31 @@ def _port_name(value: str) -> str:
     return dns1123_label(value, max_length=15)
 
 
-class PortSpec(Contract):
+class PortSpec(StorableContract):
     port: Annotated[int, Field(ge=1, le=65535)]
     name: Annotated[str, AfterValidator(_port_name)] | None = None
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
-class EnvVar(Contract):
+class EnvVar(StorableContract):
     name: EnvVarName
     value: Annotated[str, Field(max_length=32768)] = ""
 
 
-class Resources(Contract):
+class Resources(StorableContract):
     cpu: Quantity | None = None
     memory: Quantity | None = None
     gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
 
 
-class Storage(Contract):
+class Storage(StorableContract):
     """The per-Service `/workspace` volume."""
 
     size: Quantity = "10Gi"
     storage_class: Annotated[str, Field(max_length=253)] | None = None
 
 
-class ContainerKind(Contract):
+class ContainerKind(StorableContract):
     """A generic container workload (compiled to Deployment + Service + PVC)."""
 
     image: ImageRef
@@ -138,7 +138,7 @@ def _unique_by(field: str, keys: list[object]) -> None:
         raise ValueError(f"{field} must be unique")
 
 
-class ServiceKind(Contract):
+class ServiceKind(StorableContract):
     model: ModelKind | None = None
     container: ContainerKind | None = None
 
@@ -149,7 +149,7 @@ class ServiceKind(Contract):
         return self
 
 
-class ServiceSpec(Contract):
+class ServiceSpec(StorableContract):
     """A Service as applied by a user. Server-owned fields (revision, status) are not here."""
 
     name: ServiceName
@@ -191,12 +191,15 @@ class ServiceSpec(Contract):
         return 0
 
 
-class ProjectSpec(Contract):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+ProjectName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ProjectSpec(StorableContract):
+    name: ProjectName
     slug: ProjectSlug
 
 
-class DomainRegistration(Contract):
+class DomainRegistration(StorableContract):
     fqdn: Fqdn
     project_slug: ProjectSlug
     service_name: ServiceName

@@ -2,9 +2,20 @@
 
 Each batch is applied in one transaction that also advances the projection's row in
 `projection_checkpoints`, so a crash at any point leaves tables and checkpoint agreeing.
+The checkpoint moves only from the position the writer read (a conditional update), so
+two writers can never both apply the same events nor move it backwards.
+
 One runner per projection holds a PostgreSQL advisory lock and projects; others stand
-by and take over when it goes away. Unreadable messages (garbage or unknown types) are
-logged, counted and skipped; they never stall the projection.
+by and take over when it goes away. The active runner writes through the very session
+that holds the lock: if that session is gone (terminated, network lost), so is the lock,
+and none of its writes can land; it stands by again.
+
+One bad event never stops a projection. A message that cannot be read (garbage, an
+unknown type) and an event whose projection fails deterministically (data, integrity or
+validation errors) are quarantined: recorded in `projection_quarantine` with the error,
+counted, and passed over by the checkpoint. A failing batch is retried one event at a
+time (each in a savepoint) to find the poison event, so the rest of the batch applies.
+Transient failures (a lost connection) are raised and retried from the checkpoint.
 
 Callers: lcd (its read models), `lc replay` (rebuild), tests and benchmarks.
 """
@@ -16,14 +27,15 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lc_contracts.errors import ContractError
+from lc_contracts.storable import escape_unstorable
 from lc_contracts.subjects import ALL_EVENTS
 from lc_eventstore.messages import StoredEvent, StoredMessage
 from lc_eventstore.reader import FETCH_BATCH
@@ -41,8 +53,32 @@ checkpoints = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )
 
+quarantine = sa.Table(
+    "projection_quarantine",
+    metadata,
+    sa.Column("projection", sa.Text, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column(
+        "quarantined_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+    ),
+)
+
 STANDBY_RETRY_S = 1.0
 WAIT_POLL_S = 0.01
+MAX_ERROR_CHARS: Final = 2000
+
+# Failures that the same event would meet again on every attempt.
+DETERMINISTIC: Final = (
+    sa.exc.DataError,
+    sa.exc.IntegrityError,
+    ContractError,
+    ValueError,  # pydantic's ValidationError, UnicodeEncodeError of a lone surrogate
+    TypeError,
+    LookupError,
+)
 
 
 class Projection(Protocol):
@@ -53,24 +89,61 @@ class Projection(Protocol):
     async def apply(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None: ...
 
     async def reset(self, conn: AsyncConnection) -> None:
-        """Delete every row this projection owns (before a rebuild)."""
+        """Delete every row this projection owns (before a rebuild, in its transaction)."""
         ...
+
+
+class StaleCheckpoint(Exception):
+    """Another writer moved the checkpoint since this one read it; its batch is refused."""
+
+    def __init__(self, name: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"checkpoint of {name} is at {actual}, not at {expected} as read; batch refused"
+        )
+        self.name = name
+        self.expected = expected
+        self.actual = actual
 
 
 def lock_key(name: str) -> int:
     return zlib.crc32(f"lc.projection.{name}".encode())
 
 
-def decode_batch(messages: Sequence[StoredMessage]) -> tuple[list[StoredEvent], int]:
-    """The readable events of a batch and how many messages were skipped."""
-    events, skipped = [], 0
+def is_deterministic(exc: BaseException) -> bool:
+    """Whether applying the same event again would fail the same way (quarantine it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return False
+        if isinstance(current, DETERMINISTIC):
+            return True
+        orig = getattr(current, "orig", None)  # what SQLAlchemy's StatementError wraps
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """The error as stored in the quarantine: the driver's message, not SQL and parameters."""
+    orig = getattr(exc, "orig", None)
+    shown = orig if isinstance(orig, BaseException) else exc
+    text = f"{type(shown).__name__}: {shown}"
+    return escape_unstorable(text)[:MAX_ERROR_CHARS]
+
+
+def decode_batch(
+    messages: Sequence[StoredMessage],
+) -> tuple[list[StoredEvent], list[tuple[StoredMessage, ContractError]]]:
+    """The readable events of a batch, and the unreadable messages with the reason."""
+    events: list[StoredEvent] = []
+    unreadable: list[tuple[StoredMessage, ContractError]] = []
     for message in messages:
         try:
             events.append(message.event())
         except ContractError as exc:
-            skipped += 1
-            log.warning("skipping unreadable message seq=%s subject=%s: %s", message.seq, message.subject, exc)
-    return events, skipped
+            unreadable.append((message, exc))
+    return events, unreadable
 
 
 async def read_checkpoint(conn: AsyncConnection, name: str) -> int:
@@ -78,13 +151,69 @@ async def read_checkpoint(conn: AsyncConnection, name: str) -> int:
     return int(value or 0)
 
 
-async def write_checkpoint(conn: AsyncConnection, name: str, seq: int) -> None:
-    stmt = insert(checkpoints).values(name=name, last_seq=seq)
+async def advance_checkpoint(conn: AsyncConnection, name: str, expected: int, seq: int) -> None:
+    """Move the checkpoint from `expected` (the position this writer read) to `seq`.
+
+    Raises StaleCheckpoint when another writer moved it meanwhile: the row lock this update
+    takes serialises concurrent writers, and the loser's transaction must roll back.
+    """
+    if seq < expected:
+        raise ValueError(f"checkpoint of {name} cannot move back from {expected} to {seq}")
+    moved = await conn.execute(
+        checkpoints.update()
+        .where(checkpoints.c.name == name, checkpoints.c.last_seq == expected)
+        .values(last_seq=seq, updated_at=sa.func.now())
+    )
+    if moved.rowcount == 1:
+        return
+    if expected == 0:
+        created = await conn.scalar(
+            insert(checkpoints)
+            .values(name=name, last_seq=seq)
+            .on_conflict_do_nothing()
+            .returning(checkpoints.c.name)
+        )
+        if created is not None:
+            return
+    raise StaleCheckpoint(name, expected, await read_checkpoint(conn, name))
+
+
+async def reset_checkpoint(conn: AsyncConnection, name: str) -> None:
+    """Set the checkpoint to 0, for a rebuild (inside the rebuild's one transaction)."""
+    stmt = insert(checkpoints).values(name=name, last_seq=0)
     stmt = stmt.on_conflict_do_update(
         index_elements=[checkpoints.c.name],
-        set_={"last_seq": stmt.excluded.last_seq, "updated_at": sa.func.now()},
+        set_={"last_seq": 0, "updated_at": sa.func.now()},
     )
     await conn.execute(stmt)
+
+
+def _quarantine_row(
+    name: str, seq: int, subject: str, type_: str | None, exc: BaseException
+) -> dict[str, Any]:
+    return {
+        "projection": name,
+        "seq": seq,
+        "subject": escape_unstorable(subject),
+        "type": escape_unstorable(type_) if type_ is not None else None,
+        "error": describe(exc),
+    }
+
+
+async def record_quarantine(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    stmt = insert(quarantine)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[quarantine.c.projection, quarantine.c.seq],
+            set_={
+                "subject": stmt.excluded.subject,
+                "type": stmt.excluded.type,
+                "error": stmt.excluded.error,
+                "quarantined_at": sa.func.now(),
+            },
+        ),
+        list(rows),
+    )
 
 
 class ProjectionRunner:
@@ -104,58 +233,160 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self.position = 0
         self.skipped = 0
+        """Unreadable messages passed over (they are in the quarantine too)."""
+        self.quarantined = 0
+        """Messages and events this runner put in the quarantine."""
         self.active = False
         self._progress = asyncio.Condition()
 
-    async def _apply(self, messages: Sequence[StoredMessage]) -> None:
-        events, skipped = decode_batch(messages)
-        async with self._engine.begin() as conn:
-            if events:
-                await self.projection.apply(conn, events)
-            await write_checkpoint(conn, self.projection.name, messages[-1].seq)
+    @contextlib.asynccontextmanager
+    async def _transaction(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """A transaction on `conn` (the lock's session), or on a pooled connection."""
+        if conn is None:
+            async with self._engine.begin() as pooled:
+                yield pooled
+        else:
+            async with conn.begin():
+                yield conn
+
+    async def _apply_batch(
+        self, conn: AsyncConnection, messages: Sequence[StoredMessage], expected: int
+    ) -> tuple[int, int]:
+        """Apply a batch inside the caller's transaction; (skipped, quarantined) counts."""
+        name = self.projection.name
+        events, unreadable = decode_batch(messages)
+        rows = [_quarantine_row(name, m.seq, m.subject, None, exc) for m, exc in unreadable]
+        if events:
+            try:
+                async with conn.begin_nested():
+                    await self.projection.apply(conn, events)
+            except Exception as exc:
+                if not is_deterministic(exc):
+                    raise
+                log.warning(
+                    "batch %d-%d of %s failed (%s); applying its events one at a time",
+                    messages[0].seq,
+                    messages[-1].seq,
+                    name,
+                    describe(exc),
+                )
+                subjects = {m.seq: m.subject for m in messages}
+                rows.extend(await self._apply_one_by_one(conn, events, subjects))
+        for row in rows:
+            log.error(
+                "quarantined seq=%s subject=%s type=%s from %s: %s",
+                row["seq"],
+                row["subject"],
+                row["type"],
+                name,
+                row["error"],
+            )
+        if rows:
+            await record_quarantine(conn, rows)
+        await advance_checkpoint(conn, name, expected, messages[-1].seq)
+        return len(unreadable), len(rows)
+
+    async def _apply_one_by_one(
+        self, conn: AsyncConnection, events: Sequence[StoredEvent], subjects: dict[int, str]
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for event in events:
+            try:
+                async with conn.begin_nested():
+                    await self.projection.apply(conn, [event])
+            except Exception as exc:
+                if not is_deterministic(exc):
+                    raise
+                rows.append(
+                    _quarantine_row(
+                        self.projection.name, event.seq, subjects[event.seq], event.envelope.type, exc
+                    )
+                )
+        return rows
+
+    async def _advanced(self, seq: int, skipped: int, quarantined: int) -> None:
         self.skipped += skipped
+        self.quarantined += quarantined
         async with self._progress:
-            self.position = messages[-1].seq
+            self.position = seq
             self._progress.notify_all()
 
-    async def _project(self, *, follow: bool) -> None:
-        async with self._engine.connect() as conn:
-            self.position = await read_checkpoint(conn, self.projection.name)
-        async for batch in self._store.read(
-            self.position + 1, self._subjects, follow=follow, batch_size=self._batch_size
-        ):
-            if batch:
-                await self._apply(batch)
+    async def _project(self, *, follow: bool, conn: AsyncConnection | None = None) -> None:
+        while True:
+            async with self._transaction(conn) as reading:
+                self.position = await read_checkpoint(reading, self.projection.name)
+            batches = self._store.read(
+                self.position + 1, self._subjects, follow=follow, batch_size=self._batch_size
+            )
+            try:
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        if not batch:
+                            continue
+                        async with self._transaction(conn) as writing:
+                            counts = await self._apply_batch(writing, batch, self.position)
+                        await self._advanced(batch[-1].seq, *counts)
+                return
+            except StaleCheckpoint as exc:
+                log.warning("%s; reading on from the checkpoint", exc)
 
     async def catch_up(self) -> int:
         """Project everything in the stream now, then return the position (no lock taken)."""
         await self._project(follow=False)
         return self.position
 
-    async def rebuild(self) -> int:
-        """Drop this projection's rows and project again from sequence 1."""
-        async with self._engine.begin() as conn:
-            await self.projection.reset(conn)
-            await write_checkpoint(conn, self.projection.name, 0)
-        return await self.catch_up()
+    async def rebuild(self, conn: AsyncConnection | None = None) -> int:
+        """Drop this projection's rows and project again from sequence 1, in one transaction.
+
+        Until it commits, readers keep seeing the old rows (`reset` deletes, MVCC keeps
+        them visible); if it fails, it rolls back and the old read models stay as they were.
+        `conn` is the session holding the projection's lock, when the caller took it.
+        """
+        name = self.projection.name
+        position = skipped = quarantined = 0
+        async with self._transaction(conn) as writing:
+            await self.projection.reset(writing)
+            await writing.execute(quarantine.delete().where(quarantine.c.projection == name))
+            await reset_checkpoint(writing, name)
+            async for batch in self._store.read(
+                1, self._subjects, follow=False, batch_size=self._batch_size
+            ):
+                if not batch:
+                    continue
+                counts = await self._apply_batch(writing, batch, position)
+                position = batch[-1].seq
+                skipped += counts[0]
+                quarantined += counts[1]
+        await self._advanced(position, skipped, quarantined)
+        return position
 
     async def run(self) -> None:
         """Project forever while holding the projection's advisory lock; stand by otherwise."""
         key = lock_key(self.projection.name)
         while True:
-            async with self._engine.connect() as lock_conn:
-                got = await lock_conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
-                await lock_conn.commit()
-                if not got:
-                    await asyncio.sleep(STANDBY_RETRY_S)
-                    continue
-                self.active = True
-                try:
-                    await self._project(follow=True)
-                finally:
-                    self.active = False
-                    with contextlib.suppress(Exception):
-                        await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+            try:
+                async with self._engine.connect() as lock_conn:
+                    got = await lock_conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+                    await lock_conn.commit()
+                    if not got:
+                        await asyncio.sleep(STANDBY_RETRY_S)
+                        continue
+                    self.active = True
+                    try:
+                        # Writes go through the lock's own session: no lock, no write.
+                        await self._project(follow=True, conn=lock_conn)
+                    finally:
+                        self.active = False
+                        with contextlib.suppress(Exception):
+                            await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                            await lock_conn.commit()
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+                log.warning(
+                    "projector of %s lost its database session (%s); standing by",
+                    self.projection.name,
+                    describe(exc),
+                )
+                await asyncio.sleep(STANDBY_RETRY_S)
 
     async def wait_for(self, seq: int, timeout: float) -> bool:
         """Block until `seq` is projected (by this runner or another process); False on timeout."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
@@ -183,7 +183,7 @@ class EventStore:
         *,
         follow: bool = False,
         batch_size: int = FETCH_BATCH,
-    ) -> AsyncIterator[list[StoredMessage]]:
+    ) -> AsyncGenerator[list[StoredMessage], None]:
         """Batches of the log from `from_seq`, in order (see `read_batches`)."""
         async for batch in read_batches(
             self._js, self.stream, list(subjects), from_seq=from_seq, follow=follow, batch=batch_size

@@ -1,6 +1,7 @@
 """What `lc replay` and `lc events` run (the `lc` CLI in deploy/local calls these).
 
-- `replay(settings)`: drop and rebuild every read model from sequence 1. A running lcd
+- `replay(settings)`: rebuild every read model from sequence 1, in one transaction, so the
+  old tables answer until it commits and stay as they were if it fails. A running lcd
   is asked (over NATS) to hand over its projector for the duration, so replay works on a
   live stack; lcd resumes projecting from the rebuilt checkpoint afterwards.
 - `print_events(settings, ...)`: print the audit log from the stream itself, optionally
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
@@ -25,14 +27,22 @@ from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.lcd import connect_nats, make_engine
 from lc_api.settings import ApiSettings
 from lc_contracts.errors import ContractError
-from lc_eventstore import EventStore, ProjectionRunner, provision_streams
+from lc_eventstore import EventStore, EventStoreError, ProjectionRunner, provision_streams
 from lc_eventstore.projection import lock_key
 
 log = logging.getLogger(__name__)
 
 
-class ReplayBlocked(RuntimeError):
-    """Another process kept the projector lock; the message says what to do."""
+class ReplayError(RuntimeError):
+    """A replay that did not happen; the message says what to do."""
+
+
+class ReplayBlocked(ReplayError):
+    """Another process kept the projector lock."""
+
+
+class ReplayFailed(ReplayError):
+    """The rebuild failed (the database or the stream went away); nothing was changed."""
 
 
 async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None:
@@ -66,10 +76,20 @@ async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None
                     ) from None
                 await lock_conn.commit()
                 try:
-                    position = await runner.rebuild()
+                    # One transaction on the lock's session: lcd keeps answering from the
+                    # old tables until it commits, and a failed replay leaves them as they were.
+                    position = await runner.rebuild(lock_conn)
+                except (SQLAlchemyError, EventStoreError, OSError) as exc:
+                    raise ReplayFailed(
+                        f"rebuilding {projection.name} failed ({exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
+                        "the read models are unchanged, run replay again"
+                    ) from exc
                 finally:
-                    await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                    await lock_conn.commit()
+                    # A lost session has released the lock already.
+                    with contextlib.suppress(SQLAlchemyError):
+                        await lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                        await lock_conn.commit()
             log.info("rebuilt %s up to sequence %d", projection.name, position)
     finally:
         await engine.dispose()

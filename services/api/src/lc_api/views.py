@@ -197,3 +197,17 @@ class DiffView(View):
     from_: MomentView = Field(alias="from")
     to: MomentView
     changes: list[ObjectChangeView]
+
+
+class QuarantinedEventView(View):
+    """An event the read models could not apply: passed over, with the reason.
+
+    `type` is absent when the message could not even be read. The event itself stays in
+    the stream (`lc events`); the read models go on without it.
+    """
+
+    seq: int
+    subject: str
+    type: str | None = None
+    error: str
+    quarantined_at: datetime

@@ -59,7 +59,10 @@ class ReadModelProjection:
     name = PROJECTION_NAME
 
     async def reset(self, conn: AsyncConnection) -> None:
-        await conn.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in READ_MODELS)))
+        # DELETE, not TRUNCATE: a rebuild runs in one transaction, and until it commits,
+        # lcd's readers keep seeing the old rows instead of waiting on a table lock.
+        for table in READ_MODELS:
+            await conn.execute(table.delete())
 
     async def apply(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None:
         audit: list[dict[str, Any]] = []

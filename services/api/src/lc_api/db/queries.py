@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from lc_api.db.projection import PROJECTION_NAME
 from lc_api.db.tables import audit_events, domains, projects, service_revisions, services
 from lc_api.domain.custom_domain import DomainStatus
 from lc_api.views import (
@@ -18,6 +19,7 @@ from lc_api.views import (
     EventView,
     Page,
     ProjectView,
+    QuarantinedEventView,
     RevisionView,
     ServiceStatusView,
     ServiceView,
@@ -25,6 +27,7 @@ from lc_api.views import (
 from lc_contracts.fqdn import challenge_record_name
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ServicePhase, ServiceStatus
+from lc_eventstore.projection import quarantine
 
 StatusLookup = Callable[[str, str], ServiceStatus | None]
 MAX_PAGE = 1000
@@ -265,3 +268,24 @@ class ReadModels:
             rows = (await conn.execute(query)).all()
         items = [EventView(seq=r.seq, **r.envelope) for r in rows[:limit]]
         return Page[EventView](items=items, next=str(items[-1].seq) if len(rows) > limit else None)
+
+    async def quarantined(self, after: int, limit: int) -> Page[QuarantinedEventView]:
+        """Events the read-model projection passed over, by stream sequence."""
+        query = (
+            sa.select(
+                quarantine.c.seq,
+                quarantine.c.subject,
+                quarantine.c.type,
+                quarantine.c.error,
+                quarantine.c.quarantined_at,
+            )
+            .where(quarantine.c.projection == PROJECTION_NAME, quarantine.c.seq > after)
+            .order_by(quarantine.c.seq)
+            .limit(limit + 1)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [QuarantinedEventView.model_validate(r._mapping) for r in rows[:limit]]
+        return Page[QuarantinedEventView](
+            items=items, next=str(items[-1].seq) if len(rows) > limit else None
+        )

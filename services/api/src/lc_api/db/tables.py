@@ -2,8 +2,8 @@
 
 Read models (rebuilt by `lc replay`): projects, services, service_revisions, domains,
 audit_events. Kept across replays: idempotency_records, admin_sessions. The projection
-checkpoint table belongs to `lc_eventstore.projection.metadata`; the migrations create it
-too.
+checkpoint and quarantine tables belong to `lc_eventstore.projection.metadata`; the
+migrations create them too.
 """
 
 from __future__ import annotations

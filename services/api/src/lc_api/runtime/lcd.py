@@ -169,6 +169,13 @@ class Runtime:
             registry=self.registry,
         )
         skipped.set_function(lambda: float(self.runner.skipped))
+        quarantined = Gauge(
+            "lcd_projection_quarantined",
+            "Events this process's projector could not apply and set aside "
+            "(listed at /api/v1/events/quarantine)",
+            registry=self.registry,
+        )
+        quarantined.set_function(lambda: float(self.runner.quarantined))
         active = Gauge(
             "lcd_projector_active",
             "1 when this process holds the projector lock",

@@ -1,4 +1,5 @@
-"""/api/v1/events: the audit log (paginated) and its live tail as Server-Sent Events."""
+"""/api/v1/events: the audit log (paginated), its live tail as Server-Sent Events, and the
+events the read models passed over (`/quarantine`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from lc_api.api.deps import RuntimeDep
 from lc_api.api.problems import ApiProblem
 from lc_api.runtime.live_events import tail_events
-from lc_api.views import EventView, Page
+from lc_api.views import EventView, Page, QuarantinedEventView
 from lc_contracts.errors import ContractError
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -42,6 +43,16 @@ async def list_events(
     actor: Actor = None,
 ) -> Page[EventView]:
     return await runtime.read_models.events(after, limit, _types(type), project, actor)
+
+
+@router.get("/quarantine", response_model=Page[QuarantinedEventView])
+async def list_quarantined_events(
+    runtime: RuntimeDep,
+    after: Annotated[int, Query(ge=0, description="Stream sequence to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Page[QuarantinedEventView]:
+    """Events the read models could not apply (bad data, unreadable): set aside, with why."""
+    return await runtime.read_models.quarantined(after, limit)
 
 
 @router.get(

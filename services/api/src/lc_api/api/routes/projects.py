@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
 from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, SlugPath, body_schema, parse, read_json
 from lc_api.api.problems import ApiProblem
 from lc_api.domain.errors import FieldError
 from lc_api.views import AcceptedView, Page, ProjectView
-from lc_contracts.base import Contract
-from lc_contracts.specs import ProjectSpec
+from lc_contracts.specs import ProjectName, ProjectSpec
+from lc_contracts.storable import StorableContract
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -21,10 +20,10 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 After = Annotated[str | None, Query(description="Cursor from the previous page's `next`")]
 
 
-class ProjectPatch(Contract):
+class ProjectPatch(StorableContract):
     """A change to a project. The slug is immutable."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: ProjectName
 
 
 def location(slug: str) -> str:
