@@ -66,7 +66,13 @@ class ReadModelProjection:
 
     async def apply(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None:
         audit: list[dict[str, Any]] = []
+        applied: list[StoredEvent] = []  # a run of service.applied, written in bulk
         for event in events:
+            if isinstance(event.payload, ServiceApplied):
+                applied.append(event)
+            else:
+                await self._services_applied(conn, applied)
+                applied = []
             project_slug = event_project(event)
             if project_slug is None and event.envelope.type.startswith("domain."):
                 project_slug = await conn.scalar(
@@ -74,7 +80,8 @@ class ReadModelProjection:
                         domains.c.id == event.envelope.data.get("id")
                     )
                 )
-            await self._apply(event.payload, conn, event.seq, event.envelope.time)
+            if not applied:
+                await self._apply(event.payload, conn, event.seq, event.envelope.time)
             audit.append(
                 {
                     "seq": event.seq,
@@ -85,9 +92,82 @@ class ReadModelProjection:
                     "envelope": event.envelope.model_dump(mode="json", exclude_none=True),
                 }
             )
+        await self._services_applied(conn, applied)
         if audit:
             stmt = insert(audit_events).on_conflict_do_nothing(index_elements=[audit_events.c.seq])
             await conn.execute(stmt, audit)
+
+    async def _services_applied(self, conn: AsyncConnection, run: Sequence[StoredEvent]) -> None:
+        """A run of consecutive `service.applied` events in three statements, whatever its
+        length, leaving the rows that applying them one by one would: each service takes
+        its last revision; a revision 1 in the run (a new service) sets its creation time
+        and clears its phase; every revision gets its row."""
+        if not run:
+            return
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        first_at: dict[tuple[str, str], datetime] = {}
+        born_at: dict[tuple[str, str], datetime] = {}
+        revisions: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for event in run:
+            payload = event.payload
+            assert isinstance(payload, ServiceApplied)
+            key = (payload.project_slug, payload.spec.name)
+            at = event.envelope.time
+            spec = payload.spec.to_wire()
+            first_at.setdefault(key, at)
+            if payload.revision == 1:
+                born_at[key] = at
+            latest[key] = {
+                "project_slug": key[0],
+                "name": key[1],
+                "tier": str(payload.spec.tier),
+                "spec": spec,
+                "revision": payload.revision,
+                "version": event.seq,
+                "updated_at": at,
+            }
+            revisions[(*key, payload.revision)] = {
+                "project_slug": key[0],
+                "name": key[1],
+                "revision": payload.revision,
+                "spec": spec,
+                "rollback_of": payload.rollback_of,
+                "seq": event.seq,
+                "created_at": at,
+            }
+        changed = ("tier", "spec", "revision", "version", "updated_at")
+        service_key = [services.c.project_slug, services.c.name]
+        updated = [
+            {**row, "created_at": first_at[k]} for k, row in latest.items() if k not in born_at
+        ]
+        if updated:
+            stmt = insert(services).values(updated)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=service_key, set_={c: stmt.excluded[c] for c in changed}
+                )
+            )
+        born = [{**row, "created_at": born_at[k]} for k, row in latest.items() if k in born_at]
+        if born:
+            stmt = insert(services).values(born)
+            reset = {c: stmt.excluded[c] for c in (*changed, "created_at")}
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=service_key,
+                    set_={**reset, "phase": None, "phase_message": None},
+                )
+            )
+        stmt = insert(service_revisions).values(list(revisions.values()))
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[
+                    service_revisions.c.project_slug,
+                    service_revisions.c.name,
+                    service_revisions.c.revision,
+                ],
+                set_={c: stmt.excluded[c] for c in ("spec", "rollback_of", "seq", "created_at")},
+            )
+        )
 
     @singledispatchmethod
     async def _apply(self, event: Payload, conn: AsyncConnection, seq: int, at: datetime) -> None:
@@ -116,47 +196,6 @@ class ReadModelProjection:
     @_apply.register
     async def _(self, event: ProjectDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
         await conn.execute(projects.delete().where(projects.c.slug == event.slug))
-
-    @_apply.register
-    async def _(self, event: ServiceApplied, conn: AsyncConnection, seq: int, at: datetime) -> None:
-        spec = event.spec.to_wire()
-        key = {"project_slug": event.project_slug, "name": event.spec.name}
-        values = {
-            "tier": str(event.spec.tier),
-            "spec": spec,
-            "revision": event.revision,
-            "version": seq,
-            "updated_at": at,
-        }
-        stmt = insert(services).values(**key, **values, created_at=at)
-        if event.revision > 1:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[services.c.project_slug, services.c.name], set_=values
-            )
-        else:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[services.c.project_slug, services.c.name],
-                set_={**values, "created_at": at, "phase": None, "phase_message": None},
-            )
-        await conn.execute(stmt)
-        revision = insert(service_revisions).values(
-            **key,
-            revision=event.revision,
-            spec=spec,
-            rollback_of=event.rollback_of,
-            seq=seq,
-            created_at=at,
-        )
-        await conn.execute(
-            revision.on_conflict_do_update(
-                index_elements=[
-                    service_revisions.c.project_slug,
-                    service_revisions.c.name,
-                    service_revisions.c.revision,
-                ],
-                set_={"spec": spec, "rollback_of": event.rollback_of, "seq": seq, "created_at": at},
-            )
-        )
 
     @_apply.register
     async def _(self, event: ServiceDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
