@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
+from lc_reconciler.domain.prune import PruneGuard
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
@@ -69,6 +70,11 @@ class ReconcilerSettings(BaseSettings):
     """LC_INFERENCE_SERVICE_PORT: port of that Service the Ingress targets."""
     resync_interval_s: Annotated[float, Field(gt=0)] = 300.0
     """LC_RESYNC_INTERVAL_S: seconds between full resyncs (drift repair, orphan sweep)."""
+    prune_guard_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """LC_PRUNE_GUARD_SHARE: largest share of the managed objects one resync may delete; a
+    resync that would delete more deletes nothing and reports (1 turns the guard off)."""
+    prune_guard_floor: Annotated[int, Field(ge=0)] = 20
+    """LC_PRUNE_GUARD_FLOOR: a resync may always delete this many objects, whatever the share."""
     workers: Annotated[int, Field(ge=1, le=256)] = 16
     """LC_WORKERS: keys reconciled concurrently."""
     retry_base_s: Annotated[float, Field(gt=0)] = 0.05
@@ -119,6 +125,11 @@ class ReconcilerSettings(BaseSettings):
             inference_service_template=self.inference_service_template,
             inference_service_port=self.inference_service_port,
         )
+
+    def prune_guard(self) -> PruneGuard:
+        if self.prune_guard_share >= 1:
+            return PruneGuard(share=1.0, floor=self.prune_guard_floor)
+        return PruneGuard(share=self.prune_guard_share, floor=self.prune_guard_floor)
 
     def backoff(self) -> Backoff:
         return Backoff(base_s=self.retry_base_s, max_s=self.retry_max_s)

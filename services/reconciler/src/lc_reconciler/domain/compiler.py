@@ -9,7 +9,8 @@ Callers: the reconciler (apply and drift checks), the golden tests, the benchmar
 | cpu / gpu   | PVC + Deployment [+ Service] [+ Ingress + Certificate]         |
 
 Every object carries the managed-by, project, service and revision labels; the
-Namespace of the project carries managed-by and project.
+Namespace of the project carries managed-by and project, and, unless it is a namespace
+every cluster has (`default`), the created-by mark that says the platform made it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from lc_contracts.engine import (
+    ANNOTATION_CREATED_BY,
     CERT_MANAGER_GROUP,
     CERT_MANAGER_VERSION,
     CERTIFICATE_KIND,
@@ -43,6 +45,9 @@ Metadata = Callable[[str], dict[str, Any]]
 
 WORKSPACE_VOLUME: Final = "workspace"
 WORKSPACE_PATH: Final = "/workspace"
+# Namespaces a project may map onto without having created them (the product docs'
+# project `default`), which must outlive it. lcd refuses slugs that map onto `kube-*`.
+SHARED_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def project_labels(project_slug: str) -> dict[str, str]:
@@ -63,14 +68,27 @@ def service_labels(project_slug: str, service_name: str, revision: int) -> dict[
 
 
 def compile_namespace(project_slug: str, platform: PlatformConfig) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": namespace_name(platform.namespace_prefix, project_slug),
-            "labels": project_labels(project_slug),
-        },
-    }
+    name = namespace_name(platform.namespace_prefix, project_slug)
+    metadata: dict[str, Any] = {"name": name, "labels": project_labels(project_slug)}
+    if name not in SHARED_NAMESPACES:
+        metadata["annotations"] = {ANNOTATION_CREATED_BY: MANAGED_BY_VALUE}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+def namespace_is_ours(live: Manifest) -> bool:
+    """Whether the platform created namespace `live` (or it is one every cluster shares)."""
+    meta = live.get("metadata") or {}
+    if meta.get("name") in SHARED_NAMESPACES:
+        return True
+    return bool((meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == MANAGED_BY_VALUE)
+
+
+def foreign_namespace_message(namespace: str) -> str:
+    return (
+        f"namespace {namespace!r} already exists and was not created by LiquidCompute; "
+        f"the project cannot use it (choose another slug, or, if it is the platform's, "
+        f"kubectl annotate namespace {namespace} {ANNOTATION_CREATED_BY}={MANAGED_BY_VALUE})"
+    )
 
 
 def hostnames(
