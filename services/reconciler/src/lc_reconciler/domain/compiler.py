@@ -199,7 +199,9 @@ def _port_name(port: PortSpec) -> str:
     return port.name or f"{port.protocol.lower()}-{port.port}"
 
 
-def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]:
+def _container(
+    service: ServiceSpec, container: ContainerKind, platform: PlatformConfig
+) -> dict[str, Any]:
     out: dict[str, Any] = {"name": object_name(service.name), "image": container.image}
     if container.command:
         out["command"] = list(container.command)
@@ -212,6 +214,17 @@ def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]
             {"name": _port_name(p), "containerPort": p.port, "protocol": p.protocol}
             for p in container.ports
         ]
+    out["resources"] = _resources(service, container, platform)
+    out["securityContext"] = _container_security(container)
+    out["volumeMounts"] = [{"name": WORKSPACE_VOLUME, "mountPath": WORKSPACE_PATH}]
+    return out
+
+
+def _resources(
+    service: ServiceSpec, container: ContainerKind, platform: PlatformConfig
+) -> dict[str, Any]:
+    """What the spec sets is requested and limited; what it does not is requested at the
+    platform's defaults, so every container has requests (and the scheduler a budget)."""
     requests: dict[str, str | int] = {}
     limits: dict[str, str | int] = {}
     resources = container.resources
@@ -219,14 +232,27 @@ def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]
         requests["cpu"] = limits["cpu"] = resources.cpu
     if resources is not None and resources.memory:
         requests["memory"] = limits["memory"] = resources.memory
+    requests.setdefault("cpu", platform.default_cpu_request)
+    requests.setdefault("memory", platform.default_memory_request)
     if service.tier is Tier.GPU:
         limits[GPU_RESOURCE] = str(service.gpus_per_replica())
-    if requests or limits:
-        out["resources"] = {
-            key: value for key, value in (("requests", requests), ("limits", limits)) if value
-        }
-    out["volumeMounts"] = [{"name": WORKSPACE_VOLUME, "mountPath": WORKSPACE_PATH}]
-    return out
+    return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
+
+
+def _container_security(container: ContainerKind) -> dict[str, Any]:
+    """The restricted Pod Security profile's container fields: no privilege escalation,
+    every capability dropped but the one a port below 1024 needs (which it allows)."""
+    capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
+    if any(p.port < 1024 for p in container.ports):
+        capabilities["add"] = ["NET_BIND_SERVICE"]
+    return {"allowPrivilegeEscalation": False, "capabilities": capabilities}
+
+
+def _pod_security(platform: PlatformConfig) -> dict[str, Any]:
+    security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if platform.run_as_non_root:
+        security["runAsNonRoot"] = True
+    return security
 
 
 def _deployment(
@@ -238,7 +264,10 @@ def _deployment(
     platform: PlatformConfig,
 ) -> Manifest:
     pod: dict[str, Any] = {
-        "containers": [_container(service, container)],
+        # The pods of a Service never talk to the Kubernetes API: no token to steal.
+        "automountServiceAccountToken": False,
+        "securityContext": _pod_security(platform),
+        "containers": [_container(service, container, platform)],
         "volumes": [
             {
                 "name": WORKSPACE_VOLUME,
