@@ -16,7 +16,7 @@ from lc_eventstore import EventStore
 from lc_reconciler.domain.objects import ObjectRef
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import NAMESPACE
-from lc_reconciler.orphan_commands import find_orphan, orphan_report, request
+from lc_reconciler.orphan_commands import find_orphan, orphan_report, request, run_orphans
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -40,6 +40,7 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     reconcilers: Reconcilers,
     kube: KubeClient,
     jetstream: JetStreamContext,
+    nats_url: str,
 ) -> None:
     first = await reconcilers.start()
     platform = first.runtime.platform
@@ -63,15 +64,27 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     assert await kube.get(NAMESPACE, None, "acme") is not None
     assert {ObjectRef(o.api_version, o.kind, o.namespace, o.name) for o in report.orphans} == want
     assert "PersistentVolumeClaim/acme/hello-workspace" in {str(o) for o in report.orphans}
-    detected = await EventStore(jetstream).load(orphan_subject("acme", "hello"))
-    payloads = [m.event().payload for m in detected.messages]
+    hellos = len([r for r in want if r.name.startswith("hello")])
+    payloads: list[object] = []
+
+    async def each_detected() -> bool:
+        detected = await EventStore(jetstream).load(orphan_subject("acme", "hello"))
+        payloads[:] = [m.event().payload for m in detected.messages]
+        return len(payloads) >= hellos
+
+    await wait_until(each_detected, within=10, message="an orphan.detected event per object")
     assert all(isinstance(p, OrphanDetected) for p in payloads)
-    assert len(payloads) == len([r for r in want if r.name.startswith("hello")])
+    assert len(payloads) == hellos
+
+    listed = await run_orphans(nats_url)  # what `lc orphans` prints
+    assert "orphan\tDeployment/acme/hello\tacme/hello\trevision 1" in listed
+    assert len(listed) == len(want)
 
     # An operator deletes one orphan and adopts another; nothing else changes.
     deployment = find_orphan(report, "Deployment/acme/hello")
     model = find_orphan(report, "model/acme/llama-3-8b")
-    await request(jetstream, deployment, "delete")
+    [receipt] = await run_orphans(nats_url, "delete", "Deployment/acme/hello")
+    assert receipt.startswith("deletion of Deployment/acme/hello requested")
     await request(jetstream, model, "adopt")
     after = await _report(jetstream, len(want) - 2)
     assert {str(o) for o in after.orphans} == {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+import nats
 from nats.js import JetStreamContext
 
 from lc_contracts.events import OrphanAdoptionRequested, OrphanDeletionRequested, build
@@ -54,3 +55,39 @@ async def request(
     event = build(payload, subject=subject, source=SOURCE, actor=actor)
     [seq] = await EventStore(js).append(subject, [event], None)
     return seq
+
+
+def describe(report: OrphanReport | None) -> list[str]:
+    """The lines `lc orphans` prints."""
+    if report is None:
+        return ["no orphan report yet: is the reconciler running?"]
+    lines = [
+        f"{label}\t{target}\t{target.project_slug}/{target.service_name}"
+        f"\trevision {target.revision or '-'}"
+        for label, targets in (("orphan", report.orphans), ("held", report.held_deletions))
+        for target in targets
+    ]
+    if report.message:
+        lines.append(report.message)
+    return lines or ["no orphans, no held deletions"]
+
+
+async def run_orphans(
+    nats_url: str, action: Action | None = None, name: str | None = None
+) -> list[str]:
+    """`lc orphans [adopt|delete NAME]`: the report's lines, or the request's receipt.
+
+    Raises OrphanNotFound when NAME is not a reported orphan.
+    """
+    nc = await nats.connect(nats_url, max_reconnect_attempts=3, name="lc-orphans")
+    try:
+        js = nc.jetstream()
+        report = await orphan_report(js)
+        if action is None or name is None:
+            return describe(report)
+        target = find_orphan(report, name)
+        seq = await request(js, target, action)
+        verb = "adoption" if action == "adopt" else "deletion"
+        return [f"{verb} of {target} requested (LC_EVENTS sequence {seq})"]
+    finally:
+        await nc.close()
