@@ -8,19 +8,26 @@ from __future__ import annotations
 from nats.js import JetStreamContext
 
 from lc_clustersim.testing import wait_until
-from lc_contracts.events import OrphanDetected
+from lc_contracts.events import OrphanDetected, build
 from lc_contracts.status import OrphanReport
 from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import orphan_subject
-from lc_eventstore import EventStore
+from lc_eventstore import EventStore, provision_streams
 from lc_reconciler.domain.objects import ObjectRef
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import NAMESPACE
 from lc_reconciler.orphan_commands import find_orphan, orphan_report, request, run_orphans
+from lc_reconciler.reconcile import Reconciler
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
 from .helpers import compiled_refs, managed_objects, project_created, service_applied, spec
+
+
+async def _resynced(reconciler: Reconciler) -> None:
+    """Until the first resync ran and every key it queued was processed."""
+    await wait_until(lambda: reconciler.resyncs >= 1, within=10, message="first resync")
+    await reconciler.queue.wait_idle()
 
 
 async def _report(js: JetStreamContext, count: int) -> OrphanReport:
@@ -58,9 +65,9 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     await jetstream.delete_stream(EVENTS_STREAM.name)
 
     second = await reconcilers.start()
-    report = await _report(jetstream, len(want))
-    assert second.runtime.reconciler.resyncs >= 1
+    await _resynced(second.runtime.reconciler)
     assert set(await managed_objects(kube, platform)) == want, "nothing may be deleted"
+    report = await _report(jetstream, len(want))
     assert await kube.get(NAMESPACE, None, "acme") is not None
     assert {ObjectRef(o.api_version, o.kind, o.namespace, o.name) for o in report.orphans} == want
     assert "PersistentVolumeClaim/acme/hello-workspace" in {str(o) for o in report.orphans}
@@ -102,3 +109,35 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     again = await EventStore(jetstream).load(orphan_subject("acme", "hello"))
     redetected = [m for m in again.messages if isinstance(m.event().payload, OrphanDetected)]
     assert len(redetected) == len(payloads)
+
+
+async def test_a_service_whose_events_it_cannot_read_keeps_its_objects(
+    events: Events,
+    reconcilers: Reconcilers,
+    kube: KubeClient,
+    jetstream: JetStreamContext,
+) -> None:
+    first = await reconcilers.start()
+    platform = first.runtime.platform
+    await events.append(*project_created("acme"))
+    await events.append(*service_applied("acme", spec(HELLO)))
+    want = compiled_refs(platform, [("acme", spec(HELLO), 1)])
+
+    async def holds_all() -> bool:
+        return set(await managed_objects(kube, platform)) == want
+
+    await wait_until(holds_all, within=10, message="service applied")
+    await first.stop()
+    # The stream is restored from elsewhere; its service.applied comes from a newer version.
+    await jetstream.delete_stream(EVENTS_STREAM.name)
+    await provision_streams(jetstream)
+    await events.append(*project_created("acme"))
+    subject, payload = service_applied("acme", spec(HELLO))
+    newer = build(payload, subject=subject, source="tests").model_copy(update={"dataversion": 99})
+    await events.store.append(subject, [newer], None)
+
+    second = await reconcilers.start()
+    await _resynced(second.runtime.reconciler)
+    assert second.runtime.feed.skipped == 1
+    assert set(await managed_objects(kube, platform)) == want, "nothing may be deleted"
+    await _report(jetstream, len(want))

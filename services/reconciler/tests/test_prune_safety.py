@@ -94,14 +94,16 @@ async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
         await events.append(*service_deleted("acme", name))
 
     second = await reconcilers.start(guarded)
+    reconciler = second.runtime.reconciler
+    await wait_until(lambda: reconciler.resyncs >= 1, within=10, message="first resync")
+    await reconciler.queue.wait_idle()
+    assert await holds(everything), "a guarded resync deletes nothing"
 
     async def held() -> bool:
         report = await orphan_report(jetstream)
         return report is not None and len(report.held_deletions) == 20
 
     await wait_until(held, within=10, message="20 deletions held and reported")
-    assert second.runtime.reconciler.resyncs >= 1
-    assert await holds(everything), "a guarded resync deletes nothing"
     report = await orphan_report(jetstream)
     assert report is not None
     assert "held" in report.message
