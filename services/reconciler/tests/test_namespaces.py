@@ -18,6 +18,7 @@ from lc_testing.product_docs import HELLO
 from .conftest import Events, Reconcilers
 from .helpers import project_created, project_deleted, service_applied, snapshot, spec
 
+NAMESPACE_OF_THEIRS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}
 THEIRS = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
@@ -42,10 +43,14 @@ async def project_status(js: JetStreamContext, slug: str) -> ProjectStatus | Non
 async def test_a_project_cannot_take_over_an_existing_namespace(
     events: Events, reconcilers: Reconcilers, kube: KubeClient, jetstream: JetStreamContext
 ) -> None:
-    await kube.create(
-        NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}
-    )
-    await kube.create(DEPLOYMENT, THEIRS)
+    for kind, obj in ((NAMESPACE, NAMESPACE_OF_THEIRS), (DEPLOYMENT, THEIRS)):
+        await kube._call(  # as `kubectl create` or Helm would
+            "POST",
+            kind.collection_path(obj["metadata"].get("namespace")),
+            "create",
+            query=[("fieldManager", "helm")],
+            body=obj,
+        )
     await reconcilers.start()
     await events.append(*project_created("ingress-nginx"))
     await events.append(*service_applied("ingress-nginx", spec(HELLO)))
@@ -108,3 +113,32 @@ async def test_a_namespace_the_platform_creates_carries_its_mark_and_goes_with_t
         return live is None or live["metadata"].get("deletionTimestamp") is not None
 
     await wait_until(gone, within=10, message="namespace shop deleted")
+
+
+async def test_a_namespace_made_before_the_mark_existed_is_still_the_projects(
+    events: Events, reconcilers: Reconcilers, kube: KubeClient, jetstream: JetStreamContext
+) -> None:
+    # What earlier versions applied: our labels, no mark, written by nobody else.
+    legacy = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "shop",
+            "labels": {"app.kubernetes.io/managed-by": "liquidcompute", "liquidcompute.io/project": "shop"},
+        },
+    }
+    await kube.apply(NAMESPACE, legacy)
+    await reconcilers.start()
+    await events.append(*project_created("shop"))
+
+    async def marked_and_ready() -> bool:
+        live = await kube.get(NAMESPACE, None, "shop")
+        annotations = (live or {}).get("metadata", {}).get("annotations") or {}
+        status = await project_status(jetstream, "shop")
+        return (
+            annotations.get(ANNOTATION_CREATED_BY) == "liquidcompute"
+            and status is not None
+            and status.phase is ProjectPhase.READY
+        )
+
+    await wait_until(marked_and_ready, within=10, message="legacy namespace kept, and marked")

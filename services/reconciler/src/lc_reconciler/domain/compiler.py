@@ -23,6 +23,7 @@ from lc_contracts.engine import (
     CERT_MANAGER_GROUP,
     CERT_MANAGER_VERSION,
     CERTIFICATE_KIND,
+    FIELD_MANAGER,
     GPU_RESOURCE,
     LABEL_MANAGED_BY,
     LABEL_PROJECT,
@@ -76,11 +77,19 @@ def compile_namespace(project_slug: str, platform: PlatformConfig) -> Manifest:
 
 
 def namespace_is_ours(live: Manifest) -> bool:
-    """Whether the platform created namespace `live` (or it is one every cluster shares)."""
+    """Whether the platform created namespace `live` (or it is one every cluster shares).
+
+    Ours: it carries the created-by mark, or (namespaces made before the mark existed) no
+    field manager but ours ever wrote to it. A namespace anybody else created or touched
+    is not provably ours.
+    """
     meta = live.get("metadata") or {}
     if meta.get("name") in SHARED_NAMESPACES:
         return True
-    return bool((meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == MANAGED_BY_VALUE)
+    if (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == MANAGED_BY_VALUE:
+        return True
+    managers = {entry.get("manager") for entry in meta.get("managedFields") or []}
+    return managers == {FIELD_MANAGER}
 
 
 def foreign_namespace_message(namespace: str) -> str:
