@@ -75,6 +75,8 @@ CASES: dict[str, Case] = {
         project="search",
     ),
     "inference_not_exposed": Case({**LLAMA, "expose": False}),
+    # Service `a` of project `b-c` must not share `a-b-c` with service `a-b` of project `c`.
+    "hyphenated_project_hostname": Case({**HELLO, "name": "a"}, project="b-c"),
     "cpu_product_example": Case(HELLO),
     "cpu_custom_domain_no_issuer": Case(
         HELLO,

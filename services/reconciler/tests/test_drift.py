@@ -1,5 +1,6 @@
 """Drift repair at the periodic resync: objects deleted or edited by hand come back as
-compiled; objects labelled as ours that nothing compiles are removed."""
+compiled; objects labelled as a known service's revision that nothing compiles are
+removed (objects of services with no history are orphans: see test_orphans)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ async def test_object_labelled_ours_that_nothing_compiles_is_removed(
             "labels": {
                 "app.kubernetes.io/managed-by": "liquidcompute",
                 "liquidcompute.io/project": "default",
-                "liquidcompute.io/service": "ghost",
+                "liquidcompute.io/service": "hello",
                 "liquidcompute.io/revision": "1",
             },
         },

@@ -36,3 +36,12 @@ def test_fit_keeps_short_names_and_distinguishes_long_ones() -> None:
     a, b = fit("x" * 70 + "a"), fit("x" * 70 + "b")
     assert a != b
     assert len(a) == len(b) == 63
+
+
+def test_no_two_services_share_a_platform_hostname() -> None:
+    hosts = {
+        platform_hostname("a", "b-c", "apps.example.com"),
+        platform_hostname("a-b", "c", "apps.example.com"),
+    }
+    assert len(hosts) == 2
+    assert platform_hostname("whisper", "prod", "example.com") == "whisper-prod.example.com"

@@ -1,7 +1,8 @@
 """The `lc` command: `lc up` runs the local stack; `lc sim ...` drives the cluster simulator;
 `lc replay` rebuilds the API's projections; `lc events` prints the audit log; `lc state`
 and `lc diff` answer audit questions (a project at a moment, changes between two); `lc
-audit verify` checks the read models against the log."""
+audit verify` checks the read models against the log; `lc orphans` lists the objects the
+reconciler found without history and asks it to adopt or delete one."""
 
 from __future__ import annotations
 
@@ -141,6 +142,18 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _orphans(args: argparse.Namespace) -> int:
+    from lc_reconciler.orphan_commands import OrphanNotFound, run_orphans
+
+    try:
+        lines = asyncio.run(run_orphans(_api_settings().nats_url, args.action, args.name))
+    except OrphanNotFound as exc:
+        print(f"lc orphans: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lc", description="LiquidCompute local tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -187,6 +200,15 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--api", help="lcd's URL (LC_API_URL, default: the running stack)")
     diff.add_argument("--json", action="store_true", help="lcd's answer as JSON")
     diff.set_defaults(run=_diff)
+
+    orphans = commands.add_parser(
+        "orphans", help="objects with our labels and no history; adopt or delete one"
+    )
+    orphans.set_defaults(run=_orphans, action=None, name=None)
+    actions = orphans.add_subparsers(dest="action")
+    for action, what in (("adopt", "keep it and stop reporting it"), ("delete", "delete it")):
+        sub = actions.add_parser(action, help=f"{what} (an event on LC_EVENTS)")
+        sub.add_argument("name", help="Kind/namespace/name, as `lc orphans` lists it")
 
     # `lc sim ...` is handed whole to the simulator's own parser (see main).
     commands.add_parser("sim", help="drive the cluster simulator (`lc sim --help`)")

@@ -56,3 +56,6 @@ LABEL_PROJECT: Final = "liquidcompute.io/project"
 LABEL_SERVICE: Final = "liquidcompute.io/service"
 LABEL_REVISION: Final = "liquidcompute.io/revision"
 FIELD_MANAGER: Final = "liquidcompute"
+# Set on a Namespace only when the platform created it: the one mark that lets a project
+# use (and, on its deletion, delete) a namespace. Labels alone can be copied by hand.
+ANNOTATION_CREATED_BY: Final = "liquidcompute.io/created-by"

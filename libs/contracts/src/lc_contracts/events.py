@@ -21,7 +21,7 @@ from lc_contracts.engine import GpuHealth
 from lc_contracts.envelope import Envelope, new_event_id, now
 from lc_contracts.errors import UnknownEventType
 from lc_contracts.specs import ServiceSpec
-from lc_contracts.status import ServicePhase
+from lc_contracts.status import ManagedObject, ServicePhase
 
 
 class Payload(Contract):
@@ -70,6 +70,27 @@ class ServiceStatusChanged(Payload):
     previous_phase: ServicePhase | None = None
     message: str = ""
     revision: int = 0
+
+
+class OrphanDetected(Payload):
+    """The reconciler found an object with our labels and no history; it left it in place."""
+
+    TYPE = "orphan.detected"
+    target: ManagedObject
+
+
+class OrphanAdoptionRequested(Payload):
+    """An operator keeps an orphan: it is no longer reported, and goes with its service."""
+
+    TYPE = "orphan.adoption_requested"
+    target: ManagedObject
+
+
+class OrphanDeletionRequested(Payload):
+    """An operator asks the reconciler to delete an orphan."""
+
+    TYPE = "orphan.deletion_requested"
+    target: ManagedObject
 
 
 class DomainRegistered(Payload):
@@ -179,6 +200,9 @@ EVENT_TYPES: Final[Mapping[str, EventDef]] = _defs(
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
+    OrphanDetected,
+    OrphanAdoptionRequested,
+    OrphanDeletionRequested,
     DomainRegistered,
     DomainVerificationRequested,
     DomainVerified,

@@ -1,7 +1,8 @@
 """Observed-state snapshots published on LC_STATUS (the latest one per subject is kept).
 
-The reconciler publishes `ServiceStatus`; the proxy builds its routing table from it and
-publishes `UsageSnapshot`; the API reads both.
+The reconciler publishes `ServiceStatus`, `ProjectStatus` and `OrphanReport`; the proxy
+builds its routing table from service status and publishes `UsageSnapshot`; the API reads
+service status and usage; `lc orphans` reads the orphan report.
 """
 
 from __future__ import annotations
@@ -42,6 +43,53 @@ class ServiceStatus(Contract):
     endpoints: list[Endpoint] = Field(default_factory=list)
     replicas: list[Replica] = Field(default_factory=list)
     ready_replicas: int = 0
+    observed_at: datetime
+
+
+class ProjectPhase(StrEnum):
+    READY = "Ready"
+    FAILED = "Failed"
+    DELETED = "Deleted"
+
+
+class ProjectStatus(Contract):
+    """Whether a project's namespace is the platform's to use."""
+
+    project_slug: str
+    namespace: str
+    phase: ProjectPhase
+    message: str = ""
+    observed_at: datetime
+
+
+class ManagedObject(Contract):
+    """A Kubernetes object carrying our labels, named as `kubectl` names it."""
+
+    api_version: str
+    kind: str
+    namespace: str = ""
+    name: str
+    project_slug: str
+    service_name: str
+    revision: str = ""
+    uid: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"
+
+
+class OrphanReport(Contract):
+    """What the reconciler found and would not delete on its own.
+
+    `orphans`: objects with our labels whose service the event stream has no history of.
+    `held_deletions`: deletions a resync planned but held back, because they exceeded the
+    share of managed objects a resync may delete (the deletion guard).
+    """
+
+    orphans: list[ManagedObject] = Field(default_factory=list)
+    held_deletions: list[ManagedObject] = Field(default_factory=list)
+    message: str = ""
     observed_at: datetime
 
 

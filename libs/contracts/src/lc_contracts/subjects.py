@@ -41,12 +41,21 @@ def fqdn_claim_subject(fqdn: str) -> str:
     return f"{EVENTS_PREFIX}.fqdn.{token(fqdn)}"
 
 
+def orphan_subject(slug: str, name: str) -> str:
+    """Requests about, and reports of, objects labelled for a service with no history."""
+    return f"{EVENTS_PREFIX}.orphan.{token(slug)}.{token(name)}"
+
+
 def gpu_subject(node: str, uuid: str) -> str:
     return f"{EVENTS_PREFIX}.gpu.{token(node)}.{token(uuid)}"
 
 
 def service_status_subject(slug: str, name: str) -> str:
     return f"{STATUS_PREFIX}.service.{token(slug)}.{token(name)}"
+
+
+def project_status_subject(slug: str) -> str:
+    return f"{STATUS_PREFIX}.project.{token(slug)}"
 
 
 def usage_status_subject(replica: str) -> str:
@@ -57,3 +66,5 @@ ALL_EVENTS: Final = f"{EVENTS_PREFIX}.>"
 ALL_STATUS: Final = f"{STATUS_PREFIX}.>"
 SERVICE_STATUS: Final = f"{STATUS_PREFIX}.service.>"
 USAGE_STATUS: Final = f"{STATUS_PREFIX}.usage.>"
+PROJECT_STATUS: Final = f"{STATUS_PREFIX}.project.>"
+ORPHAN_STATUS: Final = f"{STATUS_PREFIX}.reconciler.orphans"

@@ -12,6 +12,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lc_contracts.hostnames import platform_hostname
 from lc_contracts.network import is_loopback
 
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -32,7 +33,7 @@ class ApiSettings(BaseSettings):
     """PostgreSQL for the read models; `postgresql://` URLs are given the psycopg 3 driver."""
 
     platform_domain: str = "lc.localhost"
-    """Suffix of every Service's generated hostname: `<service>-<project>.<platformDomain>`."""
+    """Suffix of every Service's generated hostname (`lc_contracts.hostnames`)."""
 
     ingress_service_namespace: str = "ingress-nginx"
     """Namespace of the shared ingress controller Service that custom domains CNAME to."""
@@ -167,4 +168,4 @@ class ApiSettings(BaseSettings):
         return f"{self.ingress_service_name}.{self.ingress_service_namespace}.svc.cluster.local"
 
     def service_url(self, project_slug: str, service_name: str) -> str:
-        return f"https://{service_name}-{project_slug}.{self.platform_domain}"
+        return f"https://{platform_hostname(service_name, project_slug, self.platform_domain)}"

@@ -1,7 +1,7 @@
 """Fold LC_EVENTS into the desired state, from sequence 1, then follow it live.
 
-Who calls it: the runtime, once per process. It reads the project, service and domain
-subjects in stream order; the first time it catches up with the stream it sets
+Who calls it: the runtime, once per process. It reads the project, service, domain and
+orphan subjects in stream order; the first time it catches up with the stream it sets
 `caught_up` (the desired state is then complete); from then on each event's effects are
 handed to `on_touched` (reconcile) and `on_status` (recompute status). A read that fails
 (NATS restarting) resumes from the last folded sequence after a short back-off;
@@ -37,6 +37,7 @@ SUBJECTS: Final = (
     f"{EVENTS_PREFIX}.project.>",
     f"{EVENTS_PREFIX}.service.>",
     f"{EVENTS_PREFIX}.domain.>",
+    f"{EVENTS_PREFIX}.orphan.>",
 )
 
 

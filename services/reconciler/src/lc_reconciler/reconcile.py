@@ -11,8 +11,16 @@ Failed with the server's message) and retried slowly, in case the cluster change
 
 The resync lists every managed object once per kind, rebuilds the inventory (which
 objects exist per service) and queues only the keys whose objects are missing, drifted
-(an edited managed field) or orphaned, so a resync of an unchanged cluster costs one list
-per kind.
+(an edited managed field) or due for pruning, so a resync of an unchanged cluster costs
+one list per kind.
+
+What may be pruned is decided by `domain.prune`: only what the stream says is gone.
+Objects of services with no history are orphans, kept and reported (`findings`). A resync
+whose prunes would exceed `prune_guard_share` of the managed objects holds them all and
+reports them instead (the deletion guard); a later event about a service decides for it
+afresh. Namespaces: one is created (never adopted) for a project, and deleted with the
+project only if it carries the created-by mark; a project whose namespace exists without
+the mark is Failed, and so are its services.
 """
 
 from __future__ import annotations
@@ -22,14 +30,28 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from lc_contracts.engine import LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, MANAGED_BY_VALUE
+from lc_contracts.engine import (
+    LABEL_MANAGED_BY,
+    LABEL_PROJECT,
+    LABEL_REVISION,
+    LABEL_SERVICE,
+    MANAGED_BY_VALUE,
+)
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
-from lc_reconciler.domain.compiler import Manifest, compile_namespace, compile_service
+from lc_reconciler.domain.compiler import (
+    SHARED_NAMESPACES,
+    Manifest,
+    compile_namespace,
+    compile_service,
+    foreign_namespace_message,
+    namespace_is_ours,
+)
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 from lc_reconciler.domain.naming import namespace_name
 from lc_reconciler.domain.objects import ObjectRef, drifted
 from lc_reconciler.domain.platform import PlatformConfig
+from lc_reconciler.domain.prune import LiveObject, PruneGuard, PrunePlan, plan_prune
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.errors import KubeError, PermanentKubeError, TransientKubeError
 from lc_reconciler.kube.resources import NAMESPACE, kind_of, service_kinds
@@ -40,10 +62,16 @@ log = logging.getLogger(__name__)
 WorkKey = tuple[str, ...]
 RESYNC: Final[WorkKey] = ("resync",)
 MANAGED_SELECTOR: Final = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
-# Namespaces a project may map onto but that must outlive it.
-PROTECTED_NAMESPACES: Final = frozenset(
-    {"default", "kube-system", "kube-public", "kube-node-lease"}
-)
+
+
+class ForeignNamespace(PermanentKubeError):
+    """The project's namespace exists and the platform did not create it."""
+
+
+def live_object(item: dict[str, Any]) -> LiveObject:
+    meta = item.get("metadata") or {}
+    revision = (meta.get("labels") or {}).get(LABEL_REVISION) or ""
+    return LiveObject(ObjectRef.of(item), str(revision), str(meta.get("uid") or ""))
 
 
 def project_key(slug: str) -> WorkKey:
@@ -62,20 +90,30 @@ class Reconciler:
         state: DesiredState,
         *,
         backoff: Backoff | None = None,
+        guard: PruneGuard | None = None,
         on_service_reconciled: Callable[[ServiceKey], None] | None = None,
+        on_findings: Callable[[], None] | None = None,
     ) -> None:
         self.kube = kube
         self.platform = platform
         self.state = state
         self.backoff = backoff or Backoff()
         self.queue: WorkQueue[WorkKey] = WorkQueue()
-        self.inventory: dict[ServiceKey, set[ObjectRef]] = {}
+        self.guard = guard or PruneGuard()
+        self.inventory: dict[ServiceKey, dict[ObjectRef, LiveObject]] = {}
         self.rejections: dict[ServiceKey, str] = {}
+        # What it found and would not act on alone (published by `findings`).
+        self.orphans: dict[ServiceKey, tuple[LiveObject, ...]] = {}
+        self.held: dict[ServiceKey, tuple[LiveObject, ...]] = {}
+        self.foreign_namespaces: dict[str, str] = {}
+        """project slug -> why its namespace cannot be used"""
+        self.pruned = 0
         self.resyncs = 0
         self.retries = 0
         self._namespaces: set[str] = set()
         self._failures: dict[WorkKey, int] = {}
         self._on_service_reconciled = on_service_reconciled or (lambda key: None)
+        self._on_findings = on_findings or (lambda: None)
         self._kinds = {(k.api_version, k.kind): k for k in (*service_kinds(platform), NAMESPACE)}
 
     # -- triggers ------------------------------------------------------------------
@@ -84,6 +122,9 @@ class Reconciler:
         for slug in sorted(touched.projects):
             self.queue.add(project_key(slug))
         for key in sorted(touched.services):
+            # An event about the service decides its prunes afresh, guard or not.
+            if self.held.pop(key, None) is not None:
+                self._on_findings()
             self.queue.add(service_key(key))
 
     def request_resync(self) -> None:
@@ -135,28 +176,49 @@ class Reconciler:
         return namespace_name(self.platform.namespace_prefix, slug)
 
     async def _ensure_namespace(self, slug: str) -> None:
+        """Create the project's namespace, or check that the platform created it.
+
+        Raises ForeignNamespace (the project is Failed) when it exists without our mark.
+        """
         name = self._namespace(slug)
         if name in self._namespaces:
             return
-        await self.kube.apply(NAMESPACE, compile_namespace(slug, self.platform))
+        manifest = compile_namespace(slug, self.platform)
+        live = await self.kube.get(NAMESPACE, None, name)
+        if live is None:
+            await self.kube.create(NAMESPACE, manifest)
+        elif not namespace_is_ours(live):
+            message = foreign_namespace_message(name)
+            if self.foreign_namespaces.get(slug) != message:
+                self.foreign_namespaces[slug] = message
+                self._on_findings()
+            raise ForeignNamespace(message, 409)
+        else:
+            await self.kube.apply(NAMESPACE, manifest)
         self._namespaces.add(name)
+        if self.foreign_namespaces.pop(slug, None) is not None:
+            self._on_findings()
 
     async def reconcile_project(self, slug: str) -> None:
         if slug in self.state.projects:
             await self._ensure_namespace(slug)
             return
+        if self.foreign_namespaces.pop(slug, None) is not None:
+            self._on_findings()
         namespace = self._namespace(slug)
         self._namespaces.discard(namespace)
+        if slug not in self.state.deleted_projects:
+            return  # a project the stream knows nothing of: its objects are orphans
         selector = f"{MANAGED_SELECTOR},{LABEL_PROJECT}={slug}"
         for kind in service_kinds(self.platform):
             items, _ = await self.kube.list(kind, namespace=namespace, label_selector=selector)
             await self._delete_all([ObjectRef.of(item) for item in items])
         for key in [k for k in self.inventory if k[0] == slug]:
             del self.inventory[key]
-        if namespace not in PROTECTED_NAMESPACES:
+        if namespace not in SHARED_NAMESPACES:
             live = await self.kube.get(NAMESPACE, None, namespace)
             labels = ((live or {}).get("metadata") or {}).get("labels") or {}
-            if live is not None and labels.get(LABEL_PROJECT) == slug:
+            if live is not None and namespace_is_ours(live) and labels.get(LABEL_PROJECT) == slug:
                 await self.kube.delete(NAMESPACE, None, namespace)
 
     # -- services ------------------------------------------------------------------
@@ -182,27 +244,44 @@ class Reconciler:
     async def _reconcile_service(self, key: ServiceKey) -> None:
         manifests = self.compiled(key)
         wanted = {ObjectRef.of(m) for m in manifests}
+        known = self.inventory.setdefault(key, {})
         if manifests:
-            await self._ensure_namespace(key[0])
+            try:
+                await self._ensure_namespace(key[0])
+            except ForeignNamespace as exc:
+                self.rejections[key] = str(exc)
+                raise
             results = await asyncio.gather(
                 *(self.kube.apply(kind_of(m, self.platform), m) for m in manifests),
                 return_exceptions=True,
             )
             errors = [r for r in results if isinstance(r, BaseException)]
-            known = self.inventory.setdefault(key, set())
-            known.update(
-                ObjectRef.of(m)
-                for m, r in zip(manifests, results, strict=True)
-                if not isinstance(r, BaseException)
-            )
+            revision = manifests[0]["metadata"]["labels"][LABEL_REVISION]
+            for manifest, result in zip(manifests, results, strict=True):
+                if not isinstance(result, BaseException):
+                    uid = str((result.get("metadata") or {}).get("uid") or "")
+                    ref = ObjectRef.of(manifest)
+                    known[ref] = LiveObject(ref, revision, uid)
             self._raise_first(key, errors)
         self.rejections.pop(key, None)
-        stale = sorted(self.inventory.get(key, set()) - wanted)
-        await self._delete_all(stale)
-        if wanted:
-            self.inventory[key] = wanted
-        else:
+        plan = plan_prune(self.state, key, wanted, known.values())
+        if key not in self.held:
+            await self._delete_all(plan.delete)
+            self.pruned += len(plan.delete)
+            for ref in plan.delete:
+                known.pop(ref, None)
+        self._set_orphans(key, plan)
+        if not known:
             self.inventory.pop(key, None)
+
+    def _set_orphans(self, key: ServiceKey, plan: PrunePlan) -> None:
+        before = self.orphans.get(key, ())
+        if plan.orphans:
+            self.orphans[key] = plan.orphans
+        else:
+            self.orphans.pop(key, None)
+        if before != plan.orphans:
+            self._on_findings()
 
     def _raise_first(self, key: ServiceKey, errors: Sequence[BaseException]) -> None:
         if not errors:
@@ -231,7 +310,11 @@ class Reconciler:
     # -- resync ----------------------------------------------------------------------
 
     async def resync(self) -> None:
-        """List everything we manage, rebuild the inventory, queue what differs."""
+        """List everything we manage, rebuild the inventory, queue what differs.
+
+        Prunes are counted first: when they exceed what the guard allows, none is made
+        and all are reported as held.
+        """
         kinds = service_kinds(self.platform)
         listed = await asyncio.gather(
             *(self.kube.list(kind, label_selector=MANAGED_SELECTOR) for kind in (*kinds, NAMESPACE))
@@ -243,19 +326,57 @@ class Reconciler:
                 project, service = labels.get(LABEL_PROJECT), labels.get(LABEL_SERVICE)
                 if project and service:
                     live.setdefault((project, service), {})[ObjectRef.of(item)] = item
-        self.inventory = {key: set(objects) for key, objects in live.items()}
+        self.inventory = {
+            key: {ref: live_object(item) for ref, item in objects.items()}
+            for key, objects in live.items()
+        }
+        plans: dict[ServiceKey, PrunePlan] = {}
+        queued: set[ServiceKey] = set()
         for key in sorted(live.keys() | self.state.services.keys()):
-            if self._differs(key, live.get(key, {})):
-                self.queue.add(service_key(key))
+            manifests = self.compiled(key)
+            objects = live.get(key, {})
+            plans[key] = plan_prune(
+                self.state,
+                key,
+                {ObjectRef.of(m) for m in manifests},
+                self.inventory.get(key, {}).values(),
+            )
+            if self._differs(manifests, objects):
+                queued.add(key)
+        deletions = {key: plan for key, plan in plans.items() if plan.delete}
+        managed = sum(len(objects) for objects in live.values())
+        count = sum(len(plan.delete) for plan in deletions.values())
+        held_before = self.held
+        if self.guard.allows(count, managed):
+            self.held = {}
+            queued |= deletions.keys()
+        else:
+            log.error(
+                "resync would delete %d of %d managed objects (more than %.0f%%): "
+                "deletions held, see `lc orphans`",
+                count,
+                managed,
+                self.guard.share * 100,
+            )
+            self.held = {
+                key: tuple(self.inventory[key][ref] for ref in plan.delete)
+                for key, plan in deletions.items()
+            }
+        orphans = {key: plan.orphans for key, plan in plans.items() if plan.orphans}
+        if orphans != self.orphans or held_before != self.held:
+            self.orphans = orphans
+            self._on_findings()
+        for key in sorted(queued):
+            self.queue.add(service_key(key))
         namespaces, _ = listed[-1]
         self._resync_namespaces(namespaces)
         self.resyncs += 1
 
-    def _differs(self, key: ServiceKey, live: dict[ObjectRef, dict[str, Any]]) -> bool:
-        manifests = self.compiled(key)
-        if {ObjectRef.of(m) for m in manifests} != set(live):
-            return True
-        return any(drifted(m, live[ObjectRef.of(m)]) for m in manifests)
+    def _differs(self, manifests: list[Manifest], live: dict[ObjectRef, dict[str, Any]]) -> bool:
+        """Whether an object it compiles is missing or drifted."""
+        return any(
+            ObjectRef.of(m) not in live or drifted(m, live[ObjectRef.of(m)]) for m in manifests
+        )
 
     def _resync_namespaces(self, namespaces: list[dict[str, Any]]) -> None:
         present: set[str] = set()
@@ -265,7 +386,8 @@ class Reconciler:
             if not slug:
                 continue
             if slug not in self.state.projects and meta.get("deletionTimestamp") is None:
-                self.queue.add(project_key(slug))
+                if slug in self.state.deleted_projects and not self.held:
+                    self.queue.add(project_key(slug))
             elif meta.get("name") == self._namespace(slug):
                 present.add(meta["name"])
         self._namespaces = present

@@ -4,6 +4,9 @@ resync, the status watches and the status reporter, and `run(settings)`.
 Who calls it: `lc-reconciler` (cli), `lc up` (as an asyncio task, cancelled to stop),
 tests and the benchmark (which build a `ReconcilerRuntime` on their own connections).
 
+`findings` publishes what the reconciler would not act on alone: orphans, deletions held
+by the guard, projects whose namespace is not ours.
+
 Start-up order matters: the desired state is folded from LC_EVENTS up to the present
 first, then a full resync makes the cluster match it (and prunes what a crash left
 behind), and status is reported only once both watches have listed, so a restart never
@@ -21,8 +24,9 @@ from nats.js import JetStreamContext
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import EventStore, provision_streams
 from lc_reconciler.cancellation import until_cancelled
-from lc_reconciler.domain.desired_state import DesiredState
+from lc_reconciler.domain.desired_state import DesiredState, Touched
 from lc_reconciler.event_feed import EventFeed
+from lc_reconciler.findings import FindingsPublisher
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, model_kind
 from lc_reconciler.kube.watch import ObjectWatch
@@ -50,13 +54,18 @@ class ReconcilerRuntime:
             self.platform,
             self.state,
             backoff=settings.backoff(),
+            guard=settings.prune_guard(),
             on_service_reconciled=self.reporter.mark,
+            on_findings=self._mark_findings,
+        )
+        self.findings = FindingsPublisher(
+            js, self.state, self.reconciler, backoff=settings.backoff()
         )
         self.reporter.rejection = self.reconciler.rejections.get
         self.feed = EventFeed(
             EventStore(js),
             self.state,
-            on_touched=self.reconciler.touched,
+            on_touched=self._touched,
             on_status=self.reporter.mark,
         )
         self.watches = [
@@ -80,9 +89,18 @@ class ReconcilerRuntime:
         self.ready = asyncio.Event()
         """Set once the desired state is rebuilt and the first resync has been queued."""
 
+    def _touched(self, touched: Touched) -> None:
+        self.reconciler.touched(touched)
+        if touched.projects:
+            self.findings.mark()
+
+    def _mark_findings(self) -> None:
+        self.findings.mark()
+
     async def run(self) -> None:
         await provision_streams(self.js)
         await self.reporter.load_published()
+        await self.findings.load_published()
         async with asyncio.TaskGroup() as group:
             group.create_task(until_cancelled(self.feed.run()))
             await self.feed.caught_up.wait()
@@ -94,6 +112,8 @@ class ReconcilerRuntime:
             await asyncio.gather(*(w.synced.wait() for w in self.watches))
             self.reporter.mark_all()
             group.create_task(until_cancelled(self.reporter.run()))
+            self.findings.mark()
+            group.create_task(until_cancelled(self.findings.run()))
             self.ready.set()
             log.info(
                 "reconciler running: %d projects, %d services",

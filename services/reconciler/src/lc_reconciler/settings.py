@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
+from lc_contracts.specs import Quantity
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
+from lc_reconciler.domain.prune import PruneGuard
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
@@ -67,8 +69,19 @@ class ReconcilerSettings(BaseSettings):
     """LC_INFERENCE_SERVICE_TEMPLATE: name of the engine's Service for a Model (`{model}`)."""
     inference_service_port: Annotated[int, Field(ge=1, le=65535)] = 80
     """LC_INFERENCE_SERVICE_PORT: port of that Service the Ingress targets."""
+    default_cpu_request: Quantity = "100m"
+    """LC_DEFAULT_CPU_REQUEST: CPU request of a container whose spec sets none."""
+    default_memory_request: Quantity = "128Mi"
+    """LC_DEFAULT_MEMORY_REQUEST: memory request of a container whose spec sets none."""
+    run_as_non_root: bool = False
+    """LC_RUN_AS_NON_ROOT: stamp `runAsNonRoot: true` on every pod (images must not run as root)."""
     resync_interval_s: Annotated[float, Field(gt=0)] = 300.0
     """LC_RESYNC_INTERVAL_S: seconds between full resyncs (drift repair, orphan sweep)."""
+    prune_guard_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """LC_PRUNE_GUARD_SHARE: largest share of the managed objects one resync may delete; a
+    resync that would delete more deletes nothing and reports (1 turns the guard off)."""
+    prune_guard_floor: Annotated[int, Field(ge=0)] = 20
+    """LC_PRUNE_GUARD_FLOOR: a resync may always delete this many objects, whatever the share."""
     workers: Annotated[int, Field(ge=1, le=256)] = 16
     """LC_WORKERS: keys reconciled concurrently."""
     retry_base_s: Annotated[float, Field(gt=0)] = 0.05
@@ -118,7 +131,15 @@ class ReconcilerSettings(BaseSettings):
             ),
             inference_service_template=self.inference_service_template,
             inference_service_port=self.inference_service_port,
+            default_cpu_request=self.default_cpu_request,
+            default_memory_request=self.default_memory_request,
+            run_as_non_root=self.run_as_non_root,
         )
+
+    def prune_guard(self) -> PruneGuard:
+        if self.prune_guard_share >= 1:
+            return PruneGuard(share=1.0, floor=self.prune_guard_floor)
+        return PruneGuard(share=self.prune_guard_share, floor=self.prune_guard_floor)
 
     def backoff(self) -> Backoff:
         return Backoff(base_s=self.retry_base_s, max_s=self.retry_max_s)

@@ -9,7 +9,8 @@ Callers: the reconciler (apply and drift checks), the golden tests, the benchmar
 | cpu / gpu   | PVC + Deployment [+ Service] [+ Ingress + Certificate]         |
 
 Every object carries the managed-by, project, service and revision labels; the
-Namespace of the project carries managed-by and project.
+Namespace of the project carries managed-by and project, and, unless it is a namespace
+every cluster has (`default`), the created-by mark that says the platform made it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from lc_contracts.engine import (
+    ANNOTATION_CREATED_BY,
     CERT_MANAGER_GROUP,
     CERT_MANAGER_VERSION,
     CERTIFICATE_KIND,
+    FIELD_MANAGER,
     GPU_RESOURCE,
     LABEL_MANAGED_BY,
     LABEL_PROJECT,
@@ -43,6 +46,9 @@ Metadata = Callable[[str], dict[str, Any]]
 
 WORKSPACE_VOLUME: Final = "workspace"
 WORKSPACE_PATH: Final = "/workspace"
+# Namespaces a project may map onto without having created them (the product docs'
+# project `default`), which must outlive it. lcd refuses slugs that map onto `kube-*`.
+SHARED_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def project_labels(project_slug: str) -> dict[str, str]:
@@ -63,14 +69,35 @@ def service_labels(project_slug: str, service_name: str, revision: int) -> dict[
 
 
 def compile_namespace(project_slug: str, platform: PlatformConfig) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": namespace_name(platform.namespace_prefix, project_slug),
-            "labels": project_labels(project_slug),
-        },
-    }
+    name = namespace_name(platform.namespace_prefix, project_slug)
+    metadata: dict[str, Any] = {"name": name, "labels": project_labels(project_slug)}
+    if name not in SHARED_NAMESPACES:
+        metadata["annotations"] = {ANNOTATION_CREATED_BY: MANAGED_BY_VALUE}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+def namespace_is_ours(live: Manifest) -> bool:
+    """Whether the platform created namespace `live` (or it is one every cluster shares).
+
+    Ours: it carries the created-by mark, or (namespaces made before the mark existed) no
+    field manager but ours ever wrote to it. A namespace anybody else created or touched
+    is not provably ours.
+    """
+    meta = live.get("metadata") or {}
+    if meta.get("name") in SHARED_NAMESPACES:
+        return True
+    if (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == MANAGED_BY_VALUE:
+        return True
+    managers = {entry.get("manager") for entry in meta.get("managedFields") or []}
+    return managers == {FIELD_MANAGER}
+
+
+def foreign_namespace_message(namespace: str) -> str:
+    return (
+        f"namespace {namespace!r} already exists and was not created by LiquidCompute; "
+        f"the project cannot use it (choose another slug, or, if it is the platform's, "
+        f"kubectl annotate namespace {namespace} {ANNOTATION_CREATED_BY}={MANAGED_BY_VALUE})"
+    )
 
 
 def hostnames(
@@ -181,7 +208,9 @@ def _port_name(port: PortSpec) -> str:
     return port.name or f"{port.protocol.lower()}-{port.port}"
 
 
-def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]:
+def _container(
+    service: ServiceSpec, container: ContainerKind, platform: PlatformConfig
+) -> dict[str, Any]:
     out: dict[str, Any] = {"name": object_name(service.name), "image": container.image}
     if container.command:
         out["command"] = list(container.command)
@@ -194,6 +223,17 @@ def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]
             {"name": _port_name(p), "containerPort": p.port, "protocol": p.protocol}
             for p in container.ports
         ]
+    out["resources"] = _resources(service, container, platform)
+    out["securityContext"] = _container_security(container)
+    out["volumeMounts"] = [{"name": WORKSPACE_VOLUME, "mountPath": WORKSPACE_PATH}]
+    return out
+
+
+def _resources(
+    service: ServiceSpec, container: ContainerKind, platform: PlatformConfig
+) -> dict[str, Any]:
+    """What the spec sets is requested and limited; what it does not is requested at the
+    platform's defaults, so every container has requests (and the scheduler a budget)."""
     requests: dict[str, str | int] = {}
     limits: dict[str, str | int] = {}
     resources = container.resources
@@ -201,14 +241,27 @@ def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]
         requests["cpu"] = limits["cpu"] = resources.cpu
     if resources is not None and resources.memory:
         requests["memory"] = limits["memory"] = resources.memory
+    requests.setdefault("cpu", platform.default_cpu_request)
+    requests.setdefault("memory", platform.default_memory_request)
     if service.tier is Tier.GPU:
         limits[GPU_RESOURCE] = str(service.gpus_per_replica())
-    if requests or limits:
-        out["resources"] = {
-            key: value for key, value in (("requests", requests), ("limits", limits)) if value
-        }
-    out["volumeMounts"] = [{"name": WORKSPACE_VOLUME, "mountPath": WORKSPACE_PATH}]
-    return out
+    return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
+
+
+def _container_security(container: ContainerKind) -> dict[str, Any]:
+    """The restricted Pod Security profile's container fields: no privilege escalation,
+    every capability dropped but the one a port below 1024 needs (which it allows)."""
+    capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
+    if any(p.port < 1024 for p in container.ports):
+        capabilities["add"] = ["NET_BIND_SERVICE"]
+    return {"allowPrivilegeEscalation": False, "capabilities": capabilities}
+
+
+def _pod_security(platform: PlatformConfig) -> dict[str, Any]:
+    security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if platform.run_as_non_root:
+        security["runAsNonRoot"] = True
+    return security
 
 
 def _deployment(
@@ -220,7 +273,10 @@ def _deployment(
     platform: PlatformConfig,
 ) -> Manifest:
     pod: dict[str, Any] = {
-        "containers": [_container(service, container)],
+        # The pods of a Service never talk to the Kubernetes API: no token to steal.
+        "automountServiceAccountToken": False,
+        "securityContext": _pod_security(platform),
+        "containers": [_container(service, container, platform)],
         "volumes": [
             {
                 "name": WORKSPACE_VOLUME,

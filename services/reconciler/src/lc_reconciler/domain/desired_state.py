@@ -4,6 +4,12 @@ The reconciler rebuilds it from sequence 1 at every start (it never reads the AP
 tables) and keeps folding as events arrive. `apply` says which projects and services an
 event touched, so the caller reconciles only those; the periodic resync covers the rest.
 
+What the stream says is gone is folded too, because only that may be pruned: services
+whose `service.deleted` (or whose project's `project.deleted`) was read, and projects
+deleted and not created again. A service that is neither live nor gone is unknown: its
+objects are orphans, left in place until an operator's `orphan.deletion_requested` or
+`orphan.adoption_requested` says what to do with them.
+
 Also folded here, because they decide what the status reporter may append:
 - the last phase announced by `service.status_changed` per service (so a restart does
   not announce a transition twice);
@@ -19,6 +25,9 @@ from lc_contracts.events import (
     DomainDeleted,
     DomainVerificationLost,
     DomainVerified,
+    OrphanAdoptionRequested,
+    OrphanDeletionRequested,
+    OrphanDetected,
     Payload,
     ProjectCreated,
     ProjectDeleted,
@@ -27,10 +36,17 @@ from lc_contracts.events import (
     ServiceStatusChanged,
 )
 from lc_contracts.specs import ServiceSpec
-from lc_contracts.status import ServicePhase
+from lc_contracts.status import ManagedObject, ServicePhase
 
 ServiceKey = tuple[str, str]
 """(project slug, service name)"""
+
+OrphanId = tuple[str, str, str, str]
+"""(apiVersion, kind, namespace, name) of an object, as orphan requests name it."""
+
+
+def orphan_id(target: ManagedObject) -> OrphanId:
+    return (target.api_version, target.kind, target.namespace, target.name)
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,12 @@ class DesiredState:
     domains: dict[ServiceKey, dict[str, str]] = field(default_factory=dict)
     announced_phases: dict[ServiceKey, ServicePhase] = field(default_factory=dict)
     subject_seqs: dict[ServiceKey, int] = field(default_factory=dict)
+    deleted_services: set[ServiceKey] = field(default_factory=set)
+    deleted_projects: set[str] = field(default_factory=set)
+    # orphans an operator chose to keep or to delete, and the (object, uid) pairs reported
+    adopted: set[OrphanId] = field(default_factory=set)
+    deletion_requested: set[OrphanId] = field(default_factory=set)
+    reported_orphans: set[tuple[OrphanId, str]] = field(default_factory=set)
 
     def services_of(self, project_slug: str) -> list[ServiceKey]:
         return [key for key in self.services if key[0] == project_slug]
@@ -73,6 +95,18 @@ class DesiredState:
 
     def is_live(self, key: ServiceKey) -> bool:
         return key in self.services and key[0] in self.projects
+
+    def is_gone(self, key: ServiceKey) -> bool:
+        """Whether the stream said this service, or its project, was deleted (and no more)."""
+        if key in self.services:
+            return False
+        return key in self.deleted_services or (
+            key[0] in self.deleted_projects and key[0] not in self.projects
+        )
+
+    def is_known(self, key: ServiceKey) -> bool:
+        """Whether the stream holds a history for this service: live or gone."""
+        return self.is_live(key) or self.is_gone(key)
 
     def apply(self, seq: int, payload: Payload) -> Touched:
         """Fold one event (at stream sequence `seq`); events at or before `position` are ignored."""
@@ -85,21 +119,26 @@ class DesiredState:
         match payload:
             case ProjectCreated(slug=slug):
                 self.projects.add(slug)
+                self.deleted_projects.discard(slug)
                 return Touched(projects=frozenset({slug}))
             case ProjectDeleted(slug=slug):
                 self.projects.discard(slug)
+                self.deleted_projects.add(slug)
                 gone = self.services_of(slug)
                 for key in gone:
                     self._forget(key)
+                    self.deleted_services.add(key)
                 return Touched(projects=frozenset({slug}), services=frozenset(gone))
             case ServiceApplied(project_slug=slug, revision=revision, spec=spec):
                 key = (slug, spec.name)
                 self.services[key] = ServiceRecord(slug, spec, revision)
+                self.deleted_services.discard(key)
                 self.subject_seqs[key] = seq
                 return Touched(services=frozenset({key}))
             case ServiceDeleted(project_slug=slug, name=name):
                 key = (slug, name)
                 self._forget(key)
+                self.deleted_services.add(key)
                 self.subject_seqs[key] = seq
                 return Touched(services=frozenset({key}))
             case ServiceStatusChanged(project_slug=slug, name=name, phase=phase):
@@ -117,6 +156,17 @@ class DesiredState:
                 key = (slug, name)
                 self.domains.get(key, {}).pop(domain_id, None)
                 return Touched(services=frozenset({key}))
+            case OrphanDetected(target=target):
+                self.reported_orphans.add((orphan_id(target), target.uid))
+                return Touched()
+            case OrphanAdoptionRequested(target=target):
+                self.adopted.add(orphan_id(target))
+                self.deletion_requested.discard(orphan_id(target))
+                return Touched(services=frozenset({(target.project_slug, target.service_name)}))
+            case OrphanDeletionRequested(target=target):
+                self.deletion_requested.add(orphan_id(target))
+                self.adopted.discard(orphan_id(target))
+                return Touched(services=frozenset({(target.project_slug, target.service_name)}))
         return Touched()
 
     def _forget(self, key: ServiceKey) -> None:

@@ -1,26 +1,23 @@
 """Names of emitted objects and hostnames, kept within Kubernetes' length limits.
 
-A name that would exceed its limit is cut and given a short hash of the whole name, so
-the result is deterministic (the same spec always yields the same name) and two long
-names that share a prefix still differ. Called by the compiler only.
+A name that would exceed its limit is cut and given a short hash of the whole name (see
+`lc_contracts.hostnames.fit`). The platform hostname's rule lives in `lc_contracts`,
+because lcd shows the same URL. Called by the compiler only.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import Final
+from lc_contracts.hostnames import DNS_LABEL_MAX, HASH_LEN, fit, platform_hostname
 
-DNS_LABEL_MAX: Final = 63
-HASH_LEN: Final = 8
-
-
-def fit(name: str, limit: int = DNS_LABEL_MAX) -> str:
-    """`name` itself when it fits, else a prefix of it + '-' + 8 hex of its sha256."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LEN]
-    head = name[: limit - HASH_LEN - 1].rstrip("-")
-    return f"{head}-{digest}"
+__all__ = [
+    "DNS_LABEL_MAX",
+    "HASH_LEN",
+    "derived_name",
+    "fit",
+    "namespace_name",
+    "object_name",
+    "platform_hostname",
+]
 
 
 def namespace_name(prefix: str, project_slug: str) -> str:
@@ -39,8 +36,3 @@ def object_name(service_name: str) -> str:
 
 def derived_name(service_name: str, suffix: str) -> str:
     return fit(f"{object_name(service_name)}-{suffix}")
-
-
-def platform_hostname(service_name: str, project_slug: str, platform_domain: str) -> str:
-    """`<service>-<project>.<domain>`; the first label is shortened to 63 characters."""
-    return f"{fit(f'{service_name}-{project_slug}')}.{platform_domain}"

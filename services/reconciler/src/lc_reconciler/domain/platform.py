@@ -50,3 +50,10 @@ class PlatformConfig:
     """Port of that Service the Ingress sends traffic to."""
     workspace_size: str = "10Gi"
     """Size of a `/workspace` volume when the spec does not say."""
+    default_cpu_request: str = "100m"
+    """CPU request of a container whose spec sets none (every container gets one)."""
+    default_memory_request: str = "128Mi"
+    """Memory request of a container whose spec sets none."""
+    run_as_non_root: bool = False
+    """Stamp `runAsNonRoot: true` on every pod: right for clusters whose images all run as
+    a non-root user (the restricted Pod Security profile); a root image then fails to start."""

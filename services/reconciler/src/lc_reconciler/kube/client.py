@@ -96,6 +96,17 @@ class KubeClient:
             content_type=APPLY_PATCH,
         )
 
+    async def create(self, kind: Kind, manifest: Obj) -> Obj:
+        """Create an object that must not exist yet (a 409 if it does, retried by callers)."""
+        meta = manifest["metadata"]
+        return await self._call(
+            "POST",
+            kind.collection_path(meta.get("namespace")),
+            f"create {kind.kind} {meta.get('namespace', '')}/{meta['name']}",
+            query=[("fieldManager", FIELD_MANAGER)],
+            body=manifest,
+        )
+
     async def delete(self, kind: Kind, namespace: str | None, name: str) -> bool:
         """Delete one object (dependents in the background); False when it was already gone."""
         try:
