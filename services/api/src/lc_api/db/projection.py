@@ -45,6 +45,38 @@ from lc_eventstore import StoredEvent
 PROJECTION_NAME = "lcd-read-models"
 
 
+def _upserts() -> tuple[Any, Any, Any]:
+    """The statements a run of `service.applied` is written with, built once and run with
+    many rows each (SQLAlchemy sends those as multi-row VALUES from a cached compilation)."""
+    changed = ("tier", "spec", "revision", "version", "updated_at")
+    key = [services.c.project_slug, services.c.name]
+    stmt = insert(services)
+    updated = stmt.on_conflict_do_update(
+        index_elements=key, set_={c: stmt.excluded[c] for c in changed}
+    )
+    born = stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={
+            **{c: stmt.excluded[c] for c in (*changed, "created_at")},
+            "phase": None,
+            "phase_message": None,
+        },
+    )
+    rev = insert(service_revisions)
+    revision = rev.on_conflict_do_update(
+        index_elements=[
+            service_revisions.c.project_slug,
+            service_revisions.c.name,
+            service_revisions.c.revision,
+        ],
+        set_={c: rev.excluded[c] for c in ("spec", "rollback_of", "seq", "created_at")},
+    )
+    return updated, born, revision
+
+
+_SERVICE_UPDATED, _SERVICE_BORN, _REVISION = _upserts()
+
+
 def event_project(event: StoredEvent) -> str | None:
     """The project an event concerns, when it says so itself."""
     data = event.envelope.data
@@ -135,39 +167,15 @@ class ReadModelProjection:
                 "seq": event.seq,
                 "created_at": at,
             }
-        changed = ("tier", "spec", "revision", "version", "updated_at")
-        service_key = [services.c.project_slug, services.c.name]
         updated = [
             {**row, "created_at": first_at[k]} for k, row in latest.items() if k not in born_at
         ]
         if updated:
-            stmt = insert(services).values(updated)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=service_key, set_={c: stmt.excluded[c] for c in changed}
-                )
-            )
+            await conn.execute(_SERVICE_UPDATED, updated)
         born = [{**row, "created_at": born_at[k]} for k, row in latest.items() if k in born_at]
         if born:
-            stmt = insert(services).values(born)
-            reset = {c: stmt.excluded[c] for c in (*changed, "created_at")}
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=service_key,
-                    set_={**reset, "phase": None, "phase_message": None},
-                )
-            )
-        stmt = insert(service_revisions).values(list(revisions.values()))
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    service_revisions.c.project_slug,
-                    service_revisions.c.name,
-                    service_revisions.c.revision,
-                ],
-                set_={c: stmt.excluded[c] for c in ("spec", "rollback_of", "seq", "created_at")},
-            )
-        )
+            await conn.execute(_SERVICE_BORN, born)
+        await conn.execute(_REVISION, list(revisions.values()))
 
     @singledispatchmethod
     async def _apply(self, event: Payload, conn: AsyncConnection, seq: int, at: datetime) -> None:
