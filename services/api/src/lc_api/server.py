@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from lc_api import fleet_routes
 from lc_api.api.deps import require_admin
-from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
+from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency, RequestChecks
 from lc_api.api.problems import install_problem_handlers
 from lc_api.api.routes import auth, domains, events, projects, services, system, usage
 from lc_api.api.routes.auth import LoginRequest
@@ -111,8 +111,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app.include_router(api)
 
-    # Outermost last: metrics see every answer, the body limit runs before idempotency.
+    # Outermost last: metrics see every answer, cross-site requests are refused before
+    # their bodies are read, the body limit runs before idempotency.
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestChecks, allowed_hosts=settings.allowed_host_names())
     app.add_middleware(HttpMetrics, registry=registry)
     return app

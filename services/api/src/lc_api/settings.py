@@ -12,6 +12,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.network import is_loopback
 
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -82,6 +83,11 @@ class ApiSettings(BaseSettings):
     the ingress controller's pods. The login limit counts per client address, so behind an
     Ingress this must name it, or every user shares the ingress's address and its count."""
 
+    allowed_hosts: str = ""
+    """Comma-separated host names lcd answers for besides loopback and `bind_host`: the
+    console's host behind an Ingress (`console.example.com`, or `*.example.com`). Any
+    other `Host` gets 421, so a DNS-rebinding page cannot reach lcd under its own name."""
+
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
 
@@ -123,6 +129,11 @@ class ApiSettings(BaseSettings):
                 ) from None
         return ",".join(items)
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        return ",".join(parse_host_list(value))
+
     @field_validator("platform_domain")
     @classmethod
     def _domain(cls, value: str) -> str:
@@ -150,6 +161,9 @@ class ApiSettings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return self.auth_username is not None and self.auth_password is not None
+
+    def allowed_host_names(self) -> AllowedHosts:
+        return AllowedHosts.of(self.allowed_hosts.split(","), self.bind_host)
 
     @property
     def cname_target(self) -> str:
