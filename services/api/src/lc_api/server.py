@@ -24,13 +24,19 @@ from lc_api import fleet_routes
 from lc_api.api.deps import require_admin
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency, RequestChecks
 from lc_api.api.problems import install_problem_handlers
-from lc_api.api.routes import auth, domains, events, projects, services, system, usage
+from lc_api.api.routes import auth, domains, events, projects, secrets, services, system, usage
 from lc_api.api.routes.auth import LoginRequest
 from lc_api.api.routes.projects import ProjectPatch
 from lc_api.api.routes.services import RollbackRequest
 from lc_api.runtime.lcd import Runtime
 from lc_api.settings import ApiSettings
-from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
+from lc_contracts.specs import (
+    DomainRegistration,
+    ProjectSpec,
+    SecretCreate,
+    SecretValue,
+    ServiceSpec,
+)
 
 API_PREFIX = "/api"
 OPENAPI_URL = "/api/openapi.json"
@@ -40,6 +46,8 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     ServiceSpec,
     RollbackRequest,
     DomainRegistration,
+    SecretCreate,
+    SecretValue,
     LoginRequest,
 )
 
@@ -90,6 +98,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1 = APIRouter(prefix="/v1")
     v1.include_router(projects.router, dependencies=guarded)
     v1.include_router(services.router, dependencies=guarded)
+    v1.include_router(secrets.router, dependencies=guarded)
     v1.include_router(domains.router, dependencies=guarded)
     v1.include_router(events.router, dependencies=guarded)
     v1.include_router(usage.router, dependencies=guarded)

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.network import is_loopback
+from lc_contracts.sealing import SecretKey
 
 PLACEHOLDER_PASSWORDS = frozenset(
     {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
@@ -88,6 +89,11 @@ class ApiSettings(BaseSettings):
     console's host behind an Ingress (`console.example.com`, or `*.example.com`). Any
     other `Host` gets 421, so a DNS-rebinding page cannot reach lcd under its own name."""
 
+    secret_key: SecretStr | None = None
+    """Platform key sealing project secrets (AES-256-GCM; 32 random bytes, URL-safe
+    base64). Without it the secrets routes answer 503; `lc up` generates one into its data
+    directory. The reconciler needs the same key to write the Kubernetes Secrets."""
+
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
 
@@ -134,6 +140,13 @@ class ApiSettings(BaseSettings):
     def _host_names(cls, value: str) -> str:
         return ",".join(parse_host_list(value))
 
+    @field_validator("secret_key")
+    @classmethod
+    def _sealing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            SecretKey.parse(value.get_secret_value())
+        return value
+
     @field_validator("platform_domain")
     @classmethod
     def _domain(cls, value: str) -> str:
@@ -161,6 +174,11 @@ class ApiSettings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return self.auth_username is not None and self.auth_password is not None
+
+    def sealing_key(self) -> SecretKey | None:
+        if self.secret_key is None:
+            return None
+        return SecretKey.parse(self.secret_key.get_secret_value())
 
     def allowed_host_names(self) -> AllowedHosts:
         return AllowedHosts.of(self.allowed_hosts.split(","), self.bind_host)

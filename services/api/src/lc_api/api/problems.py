@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_api.app.commands import Contended
+from lc_api.app.secret_commands import SecretsDisabled
 from lc_api.domain.errors import (
     AlreadyExists,
     CommandRefused,
@@ -56,6 +57,7 @@ TITLES: Final[Mapping[str, str]] = {
     "rate-limited": "Too many attempts",
     "contended": "Too many concurrent changes",
     "unavailable": "A backing service is unavailable",
+    "secrets-disabled": "Project secrets are off (no LC_SECRET_KEY)",
     "internal-error": "Internal error",
 }
 
@@ -124,13 +126,14 @@ REFUSALS: Final[list[tuple[type[CommandRefused], int, str]]] = [
     (PreconditionFailed, 412, "precondition-failed"),
     (InvalidCommand, 422, "validation-error"),
     (Contended, 503, "contended"),
+    (SecretsDisabled, 503, "secrets-disabled"),
 ]
 
 
 def refusal_problem(exc: CommandRefused) -> ApiProblem:
     for cls, status, kind in REFUSALS:
         if isinstance(exc, cls):
-            headers = {"Retry-After": "1"} if status == 503 else None
+            headers = {"Retry-After": "1"} if kind == "contended" else None
             return ApiProblem(status, kind, exc.detail, exc.errors, headers)
     return ApiProblem(422, "validation-error", exc.detail, exc.errors)
 

@@ -31,11 +31,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from lc_api.app.secret_commands import SecretCommands
 from lc_api.domain import custom_domain, project, service
 from lc_api.domain.errors import CommandRefused, Conflict, FieldError, InvalidCommand, NotFound
 from lc_contracts.envelope import Envelope, now
 from lc_contracts.errors import ContractError
 from lc_contracts.events import Payload, ServiceDeleted, build
+from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
 from lc_contracts.subjects import (
     domain_subject,
@@ -128,12 +130,16 @@ class Commands:
         attempts: int = 8,
         project_domains: ListDomains | None = None,
         clock: Callable[[], datetime] = now,
+        secret_key: SecretKey | None = None,
     ) -> None:
         self._store = store
         self._source = source
         self._attempts = attempts
         self._project_domains = project_domains
         self._clock = clock
+        self.secrets = SecretCommands(
+            self._run, self._require_project, secret_key, self._store.subjects
+        )
 
     async def _run(
         self,
@@ -260,6 +266,7 @@ class Commands:
             ctx,
         )
         swept = await self._sweep_services(slug, ctx) + await self._sweep_domains(slug, ctx)
+        swept += await self.secrets.delete_all(slug, ctx.follow_up("secrets"))
         return Written(max([written.seq, *swept]), appended=written.appended or bool(swept))
 
     async def _sweep_domains(self, slug: str, ctx: CommandContext) -> list[int]:

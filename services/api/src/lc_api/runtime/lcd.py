@@ -133,6 +133,7 @@ class Runtime:
                 source=settings.source,
                 attempts=settings.command_attempts,
                 project_domains=project_domains,
+                secret_key=settings.sealing_key(),
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
