@@ -37,6 +37,7 @@ SUBJECTS: Final = (
     f"{EVENTS_PREFIX}.project.>",
     f"{EVENTS_PREFIX}.service.>",
     f"{EVENTS_PREFIX}.domain.>",
+    f"{EVENTS_PREFIX}.secret.>",
 )
 
 

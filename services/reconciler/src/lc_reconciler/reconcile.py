@@ -23,16 +23,24 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from lc_contracts.engine import LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, MANAGED_BY_VALUE
+from lc_contracts.sealing import SealingError, SecretKey
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
-from lc_reconciler.domain.compiler import Manifest, compile_namespace, compile_service
+from lc_reconciler.domain.compiler import (
+    LABEL_SECRET,
+    Manifest,
+    compile_namespace,
+    compile_secret,
+    compile_service,
+    secret_object_name,
+)
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 from lc_reconciler.domain.naming import namespace_name
 from lc_reconciler.domain.objects import ObjectRef, drifted
 from lc_reconciler.domain.platform import PlatformConfig
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.errors import KubeError, PermanentKubeError, TransientKubeError
-from lc_reconciler.kube.resources import NAMESPACE, kind_of, service_kinds
+from lc_reconciler.kube.resources import NAMESPACE, SECRET, kind_of, service_kinds
 from lc_reconciler.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -63,7 +71,9 @@ class Reconciler:
         *,
         backoff: Backoff | None = None,
         on_service_reconciled: Callable[[ServiceKey], None] | None = None,
+        secret_key: SecretKey | None = None,
     ) -> None:
+        self.secret_key = secret_key
         self.kube = kube
         self.platform = platform
         self.state = state
@@ -76,7 +86,9 @@ class Reconciler:
         self._namespaces: set[str] = set()
         self._failures: dict[WorkKey, int] = {}
         self._on_service_reconciled = on_service_reconciled or (lambda key: None)
-        self._kinds = {(k.api_version, k.kind): k for k in (*service_kinds(platform), NAMESPACE)}
+        self._kinds = {
+            (k.api_version, k.kind): k for k in (*service_kinds(platform), NAMESPACE, SECRET)
+        }
 
     # -- triggers ------------------------------------------------------------------
 
@@ -144,6 +156,7 @@ class Reconciler:
     async def reconcile_project(self, slug: str) -> None:
         if slug in self.state.projects:
             await self._ensure_namespace(slug)
+            await self._reconcile_secrets(slug)
             return
         namespace = self._namespace(slug)
         self._namespaces.discard(namespace)
@@ -158,6 +171,44 @@ class Reconciler:
             labels = ((live or {}).get("metadata") or {}).get("labels") or {}
             if live is not None and labels.get(LABEL_PROJECT) == slug:
                 await self.kube.delete(NAMESPACE, None, namespace)
+
+    async def _reconcile_secrets(self, slug: str) -> None:
+        """Write the project's secrets as Kubernetes Secrets; delete those it no longer has.
+
+        Values are opened here, in memory, just before the apply; nothing is logged but
+        names. Without LC_SECRET_KEY (or with another key) the Secrets are left as they
+        are and the reason is logged: a container referring to one will not start.
+        """
+        wanted: set[str] = set()
+        for secret in self.state.secrets_of(slug):
+            wanted.add(secret_object_name(secret.name))
+            if self.secret_key is None:
+                log.error(
+                    "cannot write secret '%s' of project '%s': the reconciler has no "
+                    "LC_SECRET_KEY (give it lcd's)",
+                    secret.name,
+                    slug,
+                )
+                continue
+            try:
+                value = self.secret_key.open(slug, secret.name, secret.sealed)
+            except SealingError as exc:
+                log.error("cannot write a project secret: %s", exc)
+                continue
+            await self.kube.apply(
+                SECRET, compile_secret(slug, secret.name, value, secret.version, self.platform)
+            )
+        selector = f"{MANAGED_SELECTOR},{LABEL_PROJECT}={slug}"
+        items, _ = await self.kube.list(
+            SECRET, namespace=self._namespace(slug), label_selector=selector
+        )
+        stale = [
+            ObjectRef.of(item)
+            for item in items
+            if LABEL_SECRET in ((item.get("metadata") or {}).get("labels") or {})
+            and ObjectRef.of(item).name not in wanted
+        ]
+        await self._delete_all(stale)
 
     # -- services ------------------------------------------------------------------
 

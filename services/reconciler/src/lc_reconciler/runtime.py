@@ -51,6 +51,7 @@ class ReconcilerRuntime:
             self.state,
             backoff=settings.backoff(),
             on_service_reconciled=self.reporter.mark,
+            secret_key=settings.sealing_key(),
         )
         self.reporter.rejection = self.reconciler.rejections.get
         self.feed = EventFeed(

@@ -8,12 +8,16 @@ Callers: the reconciler (apply and drift checks), the golden tests, the benchmar
 | inference   | engine Model [+ Ingress + Certificate to the engine's Service] |
 | cpu / gpu   | PVC + Deployment [+ Service] [+ Ingress + Certificate]         |
 
+`compile_secret` turns a project secret into the Kubernetes Secret a container's
+`secretRef` env variable reads (`valueFrom.secretKeyRef`).
+
 Every object carries the managed-by, project, service and revision labels; the
 Namespace of the project carries managed-by and project.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -29,9 +33,10 @@ from lc_contracts.engine import (
     MANAGED_BY_VALUE,
     MODEL_KIND,
 )
-from lc_contracts.specs import ContainerKind, ModelKind, PortSpec, ServiceSpec, Tier
+from lc_contracts.specs import ContainerKind, EnvVar, ModelKind, PortSpec, ServiceSpec, Tier
 from lc_reconciler.domain.naming import (
     derived_name,
+    fit,
     namespace_name,
     object_name,
     platform_hostname,
@@ -43,6 +48,10 @@ Metadata = Callable[[str], dict[str, Any]]
 
 WORKSPACE_VOLUME: Final = "workspace"
 WORKSPACE_PATH: Final = "/workspace"
+SECRET_PREFIX: Final = "lc-secret-"
+SECRET_KEY: Final = "value"
+LABEL_SECRET: Final = "liquidcompute.io/secret"
+ANNOTATION_SECRET_VERSION: Final = "liquidcompute.io/secret-version"
 
 
 def project_labels(project_slug: str) -> dict[str, str]:
@@ -177,6 +186,13 @@ def _workspace_claim(
     }
 
 
+def _env(var: EnvVar) -> dict[str, Any]:
+    if var.secret_ref is not None:
+        reference = {"name": secret_object_name(var.secret_ref), "key": SECRET_KEY}
+        return {"name": var.name, "valueFrom": {"secretKeyRef": reference}}
+    return {"name": var.name, "value": var.value}
+
+
 def _port_name(port: PortSpec) -> str:
     return port.name or f"{port.protocol.lower()}-{port.port}"
 
@@ -188,7 +204,7 @@ def _container(service: ServiceSpec, container: ContainerKind) -> dict[str, Any]
     if container.args:
         out["args"] = list(container.args)
     if container.env:
-        out["env"] = [{"name": e.name, "value": e.value} for e in container.env]
+        out["env"] = [_env(e) for e in container.env]
     if container.ports:
         out["ports"] = [
             {"name": _port_name(p), "containerPort": p.port, "protocol": p.protocol}
@@ -317,4 +333,31 @@ def _certificate(
                 "group": CERT_MANAGER_GROUP,
             },
         },
+    }
+
+
+# -- project secrets ------------------------------------------------------------------
+
+
+def secret_object_name(secret_name: str) -> str:
+    """The Kubernetes Secret of a project secret; prefixed, so it never meets a
+    Service's own Secrets (`<service>-tls`)."""
+    return fit(f"{SECRET_PREFIX}{secret_name}")
+
+
+def compile_secret(
+    project_slug: str, secret_name: str, value: str, version: int, platform: PlatformConfig
+) -> Manifest:
+    """The Kubernetes Secret holding one project secret's value under the key `value`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret_object_name(secret_name),
+            "namespace": namespace_name(platform.namespace_prefix, project_slug),
+            "labels": {**project_labels(project_slug), LABEL_SECRET: secret_name},
+            "annotations": {ANNOTATION_SECRET_VERSION: str(version)},
+        },
+        "type": "Opaque",
+        "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
     }

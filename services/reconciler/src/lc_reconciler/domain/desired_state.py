@@ -22,6 +22,8 @@ from lc_contracts.events import (
     Payload,
     ProjectCreated,
     ProjectDeleted,
+    SecretDeleted,
+    SecretSet,
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
@@ -64,6 +66,11 @@ class DesiredState:
     domains: dict[ServiceKey, dict[str, str]] = field(default_factory=dict)
     announced_phases: dict[ServiceKey, ServicePhase] = field(default_factory=dict)
     subject_seqs: dict[ServiceKey, int] = field(default_factory=dict)
+    # project secrets, still sealed: (project slug, secret name) -> its last value
+    secrets: dict[tuple[str, str], SecretSet] = field(default_factory=dict)
+
+    def secrets_of(self, project_slug: str) -> list[SecretSet]:
+        return [s for (slug, _), s in sorted(self.secrets.items()) if slug == project_slug]
 
     def services_of(self, project_slug: str) -> list[ServiceKey]:
         return [key for key in self.services if key[0] == project_slug]
@@ -88,6 +95,8 @@ class DesiredState:
                 return Touched(projects=frozenset({slug}))
             case ProjectDeleted(slug=slug):
                 self.projects.discard(slug)
+                for secret_key in [k for k in self.secrets if k[0] == slug]:
+                    del self.secrets[secret_key]
                 gone = self.services_of(slug)
                 for key in gone:
                     self._forget(key)
@@ -107,6 +116,12 @@ class DesiredState:
                 self.announced_phases[key] = phase
                 self.subject_seqs[key] = seq
                 return Touched()
+            case SecretSet(project_slug=slug, name=name):
+                self.secrets[(slug, name)] = payload
+                return Touched(projects=frozenset({slug}))
+            case SecretDeleted(project_slug=slug, name=name):
+                self.secrets.pop((slug, name), None)
+                return Touched(projects=frozenset({slug}))
             case DomainVerified(id=domain_id, fqdn=fqdn, project_slug=slug, service_name=name):
                 key = (slug, name)
                 self.domains.setdefault(key, {})[domain_id] = fqdn
