@@ -33,7 +33,7 @@ export function SecretsSection({ slug }: { slug: string }) {
   };
 
   return (
-    <section className="card" aria-label="Secrets">
+    <section className="card secrets" aria-label="Secrets">
       <h2>Secrets</h2>
       <p className="muted small">
         Values are sealed when saved and never shown again. A container reads one with an env entry{" "}
@@ -137,7 +137,7 @@ function CreateSecretForm({ slug, onCreated }: { slug: string; onCreated: () => 
   };
 
   return (
-    <form className="form-inline" onSubmit={(e) => void submit(e)} aria-label="New secret" noValidate>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New secret" noValidate>
       <FormErrors errors={formError} />
       <div className="row">
         <TextField label="Secret name" name="secret-name" value={name} error={errors.name} onChange={(e) => setName(e.target.value)} />
@@ -185,7 +185,7 @@ function SecretValueForm({ slug, name, onDone }: { slug: string; name: string; o
   };
 
   return (
-    <form className="form-inline" onSubmit={(e) => void submit(e)} aria-label={`Rotate ${name}`} noValidate>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={`Rotate ${name}`} noValidate>
       <TextField
         label={`New value of ${name}`}
         name="secret-new-value"
