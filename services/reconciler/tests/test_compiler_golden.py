@@ -14,7 +14,12 @@ import pytest
 import yaml
 
 from lc_contracts.specs import ServiceSpec
-from lc_reconciler.domain.compiler import compile_namespace, compile_secret, compile_service
+from lc_reconciler.domain.compiler import (
+    compile_namespace,
+    compile_secret,
+    compile_service,
+    with_secret_versions,
+)
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_testing.product_docs import HELLO, LLAMA
 
@@ -172,3 +177,20 @@ def test_a_secret_ref_reads_the_project_secrets_kubernetes_secret() -> None:
     assert base64.b64decode(secret["data"]["value"]) == b"hf_value"
     assert secret["metadata"]["annotations"] == {"liquidcompute.io/secret-version": "3"}
     assert secret["metadata"]["name"] == "lc-secret-hf-token"
+
+
+def test_the_versions_of_the_secrets_read_are_stamped_on_the_pod_template() -> None:
+    spec = ServiceSpec.model_validate(CASES["cpu_secret_env"].spec)
+    plain = compile_service("default", spec, 1, (), PLATFORM)
+    stamped = with_secret_versions(plain, spec, {"hf-token": 4, "unused": 9})
+    [deployment] = [m for m in stamped if m["kind"] == "Deployment"]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"liquidcompute.io/secret-versions": "hf-token=4"}
+    assert [m for m in stamped if m["kind"] != "Deployment"] == [
+        m for m in plain if m["kind"] != "Deployment"
+    ]
+    unstamped = next(m for m in plain if m["kind"] == "Deployment")
+    assert "annotations" not in unstamped["spec"]["template"]["metadata"]
+    worker = ServiceSpec.model_validate(WORKER)
+    manifests = compile_service("default", worker, 1, (), PLATFORM)
+    assert with_secret_versions(manifests, worker, {}) == manifests

@@ -43,6 +43,12 @@ def secret_set(slug: str, name: str, value: str, version: int) -> tuple[str, Sec
     )
 
 
+def annotation(deployment: dict[str, Any]) -> str | None:
+    metadata = deployment["spec"]["template"].get("metadata") or {}
+    value = (metadata.get("annotations") or {}).get("liquidcompute.io/secret-versions")
+    return str(value) if value is not None else None
+
+
 async def value_in_cluster(kube: KubeClient) -> str | None:
     live: dict[str, Any] | None = await kube.get(SECRET, "default", "lc-secret-hf-token")
     if live is None:
@@ -75,8 +81,16 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
             "valueFrom": {"secretKeyRef": {"name": "lc-secret-hf-token", "key": "value"}},
         }
     ]
+    assert annotation(deployment) == "hf-token=1"
     await events.append(*secret_set("default", "hf-token", "hf_second", 2))
     await wait_until(lambda: holds("hf_second"), within=10, message="Secret rotated")
+
+    async def rolled() -> bool:
+        live = await kube.get(DEPLOYMENT, "default", "app")
+        return live is not None and annotation(live) == "hf-token=2"
+
+    # Containers read env only at start: the rotation rolls the Deployment's pods.
+    await wait_until(rolled, within=10, message="pod template stamped with version 2")
     await events.append(
         secret_subject("default", "hf-token"),
         SecretDeleted(project_slug="default", name="hf-token"),

@@ -33,6 +33,7 @@ from lc_reconciler.domain.compiler import (
     compile_secret,
     compile_service,
     secret_object_name,
+    with_secret_versions,
 )
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 from lc_reconciler.domain.naming import namespace_name
@@ -216,13 +217,15 @@ class Reconciler:
         record = self.state.services.get(key)
         if record is None or not self.state.is_live(key):
             return []
-        return compile_service(
+        manifests = compile_service(
             record.project_slug,
             record.spec,
             record.revision,
             self.state.verified_domains(key),
             self.platform,
         )
+        versions = self.state.secret_versions(record.project_slug)
+        return with_secret_versions(manifests, record.spec, versions)
 
     async def reconcile_service(self, key: ServiceKey) -> None:
         try:

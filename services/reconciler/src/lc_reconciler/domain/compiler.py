@@ -18,7 +18,7 @@ Namespace of the project carries managed-by and project.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from lc_contracts.engine import (
@@ -52,6 +52,7 @@ SECRET_PREFIX: Final = "lc-secret-"
 SECRET_KEY: Final = "value"
 LABEL_SECRET: Final = "liquidcompute.io/secret"
 ANNOTATION_SECRET_VERSION: Final = "liquidcompute.io/secret-version"
+ANNOTATION_SECRET_VERSIONS: Final = "liquidcompute.io/secret-versions"
 
 
 def project_labels(project_slug: str) -> dict[str, str]:
@@ -361,3 +362,38 @@ def compile_secret(
         "type": "Opaque",
         "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
     }
+
+
+def secret_refs(service: ServiceSpec) -> list[str]:
+    """The project secrets a Service's container reads, sorted, once each."""
+    container = service.kind.container
+    if container is None:
+        return []
+    return sorted({e.secret_ref for e in container.env or [] if e.secret_ref})
+
+
+def with_secret_versions(
+    manifests: list[Manifest], service: ServiceSpec, versions: Mapping[str, int]
+) -> list[Manifest]:
+    """`manifests` with the versions of the secrets the Service reads stamped on its pod
+    template: a rotated secret changes the template, so the Deployment rolls its pods,
+    which read environment variables only when they start."""
+    refs = secret_refs(service)
+    if not refs:
+        return manifests
+    stamp = ",".join(f"{name}={versions.get(name, 0)}" for name in refs)
+    out = []
+    for manifest in manifests:
+        if manifest["kind"] == "Deployment":
+            template = manifest["spec"]["template"]
+            metadata = template.get("metadata") or {}
+            annotations = {**(metadata.get("annotations") or {}), ANNOTATION_SECRET_VERSIONS: stamp}
+            manifest = {
+                **manifest,
+                "spec": {
+                    **manifest["spec"],
+                    "template": {**template, "metadata": {**metadata, "annotations": annotations}},
+                },
+            }
+        out.append(manifest)
+    return out

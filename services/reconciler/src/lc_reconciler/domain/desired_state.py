@@ -30,6 +30,7 @@ from lc_contracts.events import (
 )
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ServicePhase
+from lc_reconciler.domain.compiler import secret_refs
 
 ServiceKey = tuple[str, str]
 """(project slug, service name)"""
@@ -71,6 +72,17 @@ class DesiredState:
 
     def secrets_of(self, project_slug: str) -> list[SecretSet]:
         return [s for (slug, _), s in sorted(self.secrets.items()) if slug == project_slug]
+
+    def secret_versions(self, project_slug: str) -> dict[str, int]:
+        return {s.name: s.version for s in self.secrets_of(project_slug)}
+
+    def _readers_of(self, project_slug: str, secret_name: str) -> frozenset[ServiceKey]:
+        """The project's services whose containers read the secret."""
+        return frozenset(
+            key
+            for key in self.services_of(project_slug)
+            if secret_name in secret_refs(self.services[key].spec)
+        )
 
     def services_of(self, project_slug: str) -> list[ServiceKey]:
         return [key for key in self.services if key[0] == project_slug]
@@ -118,10 +130,10 @@ class DesiredState:
                 return Touched()
             case SecretSet(project_slug=slug, name=name):
                 self.secrets[(slug, name)] = payload
-                return Touched(projects=frozenset({slug}))
+                return Touched(projects=frozenset({slug}), services=self._readers_of(slug, name))
             case SecretDeleted(project_slug=slug, name=name):
                 self.secrets.pop((slug, name), None)
-                return Touched(projects=frozenset({slug}))
+                return Touched(projects=frozenset({slug}), services=self._readers_of(slug, name))
             case DomainVerified(id=domain_id, fqdn=fqdn, project_slug=slug, service_name=name):
                 key = (slug, name)
                 self.domains.setdefault(key, {})[domain_id] = fqdn
