@@ -60,7 +60,7 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
     events: Events, reconcilers: Reconcilers, kube: KubeClient, settings: ReconcilerSettings
 ) -> None:
     keyed = ReconcilerSettings(**{**settings.model_dump(), "secret_key": KEY_TEXT})
-    await reconcilers.start(keyed)
+    running = await reconcilers.start(keyed)
     await events.append(*project_created("default"))
     await events.append(*secret_set("default", "hf-token", "hf_first", 1))
     await events.append(*service_applied("default", spec(APP)))
@@ -82,6 +82,10 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
         }
     ]
     assert annotation(deployment) == "hf-token=1"
+    # Deleted by hand: the next resync writes it again.
+    await kube.delete(SECRET, "default", "lc-secret-hf-token")
+    running.runtime.reconciler.request_resync()
+    await wait_until(lambda: holds("hf_first"), within=10, message="Secret restored by resync")
     await events.append(*secret_set("default", "hf-token", "hf_second", 2))
     await wait_until(lambda: holds("hf_second"), within=10, message="Secret rotated")
 

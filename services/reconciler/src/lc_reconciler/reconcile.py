@@ -303,6 +303,10 @@ class Reconciler:
                 self.queue.add(service_key(key))
         namespaces, _ = listed[-1]
         self._resync_namespaces(namespaces)
+        # Project secrets are re-applied (a no-op when unchanged), so a Secret deleted or
+        # edited by hand comes back.
+        for slug in sorted({slug for slug, _ in self.state.secrets} & self.state.projects):
+            self.queue.add(project_key(slug))
         self.resyncs += 1
 
     def _differs(self, key: ServiceKey, live: dict[ObjectRef, dict[str, Any]]) -> bool:
