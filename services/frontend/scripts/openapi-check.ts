@@ -21,6 +21,9 @@ import type {
   ProjectCreate,
   ProjectUpdate,
   Revision,
+  Secret,
+  SecretCreate,
+  SecretValue,
   Service,
   ServiceSpec,
   Credentials,
@@ -70,6 +73,14 @@ expect<Sends<{ revision: number }, RequestBody<"/api/v1/projects/{slug}/services
 expect<Has<"/api/v1/projects/{slug}/services/{name}", "delete">>();
 expect<Reads<S["ServiceSpec"], ServiceSpec>>();
 expect<Reads<S["ServiceView"]["spec"], ServiceSpec>>();
+
+// ---- project secrets ---------------------------------------------------------------------
+expect<Reads<Answer<"/api/v1/projects/{slug}/secrets", "get">, { items: Secret[] }>>();
+expect<Sends<SecretCreate, RequestBody<"/api/v1/projects/{slug}/secrets", "post">>>();
+expect<Reads<Answer<"/api/v1/projects/{slug}/secrets", "post">, Secret | Accepted>>();
+expect<Sends<SecretValue, RequestBody<"/api/v1/projects/{slug}/secrets/{name}", "put">>>();
+expect<Reads<Answer<"/api/v1/projects/{slug}/secrets/{name}", "put">, Secret | Accepted>>();
+expect<Has<"/api/v1/projects/{slug}/secrets/{name}", "delete">>();
 
 // ---- domains -----------------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/domains", "get">, { items: Domain[] }>>();

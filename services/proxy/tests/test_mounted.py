@@ -34,7 +34,7 @@ async def test_mounted_at_v1_the_proxy_sees_its_own_paths() -> None:
 
     host = Starlette(routes=[Route("/api/v1/health", api), Mount("/v1", app=proxy)])
     transport = httpx.ASGITransport(app=host)
-    async with httpx.AsyncClient(transport=transport, base_url="http://lc") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         assert (await client.get("/api/v1/health")).text == "api"
         listed = (await client.get("/v1/models")).json()
         assert [m["id"] for m in listed["data"]] == ["org/model-1"]

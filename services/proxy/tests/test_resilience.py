@@ -141,7 +141,11 @@ async def test_oversized_body_is_a_413_whether_declared_or_streamed(  # type: ig
         for i in range(0, len(payload), 1000):
             yield payload[i : i + 1000]
 
-    streamed = await http.post(f"{proxy.base_url}/chat/completions", content=chunked())
+    streamed = await http.post(
+        f"{proxy.base_url}/chat/completions",
+        content=chunked(),
+        headers={"Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
     assert upstream.stats.requests == 0
 

@@ -4,6 +4,7 @@ intended change, and review the diff."""
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,12 @@ import pytest
 import yaml
 
 from lc_contracts.specs import ServiceSpec
-from lc_reconciler.domain.compiler import compile_namespace, compile_service
+from lc_reconciler.domain.compiler import (
+    compile_namespace,
+    compile_secret,
+    compile_service,
+    with_secret_versions,
+)
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_testing.product_docs import HELLO, LLAMA
 
@@ -109,6 +115,20 @@ CASES: dict[str, Case] = {
         ),
     ),
     "digit_leading_name": Case({**WORKER, "name": "0day"}, project="7seas"),
+    "cpu_secret_env": Case(
+        {
+            **WORKER,
+            "kind": {
+                "container": {
+                    "image": "busybox",
+                    "env": [
+                        {"name": "HF_HOME", "value": "/workspace/hf"},
+                        {"name": "HF_TOKEN", "secretRef": "hf-token"},
+                    ],
+                }
+            },
+        }
+    ),
     "custom_engine_group": Case(
         {**LLAMA, "name": "tiny"},
         platform=PlatformConfig(
@@ -142,3 +162,37 @@ def test_golden(name: str) -> None:
 
 def test_no_stray_golden_files() -> None:
     assert {p.stem for p in GOLDEN.glob("*.yaml")} <= set(CASES)
+
+
+def test_a_secret_ref_reads_the_project_secrets_kubernetes_secret() -> None:
+    spec = ServiceSpec.model_validate(CASES["cpu_secret_env"].spec)
+    [deployment] = [
+        m for m in compile_service("default", spec, 1, (), PLATFORM) if m["kind"] == "Deployment"
+    ]
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    secret = compile_secret("default", "hf-token", "hf_value", 3, PLATFORM)
+    assert env[1] == {
+        "name": "HF_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": secret["metadata"]["name"], "key": "value"}},
+    }
+    assert secret["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    assert base64.b64decode(secret["data"]["value"]) == b"hf_value"
+    assert secret["metadata"]["annotations"] == {"liquidcompute.io/secret-version": "3"}
+    assert secret["metadata"]["name"] == "lc-secret-hf-token"
+
+
+def test_the_versions_of_the_secrets_read_are_stamped_on_the_pod_template() -> None:
+    spec = ServiceSpec.model_validate(CASES["cpu_secret_env"].spec)
+    plain = compile_service("default", spec, 1, (), PLATFORM)
+    stamped = with_secret_versions(plain, spec, {"hf-token": 4, "unused": 9})
+    [deployment] = [m for m in stamped if m["kind"] == "Deployment"]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"liquidcompute.io/secret-versions": "hf-token=4"}
+    assert [m for m in stamped if m["kind"] != "Deployment"] == [
+        m for m in plain if m["kind"] != "Deployment"
+    ]
+    unstamped = next(m for m in plain if m["kind"] == "Deployment")
+    assert "annotations" not in unstamped["spec"]["template"]["metadata"]
+    worker = ServiceSpec.model_validate(WORKER)
+    manifests = compile_service("default", worker, 1, (), PLATFORM)
+    assert with_secret_versions(manifests, worker, {}) == manifests

@@ -16,7 +16,16 @@ FORBIDDEN_OURS = (
     "lc_reconciler.status_reporter",
     "lc_reconciler.event_feed",
 )
-STDLIB_OK = {"collections", "dataclasses", "datetime", "enum", "hashlib", "random", "typing"}
+STDLIB_OK = {
+    "base64",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "enum",
+    "hashlib",
+    "random",
+    "typing",
+}
 
 
 def test_domain_imports_nothing_that_does_io() -> None:

@@ -32,6 +32,7 @@ class Wiring:
     bind_host: str
     auth_username: str | None = field(default=None, repr=False)
     auth_password: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
 
 
 def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
@@ -48,6 +49,7 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
         bind_host=wiring.bind_host,
         auth_username=wiring.auth_username,
         auth_password=wiring.auth_password,
+        secret_key=wiring.secret_key,
     )
     return {
         "/api": create_api(api),
@@ -65,7 +67,10 @@ def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
     from lc_reconciler.settings import ReconcilerSettings
 
     reconciler = ReconcilerSettings(
-        nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig, platform_domain=wiring.platform_domain
+        nats_url=wiring.nats_url,
+        kubeconfig=wiring.kubeconfig,
+        platform_domain=wiring.platform_domain,
+        secret_key=wiring.secret_key,
     )
     fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
     verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)

@@ -29,6 +29,11 @@ class LocalSettings(BaseSettings):
     )
     auth_username: str | None = Field(None, description="Admin user name; auth is off when unset (loopback only).")
     auth_password: str | None = Field(None, description="Admin password (never logged).", repr=False)
+    secret_key: str | None = Field(
+        None,
+        description="Platform key sealing project secrets; generated into <data-dir>/secret.key when unset.",
+        repr=False,
+    )
     platform_domain: str = Field(
         "lc.localhost", description="Suffix of generated Service hostnames: <service>-<project>.<domain>."
     )

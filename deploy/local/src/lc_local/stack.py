@@ -24,6 +24,7 @@ from typing import Any
 import nats
 import uvicorn
 
+from lc_contracts.sealing import generate_key
 from lc_eventstore import provision_streams
 from lc_local.components import Wiring, WorkerPool, http_apps, workers
 from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
@@ -114,6 +115,19 @@ async def _cluster(settings: LocalSettings) -> AsyncIterator[tuple[str, str | No
         yield str(sim.kubeconfig_path), sim.admin_url, settings.dns_nameservers or f"{host}:{port}"
 
 
+def secret_key(settings: LocalSettings) -> str:
+    """`LC_SECRET_KEY`, or the key kept in the data directory, made on first start: it
+    seals every project secret, so it must outlive restarts (and be backed up with them)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_key() + "\n")
+    return path.read_text().strip()
+
+
 @contextlib.asynccontextmanager
 async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoints, uvicorn.Server]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +145,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 bind_host=settings.host,
                 auth_username=settings.auth_username,
                 auth_password=settings.auth_password,
+                secret_key=secret_key(settings),
             )
             pool = WorkerPool()
             gateway = Gateway(

@@ -20,6 +20,7 @@ from lc_contracts.base import Contract
 from lc_contracts.engine import GpuHealth
 from lc_contracts.envelope import Envelope, new_event_id, now
 from lc_contracts.errors import UnknownEventType
+from lc_contracts.sealing import SealedValue
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ManagedObject, ServicePhase
 
@@ -29,6 +30,8 @@ class Payload(Contract):
 
     TYPE: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
+    # Wire fields the audit log and its live feed leave out (sealed secret values).
+    UNSHOWN: ClassVar[frozenset[str]] = frozenset()
 
 
 class ProjectCreated(Payload):
@@ -91,6 +94,22 @@ class OrphanDeletionRequested(Payload):
 
     TYPE = "orphan.deletion_requested"
     target: ManagedObject
+class SecretSet(Payload):
+    """A project secret's new version. The value travels sealed (`lc_contracts.sealing`):
+    only holders of LC_SECRET_KEY can read it; everything else shows name and version."""
+
+    TYPE = "secret.set"
+    UNSHOWN = frozenset({"sealed"})
+    project_slug: str
+    name: str
+    version: int = Field(ge=1)
+    sealed: SealedValue
+
+
+class SecretDeleted(Payload):
+    TYPE = "secret.deleted"
+    project_slug: str
+    name: str
 
 
 class DomainRegistered(Payload):
@@ -203,6 +222,8 @@ EVENT_TYPES: Final[Mapping[str, EventDef]] = _defs(
     OrphanDetected,
     OrphanAdoptionRequested,
     OrphanDeletionRequested,
+    SecretSet,
+    SecretDeleted,
     DomainRegistered,
     DomainVerificationRequested,
     DomainVerified,
@@ -239,6 +260,16 @@ def build(
         causationid=causation_id,
         data=payload.to_wire(),
     )
+
+
+def shown(envelope: Envelope) -> Envelope:
+    """The envelope as the audit log and its live feed show it: without `UNSHOWN` fields."""
+    definition = EVENT_TYPES.get(envelope.type)
+    hidden = definition.model.UNSHOWN if definition is not None else frozenset()
+    if not hidden.intersection(envelope.data):
+        return envelope
+    data = {k: v for k, v in envelope.data.items() if k not in hidden}
+    return envelope.model_copy(update={"data": data})
 
 
 def decode(envelope: Envelope) -> Payload:

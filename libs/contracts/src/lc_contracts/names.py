@@ -59,7 +59,15 @@ def _image_ref(value: str) -> str:
     return value
 
 
+SECRET_NAME_MAX: Final = 63
+
+
+def _secret_name(value: str) -> str:
+    return dns1123_label(value, max_length=SECRET_NAME_MAX)
+
+
 ProjectSlug = Annotated[str, AfterValidator(_project_slug)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 ServiceName = Annotated[str, AfterValidator(_service_name)]
 EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 ImageRef = Annotated[str, AfterValidator(_image_ref)]

@@ -12,7 +12,14 @@ from typing import Annotated, Final, Literal, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from lc_contracts.fqdn import Fqdn
-from lc_contracts.names import EnvVarName, ImageRef, ProjectSlug, ServiceName, dns1123_label
+from lc_contracts.names import (
+    EnvVarName,
+    ImageRef,
+    ProjectSlug,
+    SecretName,
+    ServiceName,
+    dns1123_label,
+)
 from lc_contracts.storable import StorableContract
 
 MAX_REPLICAS: Final = 100
@@ -90,9 +97,36 @@ class PortSpec(StorableContract):
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
+MAX_SECRET_BYTES: Final = 65536
+
+
 class EnvVar(StorableContract):
+    """A container variable: a plain `value`, or `secretRef`, the name of a project secret
+    whose value the container gets (from a Kubernetes Secret) without it being written
+    anywhere else."""
+
     name: EnvVarName
     value: Annotated[str, Field(max_length=32768)] = ""
+    secret_ref: SecretName | None = None
+
+    @model_validator(mode="after")
+    def _value_or_secret(self) -> Self:
+        if self.secret_ref is not None and self.value:
+            raise ValueError("give either 'value' or 'secretRef', not both")
+        return self
+
+
+class SecretCreate(StorableContract):
+    """A new project secret. The value is sealed at the edge and never answered back."""
+
+    name: SecretName
+    value: Annotated[str, Field(min_length=1, max_length=MAX_SECRET_BYTES)]
+
+
+class SecretValue(StorableContract):
+    """A new version of an existing project secret."""
+
+    value: Annotated[str, Field(min_length=1, max_length=MAX_SECRET_BYTES)]
 
 
 class Resources(StorableContract):

@@ -32,6 +32,14 @@ def project_services_filter(slug: str) -> str:
     return f"{EVENTS_PREFIX}.service.{token(slug)}.*"
 
 
+def secret_subject(slug: str, name: str) -> str:
+    return f"{EVENTS_PREFIX}.secret.{token(slug)}.{token(name)}"
+
+
+def project_secrets_filter(slug: str) -> str:
+    return f"{EVENTS_PREFIX}.secret.{token(slug)}.*"
+
+
 def domain_subject(domain_id: str) -> str:
     return f"{EVENTS_PREFIX}.domain.{token(domain_id)}"
 

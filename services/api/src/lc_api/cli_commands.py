@@ -27,6 +27,7 @@ from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.lcd import connect_nats, make_engine
 from lc_api.settings import ApiSettings
 from lc_contracts.errors import ContractError
+from lc_contracts.events import shown
 from lc_eventstore import EventStore, EventStoreError, ProjectionRunner, provision_streams
 from lc_eventstore.projection import lock_key
 
@@ -124,7 +125,7 @@ async def print_events(
         async for batch in store.read(after + 1, follow=follow):
             for message in batch:
                 try:
-                    envelope = message.envelope()
+                    envelope = shown(message.envelope())
                 except ContractError:
                     continue
                 if types and envelope.type not in types:

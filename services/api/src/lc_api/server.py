@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from lc_api.api.deps import require_admin
-from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency
+from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency, RequestChecks
 from lc_api.api.problems import install_problem_handlers
 from lc_api.api.routes import (
     audit,
@@ -30,6 +30,7 @@ from lc_api.api.routes import (
     events,
     fleet,
     projects,
+    secrets,
     services,
     system,
     usage,
@@ -39,7 +40,13 @@ from lc_api.api.routes.projects import ProjectPatch
 from lc_api.api.routes.services import RollbackRequest
 from lc_api.runtime.lcd import Runtime
 from lc_api.settings import ApiSettings
-from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
+from lc_contracts.specs import (
+    DomainRegistration,
+    ProjectSpec,
+    SecretCreate,
+    SecretValue,
+    ServiceSpec,
+)
 
 API_PREFIX = "/api"
 OPENAPI_URL = "/api/openapi.json"
@@ -49,6 +56,8 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     ServiceSpec,
     RollbackRequest,
     DomainRegistration,
+    SecretCreate,
+    SecretValue,
     LoginRequest,
 )
 
@@ -98,6 +107,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1 = APIRouter(prefix="/v1")
     v1.include_router(projects.router, dependencies=guarded)
     v1.include_router(services.router, dependencies=guarded)
+    v1.include_router(secrets.router, dependencies=guarded)
     v1.include_router(domains.router, dependencies=guarded)
     v1.include_router(events.router, dependencies=guarded)
     v1.include_router(audit.router, dependencies=guarded)
@@ -120,8 +130,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app.include_router(api)
 
-    # Outermost last: metrics see every answer, the body limit runs before idempotency.
+    # Outermost last: metrics see every answer, cross-site requests are refused before
+    # their bodies are read, the body limit runs before idempotency.
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestChecks, allowed_hosts=settings.allowed_host_names())
     app.add_middleware(HttpMetrics, registry=registry)
     return app

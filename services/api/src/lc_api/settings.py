@@ -12,8 +12,10 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.hostnames import platform_hostname
 from lc_contracts.network import is_loopback
+from lc_contracts.sealing import SecretKey
 
 PLACEHOLDER_PASSWORDS = frozenset(
     {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
@@ -92,6 +94,16 @@ class ApiSettings(BaseSettings):
     the ingress controller's pods. The login limit counts per client address, so behind an
     Ingress this must name it, or every user shares the ingress's address and its count."""
 
+    allowed_hosts: str = ""
+    """Comma-separated host names lcd answers for besides loopback and `bind_host`: the
+    console's host behind an Ingress (`console.example.com`, or `*.example.com`). Any
+    other `Host` gets 421, so a DNS-rebinding page cannot reach lcd under its own name."""
+
+    secret_key: SecretStr | None = None
+    """Platform key sealing project secrets (AES-256-GCM; 32 random bytes, URL-safe
+    base64). Without it the secrets routes answer 503; `lc up` generates one into its data
+    directory. The reconciler needs the same key to write the Kubernetes Secrets."""
+
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
 
@@ -133,6 +145,18 @@ class ApiSettings(BaseSettings):
                 ) from None
         return ",".join(items)
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        return ",".join(parse_host_list(value))
+
+    @field_validator("secret_key")
+    @classmethod
+    def _sealing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            SecretKey.parse(value.get_secret_value())
+        return value
+
     @field_validator("platform_domain")
     @classmethod
     def _domain(cls, value: str) -> str:
@@ -160,6 +184,14 @@ class ApiSettings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return self.auth_username is not None and self.auth_password is not None
+
+    def sealing_key(self) -> SecretKey | None:
+        if self.secret_key is None:
+            return None
+        return SecretKey.parse(self.secret_key.get_secret_value())
+
+    def allowed_host_names(self) -> AllowedHosts:
+        return AllowedHosts.of(self.allowed_hosts.split(","), self.bind_host)
 
     @property
     def cname_target(self) -> str:

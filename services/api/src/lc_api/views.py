@@ -57,6 +57,16 @@ class ProjectView(View):
     updated_at: datetime
 
 
+class SecretView(View):
+    """A project secret as every answer shows it: its name and version, never its value."""
+
+    project_slug: str
+    name: str
+    version: int = Field(description="1 for the first value; each new value adds one")
+    created_at: datetime
+    updated_at: datetime
+
+
 class ServiceStatusView(View):
     phase: ServicePhase
     message: str = ""

@@ -24,6 +24,9 @@ import type {
   ProjectCreate,
   ProjectUpdate,
   Revision,
+  Secret,
+  SecretCreate,
+  SecretValue,
   Service,
   ServiceSpec,
 } from "./types";
@@ -166,6 +169,20 @@ export class ApiClient {
   }
   rollbackService(project: string, name: string, revision: number): Promise<Service | Accepted> {
     return this.request("POST", `/projects/${enc(project)}/services/${enc(name)}/rollback`, { revision });
+  }
+
+  // ---- project secrets (names and versions only come back) ------------------------------
+  async listSecrets(project: string): Promise<Secret[]> {
+    return items<Secret>(await this.request("GET", `/projects/${enc(project)}/secrets`));
+  }
+  createSecret(project: string, body: SecretCreate): Promise<Secret | Accepted> {
+    return this.request("POST", `/projects/${enc(project)}/secrets`, body);
+  }
+  rotateSecret(project: string, name: string, body: SecretValue): Promise<Secret | Accepted> {
+    return this.request("PUT", `/projects/${enc(project)}/secrets/${enc(name)}`, body);
+  }
+  async deleteSecret(project: string, name: string): Promise<void> {
+    await this.request("DELETE", `/projects/${enc(project)}/secrets/${enc(name)}`);
   }
 
   // ---- domains ------------------------------------------------------------------------

@@ -63,6 +63,26 @@ export interface PortSpec {
 export interface EnvVar {
   name: string;
   value?: string;
+  /** The name of a project secret whose value the container gets instead of `value`. */
+  secretRef?: string | null;
+}
+
+/** A project secret as lcd shows it: name and version, never the value. */
+export interface Secret {
+  projectSlug: string;
+  name: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SecretCreate {
+  name: string;
+  value: string;
+}
+
+export interface SecretValue {
+  value: string;
 }
 
 export interface Resources {

@@ -44,6 +44,7 @@ from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
 from lc_proxy.openai_errors import ProxyError
 from lc_proxy.request_body import inspect_body
+from lc_proxy.request_checks import refusal
 from lc_proxy.routing import RoutingTable
 from lc_proxy.routing_feed import follow_routing
 from lc_proxy.settings import ProxySettings
@@ -81,6 +82,7 @@ class ProxyApp:
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self.api_keys = settings.api_keys()
+        self.allowed_hosts = settings.allowed_host_names()
         self.table = RoutingTable(
             eject_after=settings.proxy_eject_after_failures,
             cooldown_s=settings.proxy_eject_cooldown_s,
@@ -199,6 +201,8 @@ class ProxyApp:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (refused := refusal(scope, self.allowed_hosts)) is not None:
+            return await self._answer_error(send, refused, scope)
         path: str = scope["path"]
         if not path.startswith(("/v1/", "/metrics", "/healthz")):
             path = scope.get("root_path", "") + path

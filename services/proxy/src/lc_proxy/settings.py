@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.network import is_loopback
 from lc_proxy.api_keys import ApiKeys, parse_keys
 
@@ -38,6 +39,11 @@ class ProxySettings(BaseSettings):
     proxy_allow_anonymous: bool = False
     """Serve a non-loopback address without API keys: only when something in front of
     lc-proxy authenticates every request (`LC_PROXY_ALLOW_ANONYMOUS`)."""
+
+    allowed_hosts: str = ""
+    """Comma-separated host names lc-proxy answers for besides loopback and `proxy_host`
+    (`api.example.com`, `*.example.com`); any other `Host` gets 421, so a DNS-rebinding
+    page cannot reach it under its own name. Shared with lcd (`LC_ALLOWED_HOSTS`)."""
 
     proxy_replica_name: str = Field(default_factory=_default_replica_name, min_length=1)
     """Name of this proxy replica in its usage snapshots: `lc.status.usage.<name>`.
@@ -85,6 +91,11 @@ class ProxySettings(BaseSettings):
             parse_keys(value.get_secret_value())
         return value
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        return ",".join(parse_host_list(value))
+
     @model_validator(mode="after")
     def _anonymous_only_on_loopback(self) -> Self:
         if (
@@ -98,6 +109,9 @@ class ProxySettings(BaseSettings):
                 "of lc-proxy authenticates every request"
             )
         return self
+
+    def allowed_host_names(self) -> AllowedHosts:
+        return AllowedHosts.of(self.allowed_hosts.split(","), self.proxy_host)
 
     def api_keys(self) -> ApiKeys:
         if self.proxy_api_keys is None:

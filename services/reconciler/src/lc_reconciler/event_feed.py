@@ -38,6 +38,7 @@ SUBJECTS: Final = (
     f"{EVENTS_PREFIX}.service.>",
     f"{EVENTS_PREFIX}.domain.>",
     f"{EVENTS_PREFIX}.orphan.>",
+    f"{EVENTS_PREFIX}.secret.>",
 )
 
 

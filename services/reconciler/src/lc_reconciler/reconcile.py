@@ -37,15 +37,20 @@ from lc_contracts.engine import (
     LABEL_SERVICE,
     MANAGED_BY_VALUE,
 )
+from lc_contracts.sealing import SealingError, SecretKey
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.compiler import (
+    LABEL_SECRET,
     SHARED_NAMESPACES,
     Manifest,
     compile_namespace,
+    compile_secret,
     compile_service,
     foreign_namespace_message,
     namespace_is_ours,
+    secret_object_name,
+    with_secret_versions,
 )
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 from lc_reconciler.domain.naming import namespace_name
@@ -54,7 +59,7 @@ from lc_reconciler.domain.platform import PlatformConfig
 from lc_reconciler.domain.prune import LiveObject, PruneGuard, PrunePlan, plan_prune
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.errors import KubeError, PermanentKubeError, TransientKubeError
-from lc_reconciler.kube.resources import NAMESPACE, kind_of, service_kinds
+from lc_reconciler.kube.resources import NAMESPACE, SECRET, kind_of, service_kinds
 from lc_reconciler.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -93,7 +98,9 @@ class Reconciler:
         guard: PruneGuard | None = None,
         on_service_reconciled: Callable[[ServiceKey], None] | None = None,
         on_findings: Callable[[], None] | None = None,
+        secret_key: SecretKey | None = None,
     ) -> None:
+        self.secret_key = secret_key
         self.kube = kube
         self.platform = platform
         self.state = state
@@ -114,7 +121,9 @@ class Reconciler:
         self._failures: dict[WorkKey, int] = {}
         self._on_service_reconciled = on_service_reconciled or (lambda key: None)
         self._on_findings = on_findings or (lambda: None)
-        self._kinds = {(k.api_version, k.kind): k for k in (*service_kinds(platform), NAMESPACE)}
+        self._kinds = {
+            (k.api_version, k.kind): k for k in (*service_kinds(platform), NAMESPACE, SECRET)
+        }
 
     # -- triggers ------------------------------------------------------------------
 
@@ -202,6 +211,7 @@ class Reconciler:
     async def reconcile_project(self, slug: str) -> None:
         if slug in self.state.projects:
             await self._ensure_namespace(slug)
+            await self._reconcile_secrets(slug)
             return
         if self.foreign_namespaces.pop(slug, None) is not None:
             self._on_findings()
@@ -221,19 +231,59 @@ class Reconciler:
             if live is not None and namespace_is_ours(live) and labels.get(LABEL_PROJECT) == slug:
                 await self.kube.delete(NAMESPACE, None, namespace)
 
+    async def _reconcile_secrets(self, slug: str) -> None:
+        """Write the project's secrets as Kubernetes Secrets; delete those it no longer has.
+
+        Values are opened here, in memory, just before the apply; nothing is logged but
+        names. Without LC_SECRET_KEY (or with another key) the Secrets are left as they
+        are and the reason is logged: a container referring to one will not start.
+        """
+        wanted: set[str] = set()
+        for secret in self.state.secrets_of(slug):
+            wanted.add(secret_object_name(secret.name))
+            if self.secret_key is None:
+                log.error(
+                    "cannot write secret '%s' of project '%s': the reconciler has no "
+                    "LC_SECRET_KEY (give it lcd's)",
+                    secret.name,
+                    slug,
+                )
+                continue
+            try:
+                value = self.secret_key.open(slug, secret.name, secret.sealed)
+            except SealingError as exc:
+                log.error("cannot write a project secret: %s", exc)
+                continue
+            await self.kube.apply(
+                SECRET, compile_secret(slug, secret.name, value, secret.version, self.platform)
+            )
+        selector = f"{MANAGED_SELECTOR},{LABEL_PROJECT}={slug}"
+        items, _ = await self.kube.list(
+            SECRET, namespace=self._namespace(slug), label_selector=selector
+        )
+        stale = [
+            ObjectRef.of(item)
+            for item in items
+            if LABEL_SECRET in ((item.get("metadata") or {}).get("labels") or {})
+            and ObjectRef.of(item).name not in wanted
+        ]
+        await self._delete_all(stale)
+
     # -- services ------------------------------------------------------------------
 
     def compiled(self, key: ServiceKey) -> list[Manifest]:
         record = self.state.services.get(key)
         if record is None or not self.state.is_live(key):
             return []
-        return compile_service(
+        manifests = compile_service(
             record.project_slug,
             record.spec,
             record.revision,
             self.state.verified_domains(key),
             self.platform,
         )
+        versions = self.state.secret_versions(record.project_slug)
+        return with_secret_versions(manifests, record.spec, versions)
 
     async def reconcile_service(self, key: ServiceKey) -> None:
         try:
@@ -370,6 +420,10 @@ class Reconciler:
             self.queue.add(service_key(key))
         namespaces, _ = listed[-1]
         self._resync_namespaces(namespaces)
+        # Project secrets are re-applied (a no-op when unchanged), so a Secret deleted or
+        # edited by hand comes back.
+        for slug in sorted({slug for slug, _ in self.state.secrets} & self.state.projects):
+            self.queue.add(project_key(slug))
         self.resyncs += 1
 
     def _differs(self, manifests: list[Manifest], live: dict[ObjectRef, dict[str, Any]]) -> bool:

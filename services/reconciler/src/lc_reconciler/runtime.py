@@ -57,6 +57,7 @@ class ReconcilerRuntime:
             guard=settings.prune_guard(),
             on_service_reconciled=self.reporter.mark,
             on_findings=self._mark_findings,
+            secret_key=settings.sealing_key(),
         )
         self.findings = FindingsPublisher(
             js, self.state, self.reconciler, backoff=settings.backoff()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
+from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import Quantity
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
@@ -90,6 +91,22 @@ class ReconcilerSettings(BaseSettings):
     """LC_RETRY_MAX_S: longest back-off."""
     watch_timeout_s: Annotated[int, Field(ge=5)] = 300
     """LC_WATCH_TIMEOUT_S: server-side timeout of each watch request (it is then resumed)."""
+
+    secret_key: SecretStr | None = None
+    """LC_SECRET_KEY: lcd's platform key, to open project secrets and write them as
+    Kubernetes Secrets. Without it, project secrets are not written (logged)."""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _sealing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            SecretKey.parse(value.get_secret_value())
+        return value
+
+    def sealing_key(self) -> SecretKey | None:
+        if self.secret_key is None:
+            return None
+        return SecretKey.parse(self.secret_key.get_secret_value())
 
     @field_validator("platform_domain")
     @classmethod

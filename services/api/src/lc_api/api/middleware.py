@@ -1,6 +1,9 @@
 """ASGI middleware of lcd, outermost first:
 
 - `HttpMetrics`: request counts and latencies per route template (Prometheus).
+- `RequestChecks`: cross-site and DNS-rebinding requests refused before anything else
+  runs (`lc_contracts.cross_site`): 421 for a host lcd does not answer for, 403 for a
+  browser on another origin, 415 for a write whose body is not JSON.
 - `BodyLimit`: buffers request bodies up to `max_body_bytes`; larger ones get a 413
   before any route runs.
 - `Idempotency`: `Idempotency-Key` on POST/PUT/PATCH/DELETE under /api/v1 — the same key
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lc_api.api.problems import problem_response
 from lc_api.db.idempotency import IdempotencyRecords, StoredAnswer
+from lc_contracts.cross_site import AllowedHosts, check_asgi_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IDEMPOTENT_PREFIX = "/api/v1/"
@@ -75,6 +79,21 @@ def route_template(scope: Scope) -> str:
     for name, value in (scope.get("path_params") or {}).items():
         segments = [f"{{{name}}}" if segment == str(value) else segment for segment in segments]
     return "/".join(segments)
+
+
+class RequestChecks:
+    def __init__(self, app: ASGIApp, allowed_hosts: AllowedHosts) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = check_asgi_request(scope, self.allowed_hosts)
+            if refusal is not None:
+                response = problem_response(refusal.status, refusal.reason, refusal.detail)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_api.app.command_loop import Contended
+from lc_api.app.secret_commands import SecretsDisabled
 from lc_api.domain.errors import (
     AlreadyExists,
     CommandRefused,
@@ -48,11 +49,15 @@ TITLES: Final[Mapping[str, str]] = {
     "conflict": "Conflict",
     "precondition-failed": "The resource changed since you fetched it",
     "payload-too-large": "The body is too large",
+    "misdirected-request": "This server does not answer for that host",
+    "cross-origin": "Requests from another site are refused",
+    "unsupported-media-type": "The body must be JSON",
     "idempotency-key-reused": "This Idempotency-Key was used with another request",
     "idempotency-key-in-use": "A request with this Idempotency-Key is still running",
     "rate-limited": "Too many attempts",
     "contended": "Too many concurrent changes",
     "unavailable": "A backing service is unavailable",
+    "secrets-disabled": "Project secrets are off (no LC_SECRET_KEY)",
     "internal-error": "Internal error",
 }
 
@@ -121,13 +126,14 @@ REFUSALS: Final[list[tuple[type[CommandRefused], int, str]]] = [
     (PreconditionFailed, 412, "precondition-failed"),
     (InvalidCommand, 422, "validation-error"),
     (Contended, 503, "contended"),
+    (SecretsDisabled, 503, "secrets-disabled"),
 ]
 
 
 def refusal_problem(exc: CommandRefused) -> ApiProblem:
     for cls, status, kind in REFUSALS:
         if isinstance(exc, cls):
-            headers = {"Retry-After": "1"} if status == 503 else None
+            headers = {"Retry-After": "1"} if kind == "contended" else None
             return ApiProblem(status, kind, exc.detail, exc.errors, headers)
     return ApiProblem(422, "validation-error", exc.detail, exc.errors)
 

@@ -20,9 +20,11 @@ from lc_api.app.command_loop import CommandContext, CommandLoop, Contended, Writ
 from lc_api.app.deletion_cascade import DeletionCascade, ListDomains
 from lc_api.app.domain_commands import DomainCommands
 from lc_api.app.project_commands import ProjectCommands
+from lc_api.app.secret_commands import SecretCommands
 from lc_api.app.service_commands import ServiceCommands
 from lc_api.domain import custom_domain, project, service
 from lc_contracts.envelope import now
+from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import DomainRegistration, ProjectSpec, ServiceSpec
 from lc_eventstore import EventStore
 
@@ -40,10 +42,12 @@ class Commands:
         clock: Callable[[], datetime] = now,
         platform_domain: str | None = None,
         claim_window: timedelta = custom_domain.VERIFICATION_WINDOW,
+        secret_key: SecretKey | None = None,
     ) -> None:
         loop = CommandLoop(store, source=source, attempts=attempts)
         self.projects = ProjectCommands(loop)
         self.services = ServiceCommands(loop, self.projects)
+        self.secrets = SecretCommands(loop, self.projects, secret_key)
         self.domains = DomainCommands(
             loop,
             self.projects,
@@ -72,7 +76,10 @@ class Commands:
     async def delete_project(
         self, slug: str, if_match: int | None, cascade: bool, ctx: CommandContext
     ) -> Written:
-        return await self.cascade.delete_project(slug, if_match, cascade, ctx)
+        written = await self.cascade.delete_project(slug, if_match, cascade, ctx)
+        # A project created later under the same slug starts with no secrets.
+        swept = await self.secrets.delete_all(slug, ctx.follow_up("secrets"))
+        return Written(max([written.seq, *swept]), appended=written.appended or bool(swept))
 
     # --- services -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from lc_api.db.tables import (
     READ_MODELS,
     audit_events,
     domains,
+    project_secrets,
     projects,
     service_revisions,
     services,
@@ -36,9 +37,12 @@ from lc_contracts.events import (
     ProjectCreated,
     ProjectDeleted,
     ProjectUpdated,
+    SecretDeleted,
+    SecretSet,
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
+    shown,
 )
 from lc_eventstore import StoredEvent
 
@@ -121,7 +125,7 @@ class ReadModelProjection:
                     "subject": event.envelope.subject,
                     "project_slug": project_slug,
                     "time": event.envelope.time,
-                    "envelope": event.envelope.model_dump(mode="json", exclude_none=True),
+                    "envelope": shown(event.envelope).model_dump(mode="json", exclude_none=True),
                 }
             )
         await self._services_applied(conn, applied)
@@ -222,6 +226,27 @@ class ReadModelProjection:
             services.update()
             .where(services.c.project_slug == event.project_slug, services.c.name == event.name)
             .values(phase=str(event.phase), phase_message=event.message)
+        )
+
+    @_apply.register
+    async def _(self, event: SecretSet, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        key = {"project_slug": event.project_slug, "name": event.name}
+        values = {"version": event.version, "seq": seq, "updated_at": at}
+        stmt = insert(project_secrets).values(**key, **values, created_at=at)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[project_secrets.c.project_slug, project_secrets.c.name],
+                set_=values,
+            )
+        )
+
+    @_apply.register
+    async def _(self, event: SecretDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await conn.execute(
+            project_secrets.delete().where(
+                project_secrets.c.project_slug == event.project_slug,
+                project_secrets.c.name == event.name,
+            )
         )
 
     @_apply.register

@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.projection import PROJECTION_NAME
-from lc_api.db.tables import audit_events, domains, projects, service_revisions, services
+from lc_api.db.tables import (
+    audit_events,
+    domains,
+    project_secrets,
+    projects,
+    service_revisions,
+    services,
+)
 from lc_api.domain.custom_domain import DomainStatus
 from lc_api.views import (
     DomainView,
@@ -21,6 +28,7 @@ from lc_api.views import (
     ProjectView,
     QuarantinedEventView,
     RevisionView,
+    SecretView,
     ServiceStatusView,
     ServiceView,
 )
@@ -241,6 +249,35 @@ class ReadModels:
         )
         async with self._engine.connect() as conn:
             return [(r.project_slug, r.id) for r in (await conn.execute(query)).all()]
+    # --- secrets (names and versions only) -------------------------------------------
+
+    @staticmethod
+    def _secret(row: Any) -> SecretView:
+        return SecretView(
+            project_slug=row.project_slug,
+            name=row.name,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    async def secret(self, slug: str, name: str) -> SecretView | None:
+        query = sa.select(project_secrets).where(
+            project_secrets.c.project_slug == slug, project_secrets.c.name == name
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return self._secret(row) if row else None
+
+    async def secrets(self, slug: str) -> list[SecretView]:
+        query = (
+            sa.select(project_secrets)
+            .where(project_secrets.c.project_slug == slug)
+            .order_by(project_secrets.c.name)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._secret(r) for r in rows]
 
     # --- audit log ------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """SQLAlchemy Core tables of lcd's database.
 
 Read models (rebuilt by `lc replay`): projects, services, service_revisions, domains,
-audit_events. Kept across replays: idempotency_records, admin_sessions. The projection
-checkpoint and quarantine tables belong to `lc_eventstore.projection.metadata`; the
-migrations create them too.
+project_secrets (names and versions), audit_events. Kept across replays: idempotency_records,
+admin_sessions. The projection checkpoint and quarantine tables belong to
+`lc_eventstore.projection.metadata`; the migrations create them too.
 """
 
 from __future__ import annotations
@@ -79,6 +79,18 @@ audit_events = sa.Table(
     sa.Column("envelope", JSONB, nullable=False),
 )
 
+project_secrets = sa.Table(
+    # Names and versions only: values live sealed in the event stream, never here.
+    "project_secrets",
+    metadata,
+    sa.Column("project_slug", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 idempotency_records = sa.Table(
     "idempotency_records",
     metadata,
@@ -119,4 +131,4 @@ usage_samples = sa.Table(
     sa.Column("snapshot", JSONB, nullable=False),
 )
 
-READ_MODELS = (audit_events, domains, service_revisions, services, projects)
+READ_MODELS = (audit_events, domains, service_revisions, services, projects, project_secrets)

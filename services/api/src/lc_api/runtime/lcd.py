@@ -140,6 +140,7 @@ class Runtime:
                 project_domains=project_domains,
                 platform_domain=settings.platform_domain,
                 claim_window=timedelta(hours=settings.domain_expiry_h),
+                secret_key=settings.sealing_key(),
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),

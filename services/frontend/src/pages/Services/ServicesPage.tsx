@@ -7,6 +7,7 @@ import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/Sta
 import { StatusBadge } from "../../components/StatusBadge";
 import { phaseOf } from "../../lib/health";
 import { useQuery } from "../../lib/useQuery";
+import { SecretsSection } from "../Secrets/SecretsSection";
 
 export function workloadOf(service: Service): string {
   if (service.spec.kind.model) return service.spec.kind.model.modelName;
@@ -100,6 +101,7 @@ export function ServicesPage() {
           </table>
         </div>
       )}
+      {query.data && <SecretsSection slug={slug} />}
     </>
   );
 }

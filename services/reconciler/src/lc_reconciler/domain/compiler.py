@@ -8,6 +8,9 @@ Callers: the reconciler (apply and drift checks), the golden tests, the benchmar
 | inference   | engine Model [+ Ingress + Certificate to the engine's Service] |
 | cpu / gpu   | PVC + Deployment [+ Service] [+ Ingress + Certificate]         |
 
+`compile_secret` turns a project secret into the Kubernetes Secret a container's
+`secretRef` env variable reads (`valueFrom.secretKeyRef`).
+
 Every object carries the managed-by, project, service and revision labels; the
 Namespace of the project carries managed-by and project, and, unless it is a namespace
 every cluster has (`default`), the created-by mark that says the platform made it.
@@ -15,7 +18,8 @@ every cluster has (`default`), the created-by mark that says the platform made i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import base64
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from lc_contracts.engine import (
@@ -32,9 +36,10 @@ from lc_contracts.engine import (
     MANAGED_BY_VALUE,
     MODEL_KIND,
 )
-from lc_contracts.specs import ContainerKind, ModelKind, PortSpec, ServiceSpec, Tier
+from lc_contracts.specs import ContainerKind, EnvVar, ModelKind, PortSpec, ServiceSpec, Tier
 from lc_reconciler.domain.naming import (
     derived_name,
+    fit,
     namespace_name,
     object_name,
     platform_hostname,
@@ -49,6 +54,11 @@ WORKSPACE_PATH: Final = "/workspace"
 # Namespaces a project may map onto without having created them (the product docs'
 # project `default`), which must outlive it. lcd refuses slugs that map onto `kube-*`.
 SHARED_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+SECRET_PREFIX: Final = "lc-secret-"
+SECRET_KEY: Final = "value"
+LABEL_SECRET: Final = "liquidcompute.io/secret"
+ANNOTATION_SECRET_VERSION: Final = "liquidcompute.io/secret-version"
+ANNOTATION_SECRET_VERSIONS: Final = "liquidcompute.io/secret-versions"
 
 
 def project_labels(project_slug: str) -> dict[str, str]:
@@ -204,6 +214,13 @@ def _workspace_claim(
     }
 
 
+def _env(var: EnvVar) -> dict[str, Any]:
+    if var.secret_ref is not None:
+        reference = {"name": secret_object_name(var.secret_ref), "key": SECRET_KEY}
+        return {"name": var.name, "valueFrom": {"secretKeyRef": reference}}
+    return {"name": var.name, "value": var.value}
+
+
 def _port_name(port: PortSpec) -> str:
     return port.name or f"{port.protocol.lower()}-{port.port}"
 
@@ -217,7 +234,7 @@ def _container(
     if container.args:
         out["args"] = list(container.args)
     if container.env:
-        out["env"] = [{"name": e.name, "value": e.value} for e in container.env]
+        out["env"] = [_env(e) for e in container.env]
     if container.ports:
         out["ports"] = [
             {"name": _port_name(p), "containerPort": p.port, "protocol": p.protocol}
@@ -374,3 +391,65 @@ def _certificate(
             },
         },
     }
+
+
+# -- project secrets ------------------------------------------------------------------
+
+
+def secret_object_name(secret_name: str) -> str:
+    """The Kubernetes Secret of a project secret; prefixed, so it never meets a
+    Service's own Secrets (`<service>-tls`)."""
+    return fit(f"{SECRET_PREFIX}{secret_name}")
+
+
+def compile_secret(
+    project_slug: str, secret_name: str, value: str, version: int, platform: PlatformConfig
+) -> Manifest:
+    """The Kubernetes Secret holding one project secret's value under the key `value`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret_object_name(secret_name),
+            "namespace": namespace_name(platform.namespace_prefix, project_slug),
+            "labels": {**project_labels(project_slug), LABEL_SECRET: secret_name},
+            "annotations": {ANNOTATION_SECRET_VERSION: str(version)},
+        },
+        "type": "Opaque",
+        "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
+    }
+
+
+def secret_refs(service: ServiceSpec) -> list[str]:
+    """The project secrets a Service's container reads, sorted, once each."""
+    container = service.kind.container
+    if container is None:
+        return []
+    return sorted({e.secret_ref for e in container.env or [] if e.secret_ref})
+
+
+def with_secret_versions(
+    manifests: list[Manifest], service: ServiceSpec, versions: Mapping[str, int]
+) -> list[Manifest]:
+    """`manifests` with the versions of the secrets the Service reads stamped on its pod
+    template: a rotated secret changes the template, so the Deployment rolls its pods,
+    which read environment variables only when they start."""
+    refs = secret_refs(service)
+    if not refs:
+        return manifests
+    stamp = ",".join(f"{name}={versions.get(name, 0)}" for name in refs)
+    out = []
+    for manifest in manifests:
+        if manifest["kind"] == "Deployment":
+            template = manifest["spec"]["template"]
+            metadata = template.get("metadata") or {}
+            annotations = {**(metadata.get("annotations") or {}), ANNOTATION_SECRET_VERSIONS: stamp}
+            manifest = {
+                **manifest,
+                "spec": {
+                    **manifest["spec"],
+                    "template": {**template, "metadata": {**metadata, "annotations": annotations}},
+                },
+            }
+        out.append(manifest)
+    return out

@@ -31,12 +31,15 @@ from lc_contracts.events import (
     Payload,
     ProjectCreated,
     ProjectDeleted,
+    SecretDeleted,
+    SecretSet,
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
 )
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ManagedObject, ServicePhase
+from lc_reconciler.domain.compiler import secret_refs
 
 ServiceKey = tuple[str, str]
 """(project slug, service name)"""
@@ -86,6 +89,22 @@ class DesiredState:
     adopted: set[OrphanId] = field(default_factory=set)
     deletion_requested: set[OrphanId] = field(default_factory=set)
     reported_orphans: set[tuple[OrphanId, str]] = field(default_factory=set)
+    # project secrets, still sealed: (project slug, secret name) -> its last value
+    secrets: dict[tuple[str, str], SecretSet] = field(default_factory=dict)
+
+    def secrets_of(self, project_slug: str) -> list[SecretSet]:
+        return [s for (slug, _), s in sorted(self.secrets.items()) if slug == project_slug]
+
+    def secret_versions(self, project_slug: str) -> dict[str, int]:
+        return {s.name: s.version for s in self.secrets_of(project_slug)}
+
+    def _readers_of(self, project_slug: str, secret_name: str) -> frozenset[ServiceKey]:
+        """The project's services whose containers read the secret."""
+        return frozenset(
+            key
+            for key in self.services_of(project_slug)
+            if secret_name in secret_refs(self.services[key].spec)
+        )
 
     def services_of(self, project_slug: str) -> list[ServiceKey]:
         return [key for key in self.services if key[0] == project_slug]
@@ -124,6 +143,8 @@ class DesiredState:
             case ProjectDeleted(slug=slug):
                 self.projects.discard(slug)
                 self.deleted_projects.add(slug)
+                for secret_key in [k for k in self.secrets if k[0] == slug]:
+                    del self.secrets[secret_key]
                 gone = self.services_of(slug)
                 for key in gone:
                     self._forget(key)
@@ -146,6 +167,12 @@ class DesiredState:
                 self.announced_phases[key] = phase
                 self.subject_seqs[key] = seq
                 return Touched()
+            case SecretSet(project_slug=slug, name=name):
+                self.secrets[(slug, name)] = payload
+                return Touched(projects=frozenset({slug}), services=self._readers_of(slug, name))
+            case SecretDeleted(project_slug=slug, name=name):
+                self.secrets.pop((slug, name), None)
+                return Touched(projects=frozenset({slug}), services=self._readers_of(slug, name))
             case DomainVerified(id=domain_id, fqdn=fqdn, project_slug=slug, service_name=name):
                 key = (slug, name)
                 self.domains.setdefault(key, {})[domain_id] = fqdn

@@ -47,6 +47,7 @@ NAMESPACE = Kind("v1", "Namespace", "namespaces", namespaced=False)
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 SERVICE = Kind("v1", "Service", "services")
 PVC = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
+SECRET = Kind("v1", "Secret", "secrets")  # project secrets; per project, not per Service
 INGRESS = Kind("networking.k8s.io/v1", "Ingress", "ingresses")
 CERTIFICATE = Kind(
     f"{CERT_MANAGER_GROUP}/{CERT_MANAGER_VERSION}", CERTIFICATE_KIND, CERTIFICATE_PLURAL

@@ -15,6 +15,7 @@ from lc_api.api.problems import ApiProblem
 from lc_api.runtime.live_events import tail_events
 from lc_api.views import EventView, Page, QuarantinedEventView
 from lc_contracts.errors import ContractError
+from lc_contracts.events import shown
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -84,7 +85,7 @@ async def stream_events(
                 yield b": keep-alive\n\n"
                 continue
             try:
-                envelope = message.envelope()
+                envelope = shown(message.envelope())
             except ContractError:
                 continue
             if wanted and envelope.type not in wanted:
