@@ -57,7 +57,7 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
 
 def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
     """Name → coroutine function that runs the worker until cancelled."""
-    from lc_domain_verifier.service import run as run_verifier
+    from lc_domain_verifier.main import run as run_verifier
     from lc_domain_verifier.settings import VerifierSettings
     from lc_fleet.main import run as run_fleet
     from lc_fleet.settings import FleetSettings
