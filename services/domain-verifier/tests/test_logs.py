@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from lc_domain_verifier.log_format import JsonFormatter, TextFormatter
 from lc_eventstore import EventStore
+from lc_runtime.logs import ConsoleFormatter, JsonFormatter
 
 from .dns_zone import TestZone
 from .domain_flow import new_token, register, request_verification, wait_for_event
@@ -51,7 +51,7 @@ async def test_no_token_in_logs_through_a_whole_life_cycle(
             repr(record.args),
             repr(vars(record)),
             JsonFormatter().format(record),
-            TextFormatter().format(record),
+            ConsoleFormatter().format(record),
         ]
         for text in rendered:
             for secret in secrets:
