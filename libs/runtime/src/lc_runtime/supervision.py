@@ -20,8 +20,8 @@ async def run_restarting(
     run: Callable[[], Awaitable[None]],
     *,
     delay_s: float,
-    on_failure: Callable[[Exception], None] | None = None,
-    on_restart: Callable[[], None] | None = None,
+    on_failure: Callable[[Exception], object] | None = None,
+    on_restart: Callable[[], object] | None = None,
     logger: logging.Logger = log,
 ) -> None:
     """Await `run()` until it returns or is cancelled, starting it again after each failure."""
