@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
 from .dns_zone import TestZone
-from .domain_flow import new_token, register, wait_for_event, wait_until
+from .domain_flow import new_token, register, wait_for_event
 
 SCRIPT = Path(sys.executable).parent / "lc-domain-verifier"
 pytestmark = pytest.mark.timeout(60)

@@ -17,8 +17,9 @@ from lc_contracts.events import DomainVerificationFailed, DomainVerified
 from lc_domain_verifier import VerifierSettings, run
 from lc_domain_verifier.settings import Nameserver
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
-from .domain_flow import FAST, new_token, register, stop, types_of, wait_for_event, wait_until
+from .domain_flow import FAST, new_token, register, stop, types_of, wait_for_event
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -23,11 +23,10 @@ from nats.js import JetStreamContext
 from lc_api import fleet_routes
 from lc_api.api.problems import install_problem_handlers
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import GpuHealth
 from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
 from lc_eventstore import StoredMessage
-from lc_local.embedded import free_port
+from lc_testing import free_port, wait_until
 
 from .conftest import RunningFleet
 from .gpu_factory import snapshot
@@ -45,7 +44,7 @@ async def serve_fleet(js: JetStreamContext, *, follow: bool = True) -> AsyncIter
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
-        await wait_until(lambda: server.started, message="uvicorn started")
+        await wait_until(lambda: server.started, what="uvicorn started")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -101,7 +100,7 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
             body = (await http.get("/api/v1/fleet")).json()
             return bool(body["summary"]["degraded"] == 1)
 
-        await wait_until(degraded_visible, within=1.0, message="degraded GPU in the API")
+        await wait_until(degraded_visible, timeout=1.0, what="degraded GPU in the API")
         response = await http.get("/api/v1/fleet")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -141,7 +140,7 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
             body = (await http.get("/api/v1/fleet")).json()
             return bool(body["summary"]["byProduct"] == {"A100-40GB": 1, "H100-80GB": 7})
 
-        await wait_until(changed, within=1.0, message="added and removed GPUs in the API")
+        await wait_until(changed, timeout=1.0, what="added and removed GPUs in the API")
         assert time.monotonic() - started < 1.0
         assert added
 

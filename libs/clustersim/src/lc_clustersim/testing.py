@@ -7,42 +7,16 @@ simulated upstreams or the DNS zone. Fixtures:
   one per test;
 - `cluster_config`: the `SimConfig` the `cluster` fixture uses; override it in a test
   module to change the fleet or the delays.
-
-`wait_until(predicate, within=...)` polls a condition with a deadline, for tests that
-wait on the simulator without sleeping.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from lc_clustersim.sim import ClusterSim, SimConfig
-
-
-async def wait_until(
-    predicate: Callable[[], bool | Awaitable[bool]],
-    *,
-    within: float = 5.0,
-    interval: float = 0.01,
-    message: str = "condition",
-) -> None:
-    """Poll `predicate` (sync or async) until it is true; AssertionError after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not met within {within} s")
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture
