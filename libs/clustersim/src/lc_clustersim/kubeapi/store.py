@@ -48,7 +48,7 @@ from lc_clustersim.kubeapi.errors import (
     invalid,
     not_found,
 )
-from lc_clustersim.kubeapi.patches import json_patch, merge_patch
+from lc_clustersim.kubeapi.patches import json_patch
 from lc_clustersim.kubeapi.resources import (
     CRD_KEY,
     NAMESPACE_KEY,
@@ -58,6 +58,7 @@ from lc_clustersim.kubeapi.resources import (
     resource_type_from_crd,
 )
 from lc_clustersim.kubeapi.selectors import Matcher
+from lc_contracts.merge_patch import merge_patch
 
 ADDED: Final = "ADDED"
 MODIFIED: Final = "MODIFIED"
