@@ -37,9 +37,32 @@ _bound: ContextVar[Mapping[str, Any]] = ContextVar(
 )
 
 
+_factory_installed = False
+
+
+def _install_record_factory() -> None:
+    """Have every record created from now on carry the fields bound where it was logged,
+    whichever handler (a stream, pytest's caplog) formats it later."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def record_with_bound_fields(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        bound = _bound.get()
+        if bound:
+            record.lc_bound = bound
+        return record
+
+    logging.setLogRecordFactory(record_with_bound_fields)
+    _factory_installed = True
+
+
 @contextlib.contextmanager
 def bind(**fields: Any) -> Iterator[None]:
     """Add `fields` to every line logged in this block (and in tasks it starts)."""
+    _install_record_factory()
     token = _bound.set({**_bound.get(), **fields})
     try:
         yield
@@ -61,7 +84,7 @@ def _is_secret(name: str) -> bool:
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields of `record`: bound ones, then its `extra`, secrets masked."""
-    fields: dict[str, Any] = dict(getattr(record, "lc_bound", None) or _bound.get())
+    fields: dict[str, Any] = dict(getattr(record, "lc_bound", None) or {})
     for name, value in vars(record).items():
         if name in _STANDARD or name == "lc_bound":
             continue
@@ -70,16 +93,6 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
         else:
             fields[name] = value
     return {name: REDACTED if _is_secret(name) else value for name, value in fields.items()}
-
-
-class BoundFieldsFilter(logging.Filter):
-    """Snapshots the bound fields onto a record when it is emitted, so a formatter that runs
-    later (or elsewhere) prints the fields of the context that logged it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "lc_bound"):
-            record.lc_bound = _bound.get()
-        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -124,7 +137,6 @@ def configure_logging(level: str | int = "INFO", log_format: LogFormat | None = 
     handler = logging.StreamHandler(sys.stderr)
     chosen = log_format or default_format()
     handler.setFormatter(JsonFormatter() if chosen == "json" else ConsoleFormatter())
-    handler.addFilter(BoundFieldsFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if isinstance(level, str) else level)
