@@ -1,7 +1,7 @@
 """`ClusterSim`: the whole simulator in one process, and its configuration.
 
 Who calls it: the CLI's `serve` (`lc sim`, `lc up`), the pytest fixture in
-`lc_clustersim.testing`, and any test or benchmark:
+`lc_testing.cluster`, and any test or benchmark:
 
     async with ClusterSim(SimConfig(gpus="2x4:H100-80GB", data_dir=tmp_path)) as sim:
         sim.kubeconfig_path, sim.api_url, sim.admin_url, sim.dns_address

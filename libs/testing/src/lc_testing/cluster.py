@@ -1,7 +1,9 @@
-"""pytest fixtures for the cluster simulator (registered with `-p lc_clustersim.testing`).
+"""pytest fixtures for the cluster simulator, loaded only by the test folders that need it.
 
-Who calls it: every test in the repository that needs a Kubernetes API, the engine, the
-simulated upstreams or the DNS zone. Fixtures:
+Who calls it: the conftest of each test folder that needs a Kubernetes API, the engine,
+the simulated upstreams or the DNS zone imports the fixtures it uses
+(`from lc_testing.cluster import cluster, cluster_config`), so other test runs never
+import the simulator. Fixtures:
 
 - `cluster`: a started `ClusterSim` on free loopback ports with short lifecycle delays,
   one per test;
