@@ -52,15 +52,12 @@ from lc_clustersim.kubeapi.selectors import (
     parse_label_selector,
 )
 from lc_clustersim.kubeapi.store import (
-    ADDED,
-    DELETED,
     JSON_PATCH,
     MERGE_PATCH,
-    MODIFIED,
     ObjectStore,
-    StoredObject,
-    WatchEvent,
 )
+from lc_clustersim.kubeapi.stored import StoredObject
+from lc_clustersim.kubeapi.watch_log import ADDED, DELETED, MODIFIED, WatchEvent
 from lc_contracts.merge_patch import merge_patch
 
 log = logging.getLogger(__name__)
