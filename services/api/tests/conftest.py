@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
-from lc_testing import free_port, product_docs
+from lc_testing import free_port, product_docs, wait_until
 
 ADMIN = ("admin", "correct horse battery staple")
 
