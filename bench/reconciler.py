@@ -33,7 +33,7 @@ from typing import Any
 
 import nats
 
-from lc_clustersim.kubeapi.store import WatchEvent
+from lc_clustersim.kubeapi.watch_log import WatchEvent
 from lc_clustersim.sim import ClusterSim, SimConfig
 from lc_contracts.events import Payload, ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec

@@ -9,8 +9,8 @@ import pytest
 
 from lc_clustersim.engine import MEMORY_ANNOTATION
 from lc_clustersim.sim import ClusterSim, SimConfig
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, MODEL_PLURAL
+from lc_testing import wait_until
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ async def test_model_lifecycle_to_ready_serves_openai(cluster: ClusterSim) -> No
             phases.append(phase)
         return phase == "Ready"
 
-    await wait_until(ready, within=5, interval=0.005, message="model Ready")
+    await wait_until(ready, timeout=5, interval=0.005, what="model Ready")
     assert phases[0] == "Pending"
     assert phases[-1] == "Ready"
     status = model_status(cluster, "ml", "chat")
@@ -284,10 +284,10 @@ async def test_every_model_gets_an_engine_service_that_goes_with_it(cluster: Clu
         )
         return found[0].obj if found else None
 
-    await wait_until(lambda: service() is not None, message="the Model's Service exists")
+    await wait_until(lambda: service() is not None, what="the Model's Service exists")
     created = service()
     assert created is not None
     assert created["spec"]["ports"][0]["port"] == 80
     assert created["metadata"]["ownerReferences"][0]["kind"] == "Model"
     cluster.store.delete(cluster.store.type_for((ENGINE_GROUP, MODEL_PLURAL)), "team", "svc-test")
-    await wait_until(lambda: service() is None, message="the Service went with its Model")
+    await wait_until(lambda: service() is None, what="the Service went with its Model")

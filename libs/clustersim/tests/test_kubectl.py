@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
+from lc_testing import wait_until
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 pytestmark = pytest.mark.skipif(not Path(KUBECTL).exists(), reason="kubectl is not installed")
@@ -170,7 +170,7 @@ async def test_kubectl_get_watch_streams_changes(cluster: ClusterSim) -> None:
         async with asyncio.timeout(20):
             first = await watcher.stdout.readline()
             assert first.decode().strip() == "configmap/first"
-            await wait_until(lambda: cluster.api.open_watches >= 1, within=10)
+            await wait_until(lambda: cluster.api.open_watches >= 1, timeout=10)
             second_manifest = cluster.data_dir / "second.yaml"
             second_manifest.write_text(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: second, namespace: live}\n"

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import openai
 import pytest
 
 from lc_clustersim.upstream import CHAT_COMPLETIONS, EMBEDDINGS, SimulatedUpstream
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
+from lc_testing import wait_until
 
 
 @pytest.fixture
@@ -197,8 +190,8 @@ async def test_client_going_away_counts_as_aborted(upstream: SimulatedUpstream) 
         # leaving the session drops the connection mid-stream
 
     await read_two_chunks()
-    await wait_for(lambda: upstream.stats.aborted == 1)
-    await wait_for(lambda: upstream.stats.in_flight == 0)
+    await wait_until(lambda: upstream.stats.aborted == 1)
+    await wait_until(lambda: upstream.stats.in_flight == 0)
     assert upstream.stats.by_endpoint[CHAT_COMPLETIONS] == 1
 
 
@@ -212,7 +205,7 @@ async def test_aborted_while_waiting_for_latency(upstream: SimulatedUpstream) ->
             )
 
     task = asyncio.create_task(call())
-    await wait_for(lambda: upstream.stats.in_flight == 1)
+    await wait_until(lambda: upstream.stats.in_flight == 1)
     task.cancel()
-    await wait_for(lambda: upstream.stats.aborted == 1)
+    await wait_until(lambda: upstream.stats.aborted == 1)
     assert upstream.stats.completed == 0

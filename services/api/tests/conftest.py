@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,8 +19,13 @@ from fastapi import FastAPI
 
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
-from lc_local.embedded import free_port
-from lc_testing import product_docs
+from lc_testing import free_port, product_docs, wait_until
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The simulator's fixtures (`cluster`, `cluster_config`), for the fleet route tests."""
+    config.pluginmanager.import_plugin("lc_testing.cluster")
+
 
 ADMIN = ("admin", "correct horse battery staple")
 
@@ -95,23 +100,6 @@ async def serve(settings: ApiSettings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 20)
-
-
-async def wait_until(
-    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01
-) -> Any:
-    """Poll `condition` (sync or async) until truthy; fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 # The product docs' examples, verbatim.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from lc_local.embedded import free_port
+from lc_testing import free_port
 
 
 @dataclass

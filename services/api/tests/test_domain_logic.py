@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from lc_api.domain import custom_domain, project, service
 from lc_api.domain.errors import (
@@ -82,26 +80,6 @@ def test_service_revisions_and_rollback() -> None:
         service.rollback(state, 7, None)
     with pytest.raises(InvalidCommand):
         service.patch(state, {"name": "other"}, None)
-
-
-@given(
-    st.dictionaries(
-        st.text(max_size=3), st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=5
-    ),
-    st.dictionaries(
-        st.text(max_size=3), st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=5
-    ),
-)
-def test_merge_patch_follows_rfc_7396(target: dict[str, object], patch: dict[str, object]) -> None:
-    merged = service.merge_patch(target, patch)
-    for key, value in patch.items():
-        if value is None:
-            assert key not in merged
-        else:
-            assert merged[key] == value
-    for key, value in target.items():
-        if key not in patch:
-            assert merged[key] == value
 
 
 def test_fqdn_claims() -> None:

@@ -9,8 +9,9 @@ from nats.js import JetStreamContext
 from lc_contracts.events import DomainVerified, build
 from lc_contracts.subjects import domain_subject
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
-from .conftest import DOCS_DOMAIN, DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT, wait_until
+from .conftest import DOCS_DOMAIN, DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT
 
 
 @pytest.fixture

@@ -22,13 +22,13 @@ from lc_api.runtime.fleet_feed import FleetFeed
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import GpuHealth
 from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
 from lc_eventstore import StoredMessage, provision_streams
 from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
+from lc_testing import wait_until
 
 from .conftest import running, serve
 from .gpu_factory import snapshot
@@ -107,7 +107,7 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
             body = (await http.get("/api/v1/fleet")).json()
             return bool(body["summary"]["degraded"] == 1)
 
-        await wait_until(degraded_visible, within=1.0, message="degraded GPU in the API")
+        await wait_until(degraded_visible, timeout=1.0, what="degraded GPU in the API")
         response = await http.get("/api/v1/fleet")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -147,7 +147,7 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
             body = (await http.get("/api/v1/fleet")).json()
             return bool(body["summary"]["byProduct"] == {"A100-40GB": 1, "H100-80GB": 7})
 
-        await wait_until(changed, within=1.0, message="added and removed GPUs in the API")
+        await wait_until(changed, timeout=1.0, what="added and removed GPUs in the API")
         assert time.monotonic() - started < 1.0
         assert added
 
@@ -216,7 +216,7 @@ async def test_fleet_answers_503_until_lc_status_was_read(
     app.dependency_overrides[fleet_routes.fleet_feed] = FleetFeed
     async with (
         running(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lcd.test") as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http,
     ):
         response = await http.get("/api/v1/fleet")
         assert response.status_code == 503

@@ -13,8 +13,9 @@ from nats.js import JetStreamContext
 from lc_contracts.status import ServicePhase, ServiceStatus
 from lc_contracts.subjects import service_status_subject
 from lc_eventstore import publish_status
+from lc_testing import wait_until
 
-from .conftest import DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT, wait_until
+from .conftest import DOCS_HELLO, DOCS_LLAMA, DOCS_PROJECT
 
 SERVICES = "/api/v1/projects/default/services"
 

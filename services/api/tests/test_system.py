@@ -13,8 +13,9 @@ from lc_api.settings import ApiSettings
 from lc_contracts.status import ModelUsage, UsageSnapshot
 from lc_contracts.subjects import usage_status_subject
 from lc_eventstore import publish_status
+from lc_testing import wait_until
 
-from .conftest import DOCS_PROJECT, client_for, wait_until
+from .conftest import DOCS_PROJECT, client_for
 
 
 async def test_config_health_readiness(client: httpx.AsyncClient) -> None:

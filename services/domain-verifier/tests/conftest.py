@@ -7,21 +7,23 @@ from typing import Any
 import pytest
 from nats.js import JetStreamContext
 
+from lc_clustersim.dns_zone import DnsZone
 from lc_domain_verifier import VerifierSettings, run
 from lc_domain_verifier.settings import Nameserver
 from lc_eventstore import EventStore, provision_streams
 
-from .dns_zone import TestZone, start_zone
 from .domain_flow import FAST, stop
 
 
 @pytest.fixture
-async def dns_zone() -> AsyncIterator[TestZone]:
-    zone = await start_zone()
+async def dns_zone() -> AsyncIterator[DnsZone]:
+    """The simulator's DNS zone, on its own loopback port for this test."""
+    zone = DnsZone()
+    await zone.start()
     try:
         yield zone
     finally:
-        zone.close()
+        await zone.stop()
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ async def store(jetstream: JetStreamContext) -> EventStore:
 
 
 @pytest.fixture
-def settings_for(nats_url: str, dns_zone: TestZone) -> Callable[..., VerifierSettings]:
+def settings_for(nats_url: str, dns_zone: DnsZone) -> Callable[..., VerifierSettings]:
     def make(**overrides: Any) -> VerifierSettings:
         values: dict[str, Any] = {
             "nats_url": nats_url,

@@ -123,16 +123,6 @@ async def wait_for_event(
         await asyncio.sleep(0.05)
 
 
-async def wait_until(
-    condition: Callable[[], bool], *, timeout: float = DEFAULT_TIMEOUT, what: str = "condition"
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout}s")
-        await asyncio.sleep(0.02)
-
-
 async def stop(task: asyncio.Task[None]) -> None:
     """Cancel a running verifier and wait until it has shut down."""
     task.cancel()

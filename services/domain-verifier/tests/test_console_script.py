@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from lc_clustersim.dns_zone import DnsZone
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
-from .dns_zone import TestZone
-from .domain_flow import new_token, register, wait_for_event, wait_until
+from .domain_flow import new_token, register, wait_for_event
 
 SCRIPT = Path(sys.executable).parent / "lc-domain-verifier"
 pytestmark = pytest.mark.timeout(60)
@@ -42,7 +43,7 @@ async def test_bad_configuration_fails_fast_with_one_line() -> None:
 
 
 async def test_the_script_verifies_domains_and_stops_on_interrupt(
-    store: EventStore, dns_zone: TestZone, nats_url: str
+    store: EventStore, dns_zone: DnsZone, nats_url: str
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.script.acme.com", token)

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from lc_domain_verifier.log_format import JsonFormatter, TextFormatter
+from lc_clustersim.dns_zone import DnsZone
 from lc_eventstore import EventStore
+from lc_runtime.logs import ConsoleFormatter, JsonFormatter
 
-from .dns_zone import TestZone
 from .domain_flow import new_token, register, request_verification, wait_for_event
 
 StartVerifier = Callable[..., Awaitable["asyncio.Task[None]"]]
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 
 async def test_no_token_in_logs_through_a_whole_life_cycle(
     store: EventStore,
-    dns_zone: TestZone,
+    dns_zone: DnsZone,
     start_verifier: StartVerifier,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -51,7 +51,7 @@ async def test_no_token_in_logs_through_a_whole_life_cycle(
             repr(record.args),
             repr(vars(record)),
             JsonFormatter().format(record),
-            TextFormatter().format(record),
+            ConsoleFormatter().format(record),
         ]
         for text in rendered:
             for secret in secrets:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from lc_clustersim.dns_zone import DnsZone
 from lc_contracts.events import DomainVerificationFailed, DomainVerified
 from lc_domain_verifier.dns_lookup import DnsChallengeResolver
 from lc_domain_verifier.domain.lookup import TxtLookup
@@ -14,8 +15,8 @@ from lc_domain_verifier.envelopes import outcome_envelopes
 from lc_domain_verifier.settings import Nameserver, VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
-from .dns_zone import TestZone
 from .domain_flow import (
     delete,
     events_of,
@@ -24,7 +25,6 @@ from .domain_flow import (
     stop,
     types_of,
     wait_for_event,
-    wait_until,
 )
 
 StartVerifier = Callable[..., Awaitable["asyncio.Task[None]"]]
@@ -32,12 +32,12 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def test_a_restart_in_the_middle_of_a_check_loses_nothing(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     name = "_lc-challenge.restart.acme.com"
     dns_zone.set_txt(name, token)
-    dns_zone.never_answer(name)
+    dns_zone.set_fault(name, "timeout")
     first = await start_verifier(dns_timeout_s=20)
     domain_id = await register(store, "restart.acme.com", token)
 
@@ -48,7 +48,7 @@ async def test_a_restart_in_the_middle_of_a_check_loses_nothing(
         "domain.verification_requested",
     ]
 
-    dns_zone.heal(name)
+    dns_zone.set_fault(name, None)
     await start_verifier()
     await wait_for_event(store, domain_id, "domain.verified")
     assert await types_of(store, domain_id) == [
@@ -59,7 +59,7 @@ async def test_a_restart_in_the_middle_of_a_check_loses_nothing(
 
 
 async def test_a_restarted_verifier_carries_on_counting_and_backing_off(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     first = await start_verifier()
     domain_id = await register(store, "counting.acme.com", new_token())
@@ -82,7 +82,7 @@ async def test_a_restarted_verifier_carries_on_counting_and_backing_off(
 
 
 async def test_a_verified_domain_stays_verified_across_a_restart(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.steady.acme.com", token)
@@ -114,7 +114,7 @@ class GatedResolver(DnsChallengeResolver):
 
 
 async def test_two_verifiers_reaching_the_same_outcome_record_it_once(
-    store: EventStore, dns_zone: TestZone, settings_for: Callable[..., VerifierSettings]
+    store: EventStore, dns_zone: DnsZone, settings_for: Callable[..., VerifierSettings]
 ) -> None:
     settings = settings_for(domain_reverify_interval_s=3600)
     token = new_token()
@@ -166,7 +166,7 @@ async def test_the_same_outcome_from_the_same_version_has_the_same_id(store: Eve
 
 
 async def test_a_deleted_domain_is_no_longer_checked(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     await start_verifier()
     deleted_id = await register(store, "deleted.acme.com", new_token())
@@ -185,7 +185,7 @@ async def test_a_deleted_domain_is_no_longer_checked(
 
 
 async def test_unreadable_events_are_skipped_without_blocking_the_rest(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier, jetstream: object
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier, jetstream: object
 ) -> None:
     from nats.js import JetStreamContext
 
@@ -208,7 +208,7 @@ async def test_unreadable_events_are_skipped_without_blocking_the_rest(
 
 
 async def test_events_with_a_naive_time_are_read_as_utc(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     import uuid
     from datetime import UTC, datetime

@@ -1,8 +1,8 @@
 """The verifier against the cluster simulator's DNS zone, the one `lc up` runs.
 
 The same outcomes as in test_verification_over_dns, through the zone a user drives with
-`lc sim dns set TXT ...`. (Records split into chosen strings and the question log need
-the small responder in dns_zone.py; the simulator splits only at 255 bytes.)
+`lc sim dns set TXT ...` and the simulator's admin API. The other tests start a zone of
+their own and set records directly.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from lc_contracts.events import DomainVerificationFailed, DomainVerified
 from lc_domain_verifier import VerifierSettings, run
 from lc_domain_verifier.settings import Nameserver
 from lc_eventstore import EventStore
+from lc_testing import wait_until
 
-from .domain_flow import FAST, new_token, register, stop, types_of, wait_for_event, wait_until
+from .domain_flow import FAST, new_token, register, stop, types_of, wait_for_event
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from lc_clustersim.dns_zone import DnsZone
 from lc_contracts.events import DomainVerificationFailed, DomainVerificationLost, DomainVerified
 from lc_eventstore import EventStore
 
-from .dns_zone import TestZone
 from .domain_flow import (
     events_of,
     new_token,
@@ -44,11 +44,11 @@ def failed_event(reason: str, attempt: int | None = None) -> Callable[[Any], boo
 
 
 async def test_a_published_token_verifies_the_domain(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.chat.acme.com", token)
-    dns_zone.set_cname("chat.acme.com", "ingress.platform.test")
+    dns_zone.set_record("CNAME", "chat.acme.com", "ingress.platform.test")
     await start_verifier(ingress_cname_target="ingress.platform.test")
 
     domain_id = await register(store, "chat.acme.com", token)
@@ -72,11 +72,11 @@ async def test_a_published_token_verifies_the_domain(
 
 
 async def test_a_cname_elsewhere_is_reported_but_does_not_block_verification(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.www.acme.com", token)
-    dns_zone.set_cname("www.acme.com", "somewhere-else.example")
+    dns_zone.set_record("CNAME", "www.acme.com", "somewhere-else.example")
     await start_verifier(ingress_cname_target="ingress.platform.test")
 
     domain_id = await register(store, "www.acme.com", token)
@@ -88,7 +88,7 @@ async def test_a_cname_elsewhere_is_reported_but_does_not_block_verification(
 
 
 async def test_a_wrong_token_fails_as_mismatch(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.chat.acme.com", new_token(), token[:-1])
@@ -104,7 +104,7 @@ async def test_a_wrong_token_fails_as_mismatch(
 
 
 async def test_a_token_published_at_the_apex_instead_of_the_challenge_name_fails(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("chat.acme.com", token)
@@ -119,7 +119,7 @@ async def test_a_token_published_at_the_apex_instead_of_the_challenge_name_fails
 
 
 async def test_a_name_that_does_not_exist_fails_as_nxdomain(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     await start_verifier()
 
@@ -131,9 +131,9 @@ async def test_a_name_that_does_not_exist_fails_as_nxdomain(
 
 
 async def test_a_challenge_name_without_txt_fails_as_no_record(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
-    dns_zone.set_a("_lc-challenge.chat.acme.com", "192.0.2.1")
+    dns_zone.set_record("A", "_lc-challenge.chat.acme.com", "192.0.2.1")
     await start_verifier()
 
     domain_id = await register(store, "chat.acme.com", new_token())
@@ -144,11 +144,11 @@ async def test_a_challenge_name_without_txt_fails_as_no_record(
 
 
 async def test_a_server_answering_servfail_fails_as_servfail(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.broken.acme.com", token)
-    dns_zone.fail_with_servfail("_lc-challenge.broken.acme.com")
+    dns_zone.set_fault("_lc-challenge.broken.acme.com", "servfail")
     await start_verifier()
 
     domain_id = await register(store, "broken.acme.com", token)
@@ -159,11 +159,11 @@ async def test_a_server_answering_servfail_fails_as_servfail(
 
 
 async def test_a_server_that_never_answers_fails_as_timeout(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.slow.acme.com", token)
-    dns_zone.never_answer("_lc-challenge.slow.acme.com")
+    dns_zone.set_fault("_lc-challenge.slow.acme.com", "timeout")
     await start_verifier(dns_timeout_s=0.4)
 
     domain_id = await register(store, "slow.acme.com", token)
@@ -174,7 +174,7 @@ async def test_a_server_that_never_answers_fails_as_timeout(
 
 
 async def test_a_token_split_into_several_strings_is_joined(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     third = len(token) // 3
@@ -191,7 +191,7 @@ async def test_a_token_split_into_several_strings_is_joined(
 
 
 async def test_strings_of_different_records_are_not_joined(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     half = len(token) // 2
@@ -206,7 +206,7 @@ async def test_strings_of_different_records_are_not_joined(
 
 
 async def test_mixed_case_and_trailing_dot_names_verify(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_LC-Challenge.Chat.ACME.com.", token)
@@ -221,7 +221,7 @@ async def test_mixed_case_and_trailing_dot_names_verify(
 
 
 async def test_idna_names_are_looked_up_as_a_labels(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.xn--bcher-kva.example", token)
@@ -238,7 +238,7 @@ async def test_idna_names_are_looked_up_as_a_labels(
 
 
 async def test_a_pending_domain_is_rechecked_until_the_record_appears(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     await start_verifier()
@@ -263,7 +263,7 @@ async def test_a_pending_domain_is_rechecked_until_the_record_appears(
 
 
 async def test_a_domain_still_pending_when_the_window_closes_expires(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     await start_verifier(domain_expiry_h=1.5 / 3600)
@@ -286,7 +286,7 @@ async def test_a_domain_still_pending_when_the_window_closes_expires(
 
 
 async def test_a_removed_record_makes_a_verified_domain_lost(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.gone.acme.com", token)
@@ -310,7 +310,7 @@ async def test_a_removed_record_makes_a_verified_domain_lost(
 
 
 async def test_a_transient_failure_of_a_verified_domain_is_forgiven(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     name = "_lc-challenge.flaky.acme.com"
@@ -319,11 +319,11 @@ async def test_a_transient_failure_of_a_verified_domain_is_forgiven(
     domain_id = await register(store, "flaky.acme.com", token)
     await wait_for_event(store, domain_id, "domain.verified")
 
-    dns_zone.fail_with_servfail(name)
+    dns_zone.set_fault(name, "servfail")
     await wait_for_event(
         store, domain_id, "domain.verification_failed", where=failed_event("servfail", 1)
     )
-    dns_zone.heal(name)
+    dns_zone.set_fault(name, None)
 
     # The next success is recorded again (which resets the count); nothing is lost.
     deadline = asyncio.get_running_loop().time() + 10
@@ -336,7 +336,7 @@ async def test_a_transient_failure_of_a_verified_domain_is_forgiven(
 
 
 async def test_a_verify_request_on_a_verified_domain_is_answered(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.again.acme.com", token)
@@ -359,7 +359,7 @@ async def test_a_verify_request_on_a_verified_domain_is_answered(
 
 
 async def test_nothing_is_checked_before_verification_is_requested(
-    store: EventStore, dns_zone: TestZone, start_verifier: StartVerifier
+    store: EventStore, dns_zone: DnsZone, start_verifier: StartVerifier
 ) -> None:
     token = new_token()
     dns_zone.set_txt("_lc-challenge.quiet.acme.com", token)

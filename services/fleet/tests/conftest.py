@@ -24,6 +24,12 @@ from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The simulator's fixtures (`cluster`, `cluster_config`), for these tests only."""
+    config.pluginmanager.import_plugin("lc_testing.cluster")
+
+
+
 class RunningFleet:
     """One aggregator process-equivalent: its own NATS and Kubernetes clients and task."""
 

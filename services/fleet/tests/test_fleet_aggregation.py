@@ -10,7 +10,6 @@ from kubernetes_asyncio.client import ApiClient, CustomObjectsApi
 from nats.js import JetStreamContext
 
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import (
     ENGINE_GROUP,
     ENGINE_VERSION,
@@ -23,6 +22,7 @@ from lc_contracts.fleet import GpuSnapshot, gpu_status_subject
 from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
+from lc_testing import wait_until
 
 from .conftest import RunningFleet, gpu_snapshots, health_events, live_gpus
 
@@ -59,7 +59,7 @@ async def test_added_gpus_appear_within_a_second(
         gpus = await live_gpus(jetstream)
         return {_uuid(cluster, n) for n in added} <= gpus.keys()
 
-    await wait_until(visible, within=1.0, message="added GPUs on LC_STATUS")
+    await wait_until(visible, timeout=1.0, what="added GPUs on LC_STATUS")
     assert time.monotonic() - started < 1.0
     gpus = await live_gpus(jetstream)
     assert len(gpus) == 10
@@ -77,7 +77,7 @@ async def test_removed_gpu_gets_a_tombstone_within_a_second(
         snapshot = (await gpu_snapshots(jetstream)).get(uuid)
         return snapshot is not None and snapshot.removed
 
-    await wait_until(tombstoned, within=1.0, message="tombstone on LC_STATUS")
+    await wait_until(tombstoned, timeout=1.0, what="tombstone on LC_STATUS")
     assert len(await live_gpus(jetstream)) == 7
     # The stream forgets the tombstone an hour later; live snapshots have no lifespan.
     tombstone = (await gpu_snapshots(jetstream))[uuid]
@@ -102,8 +102,8 @@ async def test_unhealthy_gpu_is_shown_and_recorded_exactly_once(
     async def unhealthy() -> bool:
         return (await live_gpus(jetstream))[uuid].health is GpuHealth.UNHEALTHY
 
-    await wait_until(unhealthy, within=1.0, message="Unhealthy snapshot")
-    await wait_until(lambda: _events_settled(fleet), message="publisher idle")
+    await wait_until(unhealthy, timeout=1.0, what="Unhealthy snapshot")
+    await wait_until(lambda: _events_settled(fleet), what="publisher idle")
     events = await health_events(jetstream)
     assert [(e.uuid, e.previous, e.current) for e in events] == [
         (uuid, GpuHealth.HEALTHY, GpuHealth.UNHEALTHY)
@@ -117,13 +117,13 @@ async def test_unhealthy_gpu_is_shown_and_recorded_exactly_once(
     async def degraded() -> bool:
         return (await live_gpus(jetstream))[_uuid(cluster, cluster.engine.gpu_names[2])].health is GpuHealth.DEGRADED
 
-    await wait_until(degraded, within=1.0, message="Degraded snapshot")
+    await wait_until(degraded, timeout=1.0, what="Degraded snapshot")
     await cluster.set_gpu_health(name, GpuHealth.HEALTHY)
 
     async def healthy_again() -> bool:
         return (await live_gpus(jetstream))[uuid].health is GpuHealth.HEALTHY
 
-    await wait_until(healthy_again, within=1.0, message="Healthy snapshot")
+    await wait_until(healthy_again, timeout=1.0, what="Healthy snapshot")
     transitions = [(e.uuid, e.previous, e.current) for e in await health_events(jetstream)]
     assert transitions == [
         (uuid, GpuHealth.HEALTHY, GpuHealth.UNHEALTHY),
@@ -177,7 +177,7 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
         async def allocated() -> bool:
             return len(_allocated(await live_gpus(jetstream), "default/chat")) == 1
 
-        await wait_until(allocated, within=2.0, message="allocation on LC_STATUS")
+        await wait_until(allocated, timeout=2.0, what="allocation on LC_STATUS")
         [gpu] = _allocated(await live_gpus(jetstream), "default/chat")
         [allocation] = gpu.allocations
         assert (allocation.project_slug, allocation.service_name, allocation.model_name) == (
@@ -197,7 +197,7 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
             [gpu] = _allocated(await live_gpus(jetstream), "default/chat")
             return gpu.allocations[0].service_name == "chat-v2"
 
-        await wait_until(relabelled, within=1.0, message="new service name on the allocation")
+        await wait_until(relabelled, timeout=1.0, what="new service name on the allocation")
 
         # A Model the platform did not create still shows, without an owner.
         await _create_model(api_client, "default", "adhoc", project=None, service=None)
@@ -205,7 +205,7 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
         async def unowned() -> bool:
             return len(_allocated(await live_gpus(jetstream), "default/adhoc")) == 1
 
-        await wait_until(unowned, within=2.0, message="unowned allocation")
+        await wait_until(unowned, timeout=2.0, what="unowned allocation")
         [gpu] = _allocated(await live_gpus(jetstream), "default/adhoc")
         adhoc = next(a for a in gpu.allocations if a.model == "default/adhoc")
         assert (adhoc.project_slug, adhoc.service_name, adhoc.model_name) == (None, None, "llama-3-8b")
@@ -218,4 +218,4 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
         async def freed() -> bool:
             return _allocated(await live_gpus(jetstream), "default/chat") == []
 
-        await wait_until(freed, within=2.0, message="allocation released")
+        await wait_until(freed, timeout=2.0, what="allocation released")

@@ -9,12 +9,12 @@ import pytest
 from nats.js import JetStreamContext
 
 from lc_clustersim.sim import ClusterSim, SimConfig
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import GpuHealth
 from lc_contracts.events import GpuHealthChanged, build
 from lc_contracts.subjects import gpu_subject
 from lc_eventstore import EventStore
 from lc_fleet.settings import FleetSettings
+from lc_testing import wait_until
 
 from .conftest import RunningFleet, gpu_snapshots, health_events, live_gpus
 
@@ -56,7 +56,7 @@ async def test_dropped_watch_resumes_without_losing_or_repeating(
     published_before = fleet.aggregator.publisher.stats.snapshots
     watches_before = watch.stats.watches
     name = cluster.engine.gpu_names[0]
-    await wait_until(lambda: cluster.api.open_watches == 2, message="both watches open")
+    await wait_until(lambda: cluster.api.open_watches == 2, what="both watches open")
 
     for _ in range(3):
         before = watch.stats.watches
@@ -65,14 +65,14 @@ async def test_dropped_watch_resumes_without_losing_or_repeating(
         def reopened(before: int = before) -> bool:
             return watch.stats.watches > before and cluster.api.open_watches == 2
 
-        await wait_until(reopened, message="watches reopened")
+        await wait_until(reopened, what="watches reopened")
     await cluster.set_gpu_health(name, GpuHealth.DEGRADED)
 
     async def degraded() -> bool:
         return await _health_of(jetstream, _uuid(cluster, name)) is GpuHealth.DEGRADED
 
-    await wait_until(degraded, within=1.0, message="change after reconnect")
-    await wait_until(lambda: _idle(fleet), message="publisher idle")
+    await wait_until(degraded, timeout=1.0, what="change after reconnect")
+    await wait_until(lambda: _idle(fleet), what="publisher idle")
     assert watch.stats.watches >= watches_before + 3
     assert watch.stats.gone == 0  # resumed from its version, no relist needed
     assert watch.stats.lists == 1
@@ -107,8 +107,8 @@ async def test_410_gone_relists_and_converges(
             and snapshots[removed_uuid].removed
         )
 
-    await wait_until(converged, within=2.0, message="state after relist")
-    await wait_until(lambda: _idle(fleet), message="publisher idle")
+    await wait_until(converged, timeout=2.0, what="state after relist")
+    await wait_until(lambda: _idle(fleet), what="publisher idle")
     assert watch.stats.gone >= 1
     assert watch.stats.lists >= 2
     assert len(await live_gpus(jetstream)) == 7
@@ -130,8 +130,8 @@ async def test_restart_converges_without_repeating_anything(
         async def unhealthy() -> bool:
             return await _health_of(jetstream, _uuid(cluster, names[0])) is GpuHealth.UNHEALTHY
 
-        await wait_until(unhealthy, within=1.0, message="Unhealthy before restart")
-        await wait_until(lambda: _idle(first), message="publisher idle")
+        await wait_until(unhealthy, timeout=1.0, what="Unhealthy before restart")
+        await wait_until(lambda: _idle(first), what="publisher idle")
     finally:
         await first.stop()
 
@@ -144,7 +144,7 @@ async def test_restart_converges_without_repeating_anything(
     second = RunningFleet(fleet_settings)
     aggregator = await second.start()
     try:
-        await wait_until(lambda: _idle(second), message="publisher idle")
+        await wait_until(lambda: _idle(second), what="publisher idle")
         snapshots = await gpu_snapshots(jetstream)
         assert snapshots[_uuid(cluster, names[0])].health is GpuHealth.UNHEALTHY
         assert snapshots[_uuid(cluster, names[1])].health is GpuHealth.DEGRADED
@@ -159,7 +159,7 @@ async def test_restart_converges_without_repeating_anything(
     third = RunningFleet(fleet_settings)
     aggregator = await third.start()
     try:
-        await wait_until(lambda: _idle(third), message="publisher idle")
+        await wait_until(lambda: _idle(third), what="publisher idle")
         assert (aggregator.publisher.stats.snapshots, aggregator.publisher.stats.tombstones) == (0, 0)
     finally:
         await third.stop()
@@ -194,7 +194,7 @@ async def test_transition_recorded_before_a_crash_is_not_recorded_again(
     second = RunningFleet(fleet_settings)
     await second.start()
     try:
-        await wait_until(lambda: _idle(second), message="publisher idle")
+        await wait_until(lambda: _idle(second), what="publisher idle")
         assert await _health_of(jetstream, uuid) is GpuHealth.UNHEALTHY
         assert len(await health_events(jetstream)) == 1
     finally:
@@ -214,9 +214,9 @@ async def test_two_replicas_record_a_transition_once(
         async def unhealthy() -> bool:
             return await _health_of(jetstream, _uuid(cluster, name)) is GpuHealth.UNHEALTHY
 
-        await wait_until(unhealthy, within=1.0, message="Unhealthy snapshot")
+        await wait_until(unhealthy, timeout=1.0, what="Unhealthy snapshot")
         for replica in replicas:
-            await wait_until(lambda r=replica: _idle(r), message="publisher idle")  # type: ignore[misc]
+            await wait_until(lambda r=replica: _idle(r), what="publisher idle")  # type: ignore[misc]
         events = await health_events(jetstream)
         assert [(e.previous, e.current) for e in events] == [
             (GpuHealth.HEALTHY, GpuHealth.UNHEALTHY)

@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 from kubernetes_asyncio.client import ApiClient, Configuration, CustomObjectsApi
 
-from lc_clustersim.testing import wait_until
 from lc_fleet.resource_watch import Backoff, CustomResource, ResourceWatch
+from lc_testing import wait_until
 
 RESOURCE = CustomResource("engine.example.com", "v1", "gpus")
 PATH = "/apis/engine.example.com/v1/gpus"
@@ -127,7 +127,7 @@ async def test_pages_resume_and_relist() -> None:
     async with running_watch(api, sink) as watch:
         await wait_until(
             lambda: ("upsert", ["f"]) in sink.calls,
-            message=f"last scripted event (saw {sink.calls}, watches from {api.watch_versions})",
+            what=f"last scripted event (saw {sink.calls}, watches from {api.watch_versions})",
         )
         assert sink.calls == [
             ("replace", ["a", "b", "c"]),
@@ -152,7 +152,7 @@ async def test_a_server_that_closes_every_watch_at_once_is_backed_off_from() -> 
     api = ScriptedApi(lists=[("10", [obj("a", 3)])], watches=[(200, [])] * 4)
     sink = RecordingSink()
     async with running_watch(api, sink) as watch:
-        await wait_until(lambda: len(api.watch_versions) >= 5, message="reconnections")
+        await wait_until(lambda: len(api.watch_versions) >= 5, what="reconnections")
         assert watch.stats.failures >= 4
         assert set(api.watch_versions) == {"10"}
         assert sink.calls == [("replace", ["a"])]
@@ -174,6 +174,6 @@ async def test_refused_lists_are_retried(code: int) -> None:
 
     api.handle = flaky  # type: ignore[method-assign]
     async with running_watch(api, sink) as watch:
-        await wait_until(watch.synced.is_set, message="listed after refusals")
+        await wait_until(watch.synced.is_set, what="listed after refusals")
         assert watch.stats.failures == 2
         assert sink.calls == [("replace", ["a"])]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from lc_contracts.subjects import service_status_subject
 from lc_eventstore import provision_streams, publish_status
 from lc_proxy import ProxySettings, create_app
 from lc_proxy.app import ProxyApp
+from lc_testing import free_port
+from lc_testing import wait_until as shared_wait_until
 
 ALL_ENDPOINTS = (Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS, Endpoint.EMBEDDINGS)
 
@@ -75,24 +76,9 @@ class ServicePublisher(Protocol):
 Waiter = Callable[..., Awaitable[None]]
 
 
-async def _wait_until(
-    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, interval: float = 0.005
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
-
-
 @pytest.fixture
 def wait_until() -> Waiter:
-    return _wait_until
+    return shared_wait_until
 
 
 @pytest.fixture
@@ -146,11 +132,11 @@ async def start_proxy(nats_url: str, jetstream: JetStreamContext) -> AsyncIterat
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         running.append((server, task, sock))
-        await _wait_until(lambda: server.started or task.done(), timeout=10.0)
+        await shared_wait_until(lambda: server.started or task.done(), timeout=10.0)
         if task.done():
             task.result()
             raise AssertionError("proxy stopped during start")
-        await _wait_until(app.bootstrapped.is_set, timeout=10.0)
+        await shared_wait_until(app.bootstrapped.is_set, timeout=10.0)
         return RunningProxy(app=app, url=f"http://127.0.0.1:{port}", server=server)
 
     yield start
@@ -196,10 +182,7 @@ def publish_service(jetstream: JetStreamContext) -> ServicePublisher:
 @pytest.fixture
 def dead_url() -> str:
     """A loopback URL nothing listens on (connections are refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from lc_contracts.status import LATENCY_BUCKETS_MS, ServicePhase, UsageSnapshot
 from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import USAGE_STATUS, service_status_subject, usage_status_subject
 from lc_eventstore import current_status
-from lc_proxy.log_format import JsonFormatter
+from lc_runtime.logs import JsonFormatter
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

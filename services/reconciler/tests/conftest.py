@@ -20,6 +20,12 @@ from lc_reconciler.runtime import ReconcilerRuntime
 from lc_reconciler.settings import ReconcilerSettings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The simulator's fixtures (`cluster`, `cluster_config`), for these tests only."""
+    config.pluginmanager.import_plugin("lc_testing.cluster")
+
+
+
 @pytest.fixture
 async def kube(cluster: ClusterSim) -> AsyncIterator[KubeClient]:
     client = await KubeClient.connect(str(cluster.kubeconfig_path))

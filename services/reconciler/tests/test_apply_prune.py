@@ -3,11 +3,11 @@ no longer compiled is gone, a deleted Service or Project leaves nothing behind."
 
 from __future__ import annotations
 
-from lc_clustersim.testing import wait_until
 from lc_contracts.events import DomainDeleted, DomainVerified
 from lc_contracts.subjects import domain_subject
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import CERTIFICATE, INGRESS, NAMESPACE
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -36,7 +36,7 @@ async def test_product_examples_compile_to_exactly_these_objects(
     async def converged() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(converged, within=10, message="objects of both services present")
+    await wait_until(converged, timeout=10, what="objects of both services present")
     assert "default" in await managed_namespaces(kube)
     assert {r.kind for r in want} == {
         "Model",
@@ -66,12 +66,12 @@ async def test_new_revision_prunes_what_is_no_longer_compiled(
     async def holds(refs: set[object]) -> bool:
         return set(await managed_objects(kube, platform)) == refs
 
-    await wait_until(lambda: holds(first), within=10, message="revision 1 applied")
+    await wait_until(lambda: holds(first), timeout=10, what="revision 1 applied")
     internal = spec(HELLO, expose=False)
     await events.append(*service_applied("shop", internal, revision=2))
     second = compiled_refs(platform, [("shop", internal, 2)])
     assert {r.kind for r in first - second} == {"Ingress", "Certificate"}
-    await wait_until(lambda: holds(second), within=10, message="Ingress and Certificate pruned")
+    await wait_until(lambda: holds(second), timeout=10, what="Ingress and Certificate pruned")
     objects = await managed_objects(kube, platform)
     assert all(
         o["metadata"]["labels"]["liquidcompute.io/revision"] == "2" for o in objects.values()
@@ -91,20 +91,20 @@ async def test_deleted_service_leaves_nothing_and_deleted_project_loses_its_name
     async def holds(refs: set[object]) -> bool:
         return set(await managed_objects(kube, platform)) == refs
 
-    await wait_until(lambda: holds(both), within=10, message="both services applied")
+    await wait_until(lambda: holds(both), timeout=10, what="both services applied")
     await events.append(*service_deleted("acme", "hello"))
     await wait_until(
         lambda: holds(compiled_refs(platform, [("acme", spec(LLAMA), 1)])),
-        within=10,
-        message="hello's objects deleted",
+        timeout=10,
+        what="hello's objects deleted",
     )
     await events.append(*project_deleted("acme"))
-    await wait_until(lambda: holds(set()), within=10, message="every object of the project deleted")
+    await wait_until(lambda: holds(set()), timeout=10, what="every object of the project deleted")
 
     async def namespace_gone() -> bool:
         return await kube.get(NAMESPACE, None, "acme") is None
 
-    await wait_until(namespace_gone, within=10, message="namespace acme deleted")
+    await wait_until(namespace_gone, timeout=10, what="namespace acme deleted")
 
 
 async def test_verified_domains_join_and_leave_ingress_and_certificate(
@@ -125,7 +125,7 @@ async def test_verified_domains_join_and_leave_ingress_and_certificate(
     async def has_custom_domain() -> bool:
         return await hosts() == ["llama-3-8b-default.apps.test", "chat.acme.com"]
 
-    await wait_until(has_custom_domain, within=10, message="custom domain on the Ingress")
+    await wait_until(has_custom_domain, timeout=10, what="custom domain on the Ingress")
     certificate = await kube.get(CERTIFICATE, "default", "llama-3-8b")
     assert certificate is not None
     assert certificate["spec"]["dnsNames"] == ["llama-3-8b-default.apps.test", "chat.acme.com"]
@@ -137,4 +137,4 @@ async def test_verified_domains_join_and_leave_ingress_and_certificate(
     async def only_platform_host() -> bool:
         return await hosts() == ["llama-3-8b-default.apps.test"]
 
-    await wait_until(only_platform_host, within=10, message="custom domain removed")
+    await wait_until(only_platform_host, timeout=10, what="custom domain removed")

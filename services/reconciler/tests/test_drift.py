@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lc_clustersim.testing import wait_until
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, SERVICE
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO
 
 from .conftest import Events, Reconcilers
@@ -26,7 +26,7 @@ async def _apply_hello(
     async def present() -> bool:
         return await kube.get(DEPLOYMENT, "default", "hello") is not None
 
-    await wait_until(present, within=10, message="Deployment created")
+    await wait_until(present, timeout=10, what="Deployment created")
     return running
 
 
@@ -42,7 +42,7 @@ async def test_deployment_deleted_by_hand_is_recreated(
         again = await kube.get(DEPLOYMENT, "default", "hello")
         return again is not None and again["metadata"]["uid"] != before["metadata"]["uid"]
 
-    await wait_until(recreated, within=10, message="Deployment recreated")
+    await wait_until(recreated, timeout=10, what="Deployment recreated")
     assert running.runtime.reconciler.resyncs >= 2
 
 
@@ -76,7 +76,7 @@ async def test_managed_field_edited_by_hand_is_restored(
             obj["spec"]["replicas"] == 1 and container["image"] == "hashicorp/http-echo:latest"
         )
 
-    await wait_until(restored, within=10, message="replicas and image restored")
+    await wait_until(restored, timeout=10, what="replicas and image restored")
 
 
 async def test_object_labelled_ours_that_nothing_compiles_is_removed(
@@ -105,4 +105,4 @@ async def test_object_labelled_ours_that_nothing_compiles_is_removed(
     async def only_compiled() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(only_compiled, within=10, message="stray Service removed")
+    await wait_until(only_compiled, timeout=10, what="stray Service removed")

@@ -11,11 +11,11 @@ import pytest
 from nats.js import JetStreamContext
 
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ServicePhase
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -47,7 +47,7 @@ async def test_killed_mid_apply_then_restarted_converges_without_orphans(
     async def some_applied() -> bool:
         return len(await managed_objects(kube, platform)) > 0
 
-    await wait_until(some_applied, within=10, message="apply under way", interval=0.001)
+    await wait_until(some_applied, timeout=10, what="apply under way", interval=0.001)
     await first.stop()
     partial = set(await managed_objects(kube, platform))
     everything = compiled_refs(platform, [("default", s, r) for s, r in services.values()])
@@ -68,7 +68,7 @@ async def test_killed_mid_apply_then_restarted_converges_without_orphans(
     async def equal() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(equal, within=15, message="cluster equals the compiled state")
+    await wait_until(equal, timeout=15, what="cluster equals the compiled state")
     objects = await managed_objects(kube, platform)
     for ref, obj in objects.items():
         name = obj["metadata"]["labels"]["liquidcompute.io/service"]
@@ -107,7 +107,7 @@ async def test_api_errors_are_retried_with_backoff_and_never_fail_the_service(
     async def converged() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(converged, within=15, message="objects applied through the faults")
+    await wait_until(converged, timeout=15, what="objects applied through the faults")
     assert faulty.plan.remaining == 0
     assert set(faulty.plan.injected) == {0, 409, 429, 500, 503}
     assert running.runtime.reconciler.retries > 0
@@ -117,6 +117,6 @@ async def test_api_errors_are_retried_with_backoff_and_never_fail_the_service(
             current = await snapshot(jetstream, "default", n)
             return current is not None and current.phase is ServicePhase.READY
 
-        await wait_until(ready, within=10, message=f"{name} Ready")
+        await wait_until(ready, timeout=10, what=f"{name} Ready")
         phases = [c.phase for c in await status_changes(jetstream, "default", name)]
         assert ServicePhase.FAILED not in phases

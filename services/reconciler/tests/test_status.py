@@ -6,7 +6,6 @@ from __future__ import annotations
 from nats.js import JetStreamContext
 
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_contracts.specs import Endpoint
 from lc_contracts.status import ServicePhase
 from lc_contracts.streams import STATUS_STREAM, UNREFRESHED_STATUS_TTL_S
@@ -14,6 +13,7 @@ from lc_contracts.subjects import service_status_subject
 from lc_eventstore import provision_streams
 from lc_reconciler.domain.desired_state import DesiredState
 from lc_reconciler.status_reporter import StatusReporter
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -45,7 +45,7 @@ async def test_inference_service_goes_pending_deploying_ready_with_replica_urls(
         changes = await status_changes(jetstream, "default", "llama-3-8b")
         return bool(changes) and changes[-1].phase is P.READY
 
-    await wait_until(announced_ready, within=10, message="Ready announced")
+    await wait_until(announced_ready, timeout=10, what="Ready announced")
     changes = await status_changes(jetstream, "default", "llama-3-8b")
     phases = [c.phase for c in changes]
     assert phases[0] is P.PENDING
@@ -72,7 +72,7 @@ async def test_model_the_engine_cannot_place_is_failed(
     await events.append(*service_applied("default", giant))
 
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "giant", P.FAILED), within=10, message="Failed"
+        lambda: _phase_is(jetstream, "default", "giant", P.FAILED), timeout=10, what="Failed"
     )
     current = await snapshot(jetstream, "default", "giant")
     assert current is not None
@@ -90,11 +90,11 @@ async def test_load_failure_after_ready_is_announced(
     await events.append(*project_created("default"))
     await events.append(*service_applied("default", spec(LLAMA)))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "llama-3-8b", P.READY), within=10, message="Ready"
+        lambda: _phase_is(jetstream, "default", "llama-3-8b", P.READY), timeout=10, what="Ready"
     )
     await cluster.fail_model("default", "llama-3-8b", "out of memory while loading")
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "llama-3-8b", P.FAILED), within=10, message="Failed"
+        lambda: _phase_is(jetstream, "default", "llama-3-8b", P.FAILED), timeout=10, what="Failed"
     )
     current = await snapshot(jetstream, "default", "llama-3-8b")
     assert current is not None
@@ -108,7 +108,7 @@ async def test_container_service_ready_then_deleted(
     await events.append(*project_created("default"))
     await events.append(*service_applied("default", spec(HELLO)))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "hello", P.READY), within=10, message="Ready"
+        lambda: _phase_is(jetstream, "default", "hello", P.READY), timeout=10, what="Ready"
     )
     current = await snapshot(jetstream, "default", "hello")
     assert current is not None
@@ -116,7 +116,7 @@ async def test_container_service_ready_then_deleted(
     assert current.model_name is None
     await events.append(*service_deleted("default", "hello"))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "hello", P.DELETED), within=10, message="Deleted"
+        lambda: _phase_is(jetstream, "default", "hello", P.DELETED), timeout=10, what="Deleted"
     )
 
 
@@ -130,23 +130,23 @@ async def test_restart_announces_no_transition_twice(
     for name in ("llama-3-8b", "hello"):
         await wait_until(
             lambda n=name: _phase_is(jetstream, "default", n, P.READY),
-            within=10,
-            message=f"{name} Ready",
+            timeout=10,
+            what=f"{name} Ready",
         )
 
     async def announced(name: str) -> bool:
         changes = await status_changes(jetstream, "default", name)
         return bool(changes) and changes[-1].phase is P.READY
 
-    await wait_until(lambda: announced("llama-3-8b"), within=10, message="llama Ready announced")
-    await wait_until(lambda: announced("hello"), within=10, message="hello Ready announced")
+    await wait_until(lambda: announced("llama-3-8b"), timeout=10, what="llama Ready announced")
+    await wait_until(lambda: announced("hello"), timeout=10, what="hello Ready announced")
     before = {n: await status_changes(jetstream, "default", n) for n in ("llama-3-8b", "hello")}
     await first.stop()
 
     second = await reconcilers.start()
     reporter = second.runtime.reporter
     await wait_until(
-        lambda: len(reporter.queue) == 0, within=10, message="status evaluated after restart"
+        lambda: len(reporter.queue) == 0, timeout=10, what="status evaluated after restart"
     )
     after = {n: await status_changes(jetstream, "default", n) for n in ("llama-3-8b", "hello")}
     assert after == before
@@ -160,7 +160,7 @@ async def test_status_follows_changes_after_watches_are_dropped(
     await events.append(*project_created("default"))
     await events.append(*service_applied("default", spec(HELLO)))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "hello", P.READY), within=10, message="Ready"
+        lambda: _phase_is(jetstream, "default", "hello", P.READY), timeout=10, what="Ready"
     )
     assert cluster.close_watches() >= 2
     three = spec(HELLO, kind={"container": {**HELLO["kind"]["container"], "replicas": 3}})
@@ -170,7 +170,7 @@ async def test_status_follows_changes_after_watches_are_dropped(
         current = await snapshot(jetstream, "default", "hello")
         return current is not None and current.ready_replicas == 3 and current.revision == 2
 
-    await wait_until(three_ready, within=10, message="3 replicas ready at revision 2")
+    await wait_until(three_ready, timeout=10, what="3 replicas ready at revision 2")
     assert sum(w.resumes for w in running.runtime.watches) >= 2
 
 
@@ -181,11 +181,11 @@ async def test_a_deleted_services_snapshot_has_a_lifespan_and_stays_gone_after_r
     await events.append(*project_created("default"))
     await events.append(*service_applied("default", spec(HELLO)))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "hello", P.READY), within=10, message="Ready"
+        lambda: _phase_is(jetstream, "default", "hello", P.READY), timeout=10, what="Ready"
     )
     await events.append(*service_deleted("default", "hello"))
     await wait_until(
-        lambda: _phase_is(jetstream, "default", "hello", P.DELETED), within=10, message="Deleted"
+        lambda: _phase_is(jetstream, "default", "hello", P.DELETED), timeout=10, what="Deleted"
     )
     subject = service_status_subject("default", "hello")
     tombstone = await jetstream.get_last_msg(STATUS_STREAM.name, subject)
@@ -197,7 +197,7 @@ async def test_a_deleted_services_snapshot_has_a_lifespan_and_stays_gone_after_r
     second = await reconcilers.start()
     reporter = second.runtime.reporter
     await wait_until(
-        lambda: len(reporter.queue) == 0, within=10, message="status evaluated after restart"
+        lambda: len(reporter.queue) == 0, timeout=10, what="status evaluated after restart"
     )
     assert await snapshot(jetstream, "default", "hello") is None
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from lc_api.settings import ApiSettings
 from lc_local.settings import LocalSettings
+from lc_runtime.logs import configure_logging
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -216,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:

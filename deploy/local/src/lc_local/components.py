@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from lc_runtime.supervision import run_restarting
+
 log = logging.getLogger("lc.up")
 
 
@@ -59,7 +61,7 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
 
 def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
     """Name → coroutine function that runs the worker until cancelled."""
-    from lc_domain_verifier.service import run as run_verifier
+    from lc_domain_verifier.main import run as run_verifier
     from lc_domain_verifier.settings import VerifierSettings
     from lc_fleet.main import run as run_fleet
     from lc_fleet.settings import FleetSettings
@@ -90,18 +92,18 @@ class WorkerPool:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            try:
-                await run()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # Reported (healthz says degraded) until the worker is started again.
-                self.failures[name] = repr(exc)
-                log.exception("%s stopped with an error; restarting in %.0fs", name, self.restart_delay_s)
-                await asyncio.sleep(self.restart_delay_s)
-                self.failures.pop(name, None)
+        # A failure is reported (healthz says degraded) until the worker is started again.
+        def failed(exc: Exception) -> None:
+            self.failures[name] = repr(exc)
+
+        await run_restarting(
+            name,
+            run,
+            delay_s=self.restart_delay_s,
+            on_failure=failed,
+            on_restart=lambda: self.failures.pop(name, None),
+            logger=log,
+        )
 
     @contextlib.asynccontextmanager
     async def running(self, workers: dict[str, Callable[[], Awaitable[None]]]) -> AsyncIterator[None]:

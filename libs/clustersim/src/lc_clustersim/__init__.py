@@ -3,7 +3,7 @@ OpenAI-compatible model servers, cert-manager, an ingress load balancer and a DN
 
 A development and test tool; production talks to a real cluster. Entry points:
 `ClusterSim`/`SimConfig` (in-process), `SimulatedUpstream` (one model server),
-`lc_clustersim.cli.main` (`lc sim ...`) and the pytest fixtures in `lc_clustersim.testing`.
+`lc_clustersim.cli.main` (`lc sim ...`) and the pytest fixtures in `lc_testing.cluster`.
 """
 
 from lc_clustersim.sim import ClusterSim, SimConfig

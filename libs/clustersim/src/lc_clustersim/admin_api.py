@@ -2,7 +2,8 @@
 
 Who calls it: the CLI's client subcommands (`dns set`, `gpu health`, `model fail`,
 `watches close` ...) and anything that drives a simulator in another process. It calls
-the `ClusterSim` knobs; every answer is JSON, errors are `{"error": "..."}` with 400/404.
+the knobs of `SimControls` (which `ClusterSim` provides; this module never imports it);
+every answer is JSON, errors are `{"error": "..."}` with 400/404.
 
     GET    /healthz
     GET    /state                                  addresses, GPUs, models, upstreams
@@ -23,12 +24,43 @@ the `ClusterSim` knobs; every answer is JSON, errors are `{"error": "..."}` with
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from lc_clustersim.sim import ClusterSim
+from lc_clustersim.dns_zone import Record
+from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
+
+
+class SimControls(Protocol):
+    """What the admin API reads and turns on a running simulator."""
+
+    def describe(self) -> dict[str, Any]: ...
+    def upstreams(self) -> list[SimulatedUpstream]: ...
+    @property
+    def open_watches(self) -> int: ...
+    @property
+    def upstream_faults(self) -> UpstreamFaults: ...
+    def dns_records(self) -> list[Record]: ...
+    def set_dns_record(
+        self, type_: str, name: str, values: list[str] | str, ttl: int = 60
+    ) -> None: ...
+    def delete_dns_record(self, type_: str, name: str, value: str | None = None) -> int: ...
+    def set_dns_fault(self, name: str, mode: str | None) -> None: ...
+    async def add_gpus(self, spec: str) -> list[str]: ...
+    async def set_gpu_health(self, gpu: str, health: str) -> None: ...
+    async def remove_gpu(self, gpu: str) -> None: ...
+    async def fail_model(self, namespace: str, name: str, reason: str = ...) -> None: ...
+    def kill_streams(self, namespace: str | None = None, model: str | None = None) -> int: ...
+    def set_upstream_faults(
+        self,
+        *,
+        latency_s: float | None = None,
+        error_rate: float | None = None,
+        token_delay_s: float | None = None,
+        kill_after_chunks: int | None = None,
+    ) -> None: ...
+    def close_watches(self) -> int: ...
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:
@@ -40,7 +72,7 @@ def _error(message: str, status: int = 400) -> web.Response:
 
 
 class AdminApi:
-    def __init__(self, sim: ClusterSim) -> None:
+    def __init__(self, sim: SimControls) -> None:
         self.sim = sim
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -102,7 +134,7 @@ class AdminApi:
             {"name": u.name, "url": u.url, "models": u.models, "inFlight": u.stats.in_flight}
             for u in self.sim.upstreams()
         ]
-        state["openWatches"] = self.sim.api.open_watches
+        state["openWatches"] = self.sim.open_watches
         return _ok(state)
 
     async def _dns_list(self, request: web.Request) -> web.Response:
@@ -110,7 +142,7 @@ class AdminApi:
             {
                 "records": [
                     {"type": r.type, "name": r.name, "value": r.value, "ttl": r.ttl}
-                    for r in self.sim.dns.records()
+                    for r in self.sim.dns_records()
                 ]
             }
         )
@@ -182,7 +214,7 @@ class AdminApi:
             if body.get("killAfterChunks") is not None
             else None,
         )
-        faults = self.sim.engine.upstream_faults
+        faults = self.sim.upstream_faults
         return _ok(
             {
                 "latencyMs": faults.latency_s * 1000,

@@ -22,7 +22,9 @@ from typing import Any, Final
 
 from lc_clustersim.kubeapi.errors import ApiError
 from lc_clustersim.kubeapi.resources import ResourceKey
-from lc_clustersim.kubeapi.store import DELETED, ObjectStore, StoredObject, WatchEvent
+from lc_clustersim.kubeapi.store import ObjectStore
+from lc_clustersim.kubeapi.stored import StoredObject
+from lc_clustersim.kubeapi.watch_log import DELETED, WatchEvent
 from lc_contracts.engine import CERT_MANAGER_GROUP, CERTIFICATE_PLURAL
 
 log = logging.getLogger(__name__)

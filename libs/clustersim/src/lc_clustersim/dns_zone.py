@@ -1,13 +1,15 @@
 """A simulated authoritative DNS zone on loopback UDP and TCP (dnspython wire format).
 
 Who calls it: `lc_clustersim.sim.ClusterSim` starts it; the admin API and the CLI
-(`dns set/delete/fault`) change its records; the domain verifier's tests point
-`dns.asyncresolver.Resolver` at `(host, port)`.
+(`dns set/delete/fault`) change its records; the domain verifier's tests start one of
+their own and point `dns.asyncresolver.Resolver` at `(host, port)`.
 
-What it owns: A, AAAA, CNAME and TXT records (any name; every answer is authoritative),
-CNAME chasing inside the zone, NXDOMAIN for unknown names and an empty NOERROR answer
-(NoAnswer) for a known name without the asked type, plus per-name faults: `servfail`
-answers SERVFAIL, `timeout` never answers.
+What it owns: A, AAAA, CNAME and TXT records (any name, compared case-insensitively;
+every answer is authoritative), TXT records made of chosen strings (`set_txt`), CNAME
+chasing inside the zone, NXDOMAIN for unknown names and an empty NOERROR answer
+(NoAnswer) for a known name without the asked type or with names below it, per-name
+faults (`servfail` answers SERVFAIL, `timeout` never answers) and a log of the
+questions asked (`questions`, `wait_for_question`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,14 +40,14 @@ def _normalise(name: str) -> str:
     return name.lower().rstrip(".") + "."
 
 
-def _quote_txt(value: str) -> str:
-    """A TXT value as zone-file text: quoted, split into 255-byte strings."""
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _split_255(value: str) -> tuple[str, ...]:
     raw = value.encode()
     chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
-    return " ".join(
-        '"' + c.decode(errors="replace").replace("\\", "\\\\").replace('"', '\\"') + '"'
-        for c in chunks
-    )
+    return tuple(c.decode(errors="replace") for c in chunks)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Record:
     type: str
     value: str
     ttl: int = 60
+    strings: tuple[str, ...] = ()
+    """A TXT record's character-strings; by default `value` split every 255 bytes."""
 
 
 class DnsZone:
@@ -66,6 +71,9 @@ class DnsZone:
         self.host = "127.0.0.1"
         self.port = 0
         self.queries = 0
+        self.questions: list[tuple[str, str]] = []
+        """(name as asked, type) of every question received, in order."""
+        self._asked = asyncio.Event()
 
     # -- records -----------------------------------------------------------------
 
@@ -77,8 +85,26 @@ class DnsZone:
         values = [values] if isinstance(values, str) else list(values)
         if type_ == "CNAME" and len(values) != 1:
             raise ValueError("a CNAME has exactly one target")
+        self._set(name, type_, [Record(_normalise(name), type_, v, ttl) for v in values])
+
+    def set_txt(self, name: str, *records: str | Sequence[str], ttl: int = 60) -> None:
+        """Replace the TXT records of `name`: one per argument; a sequence is one record
+        made of those strings (a resolver joins them without separators)."""
+        owner = _normalise(name)
+        self._set(
+            name,
+            "TXT",
+            [
+                Record(owner, "TXT", r, ttl)
+                if isinstance(r, str)
+                else Record(owner, "TXT", "".join(r), ttl, tuple(r))
+                for r in records
+            ],
+        )
+
+    def _set(self, name: str, type_: str, records: list[Record]) -> None:
         key = (_normalise(name), type_)
-        records = [Record(key[0], type_, v, ttl) for v in values]
+        ttl = records[0].ttl if records else 60
         try:  # validate now, not at query time
             dns.rrset.from_text_list(
                 key[0], ttl, dns.rdataclass.IN, type_, [self._rdata_text(r) for r in records]
@@ -103,6 +129,13 @@ class DnsZone:
             self._records.pop(key, None)
         return len(records) - len(kept)
 
+    def remove(self, name: str) -> int:
+        """Remove every record of `name`; returns how many."""
+        owner = _normalise(name)
+        removed = [key for key in self._records if key[0] == owner]
+        count = sum(len(self._records.pop(key)) for key in removed)
+        return count
+
     def records(self) -> list[Record]:
         return [r for rs in self._records.values() for r in rs]
 
@@ -120,7 +153,7 @@ class DnsZone:
     @staticmethod
     def _rdata_text(record: Record) -> str:
         if record.type == "TXT":
-            return _quote_txt(record.value)
+            return " ".join(_quoted(s) for s in record.strings or _split_255(record.value))
         if record.type == "CNAME":
             return _normalise(record.value)
         return record.value
@@ -146,6 +179,8 @@ class DnsZone:
             response.set_rcode(dns.rcode.FORMERR)
             return response.to_wire()
         question = query.question[0]
+        self.questions.append((question.name.to_text(), dns.rdatatype.to_text(question.rdtype)))
+        self._asked.set()
         name = question.name.to_text().lower()
         fault = self._faults.get(name)
         if fault == "timeout":
@@ -166,9 +201,21 @@ class DnsZone:
                 break
             response.answer.append(cname)
             current = _normalise(self._records[(current, "CNAME")][0].value)
-        if not response.answer and not any(n == name for n, _ in self._records):
+        if not response.answer and not self._exists(name):
             response.set_rcode(dns.rcode.NXDOMAIN)
         return response.to_wire()
+
+    def _exists(self, name: str) -> bool:
+        """A name exists if it owns records or names below it do (RFC 8020)."""
+        return any(owner == name or owner.endswith("." + name) for owner, _ in self._records)
+
+    async def wait_for_question(self, name: str, timeout: float = 10.0) -> None:
+        """Until a question for `name` (any type, any case) has been received."""
+        wanted = _normalise(name)
+        async with asyncio.timeout(timeout):
+            while not any(_normalise(asked) == wanted for asked, _ in self.questions):
+                self._asked.clear()
+                await self._asked.wait()
 
     # -- servers -----------------------------------------------------------------
 

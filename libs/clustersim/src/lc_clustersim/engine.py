@@ -33,7 +33,8 @@ from typing import Any, Final
 from lc_clustersim.fleet import GpuDevice, gpu_object
 from lc_clustersim.kubeapi.errors import ApiError
 from lc_clustersim.kubeapi.resources import ResourceType
-from lc_clustersim.kubeapi.store import DELETED, ObjectStore, WatchEvent
+from lc_clustersim.kubeapi.store import ObjectStore
+from lc_clustersim.kubeapi.watch_log import DELETED, WatchEvent
 from lc_clustersim.upstream import ALL_ENDPOINTS, SimulatedUpstream, UpstreamFaults
 from lc_contracts.engine import (
     ENGINE_GROUP,

@@ -1,7 +1,7 @@
 """`ClusterSim`: the whole simulator in one process, and its configuration.
 
 Who calls it: the CLI's `serve` (`lc sim`, `lc up`), the pytest fixture in
-`lc_clustersim.testing`, and any test or benchmark:
+`lc_testing.cluster`, and any test or benchmark:
 
     async with ClusterSim(SimConfig(gpus="2x4:H100-80GB", data_dir=tmp_path)) as sim:
         sim.kubeconfig_path, sim.api_url, sim.admin_url, sim.dns_address
@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lc_clustersim.admin_api import AdminApi
 from lc_clustersim.controllers import SimulatedControllers
 from lc_clustersim.crds import simulator_crds
-from lc_clustersim.dns_zone import DnsZone
+from lc_clustersim.dns_zone import DnsZone, Record
 from lc_clustersim.engine import EngineTimings, SimulatedEngine
 from lc_clustersim.fleet import parse_fleet
 from lc_clustersim.kubeapi.http_server import KubeApiServer
 from lc_clustersim.kubeapi.kubeconfig import write_kubeconfig
 from lc_clustersim.kubeapi.resources import CRD_KEY
 from lc_clustersim.kubeapi.store import ObjectStore
-from lc_clustersim.upstream import SimulatedUpstream
+from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
 from lc_contracts.engine import GpuHealth
 
 STATE_FILE = "clustersim.json"
@@ -85,14 +86,12 @@ class ClusterSim:
             ready_delay_s=self.config.ready_delay_s,
             ingress_address=self.config.ingress_address,
         )
-        self._admin: Any = None
+        self._admin: AdminApi | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.data_dir = Path()
         self.kubeconfig_path = Path()
 
     async def start(self) -> None:
-        from lc_clustersim.admin_api import AdminApi
-
         config = self.config
         if config.data_dir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="clustersim-")
@@ -207,6 +206,17 @@ class ClusterSim:
 
     def close_watches(self) -> int:
         return self.api.close_watches()
+
+    @property
+    def open_watches(self) -> int:
+        return self.api.open_watches
+
+    @property
+    def upstream_faults(self) -> UpstreamFaults:
+        return self.engine.upstream_faults
+
+    def dns_records(self) -> list[Record]:
+        return self.dns.records()
 
     def set_dns_record(self, type_: str, name: str, values: list[str] | str, ttl: int = 60) -> None:
         self.dns.set_record(type_, name, values, ttl)

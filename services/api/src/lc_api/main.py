@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import sys
-from datetime import UTC, datetime
 
 import uvicorn
 from pydantic import ValidationError
 
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    if not sys.stderr.isatty():
-        handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+from lc_runtime.logs import configure_logging
 
 
 def load_settings(overrides: dict[str, object]) -> ApiSettings:
@@ -63,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         host=settings.bind_host,
         port=settings.bind_port,
         log_level=args.log_level,
+        log_config=None,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,

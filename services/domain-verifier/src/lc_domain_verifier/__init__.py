@@ -4,7 +4,7 @@ Public surface: `VerifierSettings` (configuration) and `run(settings)` (the work
 cancelled); the console script `lc-domain-verifier` wraps both.
 """
 
-from lc_domain_verifier.service import run
+from lc_domain_verifier.main import run
 from lc_domain_verifier.settings import VerifierSettings
 
 __all__ = ["VerifierSettings", "run"]

@@ -47,6 +47,7 @@ from lc_domain_verifier.domain.policy import VerificationPolicy
 from lc_domain_verifier.domain.state import DomainState, evolve
 from lc_domain_verifier.envelopes import outcome_envelopes
 from lc_eventstore import ConcurrencyConflict, EventStore, StoredEvent, StoredMessage
+from lc_runtime.logs import bind
 
 DOMAIN_EVENTS: Final = f"{EVENTS_PREFIX}.domain.>"
 CONFLICT_RETRIES: Final = 5
@@ -136,22 +137,18 @@ class VerificationWorker:
                 await asyncio.sleep(READ_RETRY_S)
 
     def _apply_stored(self, message: StoredMessage) -> None:
-        try:
-            event = message.event()
-        except ContractError as exc:
-            # A poison message is logged and skipped, never retried, never blocking.
-            log.warning(
-                "skipping unreadable event",
-                extra={"seq": message.seq, "subject": message.subject, "error": str(exc)[:200]},
-            )
-            return
-        try:
-            self._apply(event)
-        except Exception:
-            log.exception(
-                "skipping an event that could not be applied",
-                extra={"seq": message.seq, "subject": message.subject},
-            )
+        with bind(subject=message.subject, seq=message.seq):
+            try:
+                event = message.event()
+            except ContractError as exc:
+                # A poison message is logged and skipped, never retried, never blocking.
+                log.warning("skipping unreadable event", extra={"error": str(exc)[:200]})
+                return
+            with bind(event_id=event.envelope.id):
+                try:
+                    self._apply(event)
+                except Exception:
+                    log.exception("skipping an event that could not be applied")
 
     def _apply(self, event: StoredEvent) -> None:
         payload, seq = event.payload, event.seq

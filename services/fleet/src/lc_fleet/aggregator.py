@@ -88,30 +88,33 @@ class FleetAggregator:
 
     async def _publish_loop(self) -> None:
         backoff = Backoff(self._settings.backoff_initial_s, self._settings.backoff_max_s)
+        failures = 0
         while True:
             try:
                 await self.publisher.bootstrap()
                 break
             except Exception as exc:  # JetStream not answering yet: keep trying
-                delay = backoff.delay()
+                failures += 1
+                delay = backoff.delay(failures)
                 log.warning("cannot read LC_STATUS (%r); retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
         await self.gpu_watch.synced.wait()
         await self.model_watch.synced.wait()
         # GPUs LC_STATUS shows but the cluster no longer has get their tombstones now.
         self.inventory.mark_pending(self.publisher.live_keys())
-        backoff.reset()
+        failures = 0
         while True:
             self._wake.clear()
             try:
                 await self.publisher.flush()
             except PublishFailed as exc:
-                delay = backoff.delay()
+                failures += 1
+                delay = backoff.delay(failures)
                 log.warning("%s; retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
                 self._wake.set()
                 continue
-            backoff.reset()
+            failures = 0
             if not self.converged.is_set():
                 self.converged.set()
                 log.info(

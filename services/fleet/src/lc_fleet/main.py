@@ -19,6 +19,7 @@ from lc_eventstore import provision_streams
 from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
+from lc_runtime.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,7 @@ async def run(settings: FleetSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging()
     try:
         settings = FleetSettings()
     except ValidationError as exc:

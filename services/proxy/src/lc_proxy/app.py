@@ -4,7 +4,7 @@ Who calls it: `create_app(settings)` is called by `main` (the `lc-proxy` console
 under uvicorn), by `lc up` (which serves it at `/v1` beside the API on one port) and by
 tests and benchmarks. Nothing is created at import time; the NATS connection, the
 upstream HTTP client and the background tasks open in `ProxyApp.running()`, which the
-ASGI lifespan protocol enters. A host app that mounts this one (Starlette does not pass
+ASGI lifespan protocol enters (both live in `lc_proxy.lifespan`). A host app that mounts this one (Starlette does not pass
 lifespan events to mounted apps) enters `running()` from its own lifespan.
 
 Routes (raw ASGI, no framework on the hot path):
@@ -25,31 +25,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import nats
 import orjson
 from nats.aio.client import Client as NatsClient
 
 from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
-from lc_eventstore import provision_streams
-from lc_proxy import openai_errors
+from lc_proxy import lifespan, openai_errors
 from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
 from lc_proxy.openai_errors import ProxyError
 from lc_proxy.request_body import inspect_body
 from lc_proxy.request_checks import refusal
 from lc_proxy.routing import RoutingTable
-from lc_proxy.routing_feed import follow_routing
 from lc_proxy.settings import ProxySettings
-from lc_proxy.upstream_client import HOP_BY_HOP, UpstreamClient, open_upstream_client
-from lc_proxy.usage_publisher import publish_usage_forever, publish_usage_once
+from lc_proxy.upstream_client import HOP_BY_HOP
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,103 +88,20 @@ class ProxyApp:
         self._forwarder: Forwarder | None = None
         self._nats: NatsClient | None = None
 
-    # -- lifecycle -------------------------------------------------------------------
+    # -- lifecycle (`lc_proxy.lifespan`) ----------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[ProxyApp]:
+    def running(self) -> contextlib.AbstractAsyncContextManager[ProxyApp]:
         """Connect to NATS and the replicas, follow LC_STATUS, publish usage; undo on exit."""
-        settings = self.settings
-        client: UpstreamClient = open_upstream_client(
-            settings.proxy_upstream_client,
-            connect_timeout_s=settings.proxy_connect_timeout_s,
-            read_timeout_s=settings.proxy_read_timeout_s,
-            max_connections=settings.proxy_upstream_max_connections,
-        )
-        tasks: list[asyncio.Task[None]] = []
-        nc: NatsClient | None = None
-        try:
-            try:
-                nc = await nats.connect(
-                    settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}"
-                )
-            except Exception as exc:
-                raise RuntimeError(
-                    f"cannot reach NATS at {settings.nats_url} (set LC_NATS_URL): {exc!r}"
-                ) from exc
-            js = nc.jetstream()
-            if settings.proxy_provision_streams:
-                await provision_streams(js)
-            self._nats = nc
-            self._forwarder = Forwarder(
-                table=self.table,
-                client=client,
-                metrics=self.metrics,
-                read_timeout_s=settings.proxy_read_timeout_s,
-            )
-            tasks.append(asyncio.create_task(follow_routing(js, self.table, self.bootstrapped)))
-            tasks.append(
-                asyncio.create_task(
-                    publish_usage_forever(
-                        js,
-                        self.metrics.usage,
-                        settings.proxy_replica_name,
-                        self.started_at,
-                        settings.proxy_usage_interval_s,
-                    )
-                )
-            )
-            if settings.proxy_gc_freeze:
-                # What exists now lives as long as the process; taking it out of the
-                # collector's generations saves ~30 us of GC work per request.
-                gc.collect()
-                gc.freeze()
-            log.info(
-                "lc-proxy started",
-                extra={
-                    "fields": {
-                        "replica": settings.proxy_replica_name,
-                        "upstream_client": settings.proxy_upstream_client,
-                    }
-                },
-            )
-            yield self
-        finally:
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.wait(tasks, timeout=5.0)
-            if nc is not None and nc.is_connected:
-                with contextlib.suppress(Exception):
-                    await publish_usage_once(
-                        nc.jetstream(),
-                        self.metrics.usage,
-                        settings.proxy_replica_name,
-                        self.started_at,
-                    )
-                with contextlib.suppress(Exception):
-                    await nc.drain()
-            self._forwarder = None
-            self._nats = None
-            await client.aclose()
-            if settings.proxy_gc_freeze:
-                gc.unfreeze()
+        return lifespan.running(self)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        stack = contextlib.AsyncExitStack()
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await stack.enter_async_context(self.running())
-                except Exception as exc:
-                    log.error("lc-proxy failed to start", extra={"fields": {"error": str(exc)}})
-                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await stack.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    def attach(self, forwarder: Forwarder, nats_client: NatsClient) -> None:
+        """Start forwarding: called by `lifespan.running` once everything is connected."""
+        self._forwarder = forwarder
+        self._nats = nats_client
+
+    def detach(self) -> None:
+        self._forwarder = None
+        self._nats = None
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -198,7 +110,7 @@ class ProxyApp:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await self._lifespan(receive, send)
+            await lifespan.serve(self, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (refused := refusal(scope, self.allowed_hosts)) is not None:

@@ -13,24 +13,12 @@ import uvicorn
 from pydantic import ValidationError
 
 from lc_proxy.app import create_app
-from lc_proxy.log_format import ConsoleFormatter, JsonFormatter
 from lc_proxy.settings import ProxySettings
+from lc_runtime.logs import configure_logging
 
 
-def configure_logging(settings: ProxySettings) -> None:
-    # The logging HOWTO's "Optimization" switches: no caller lookup (a stack walk per
-    # record), no thread or process names. The access log writes a line per request.
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if settings.proxy_log_format == "json" else ConsoleFormatter()
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.proxy_log_level.upper())
+def configure_proxy_logging(settings: ProxySettings) -> None:
+    configure_logging(settings.proxy_log_level, settings.proxy_log_format)
     if not settings.proxy_access_log:
         logging.getLogger("lc_proxy.access").setLevel(logging.WARNING)
 
@@ -42,7 +30,7 @@ def main() -> None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         sys.exit(f"lc-proxy: invalid setting LC_{where.upper()}: {first['msg']}")
-    configure_logging(settings)
+    configure_proxy_logging(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.proxy_host,

@@ -26,10 +26,11 @@ from lc_contracts.events import (
     ServiceStatusChanged,
 )
 from lc_contracts.subjects import EVENTS_PREFIX
-from lc_eventstore import EventStore
+from lc_eventstore import EventStore, StoredMessage
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
+from lc_runtime.logs import bind
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +107,20 @@ class EventFeed:
                 self.caught_up.set()
                 continue
             for message in batch:
-                try:
-                    event = message.event()
-                except ContractError as exc:
-                    self.skipped += 1
-                    log.warning(
-                        "skipping unreadable event seq=%d subject=%s: %s",
-                        message.seq,
-                        message.subject,
-                        exc,
-                    )
-                    continue
-                touched = self.state.apply(message.seq, event.payload)
-                if self.caught_up.is_set():
-                    self.on_touched(touched)
-                    key = status_key(event.payload)
-                    if key is not None:
-                        self.on_status(key)
+                with bind(subject=message.subject, seq=message.seq):
+                    self._handle(message)
+
+    def _handle(self, message: StoredMessage) -> None:
+        try:
+            event = message.event()
+        except ContractError as exc:
+            self.skipped += 1
+            log.warning("skipping unreadable event: %s", exc)
+            return
+        with bind(event_id=event.envelope.id):
+            touched = self.state.apply(message.seq, event.payload)
+            if self.caught_up.is_set():
+                self.on_touched(touched)
+                key = status_key(event.payload)
+                if key is not None:
+                    self.on_status(key)

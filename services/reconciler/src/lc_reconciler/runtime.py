@@ -74,16 +74,14 @@ class ReconcilerRuntime:
                 kube,
                 model_kind(self.platform),
                 MANAGED,
-                on_relist=self.reporter.models.relist,
-                on_event=self.reporter.models.event,
+                self.reporter.models,
                 timeout_s=settings.watch_timeout_s,
             ),
             ObjectWatch(
                 kube,
                 DEPLOYMENT,
                 MANAGED,
-                on_relist=self.reporter.deployments.relist,
-                on_event=self.reporter.deployments.event,
+                self.reporter.deployments,
                 timeout_s=settings.watch_timeout_s,
             ),
         ]

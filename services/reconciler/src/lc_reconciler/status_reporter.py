@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -51,7 +51,7 @@ SOURCE: Final = "lc-reconciler"
 STATUS_ID_NAMESPACE: Final = uuid.UUID("6f1c3a52-4f0e-4d8e-9a53-0c1f2d3b4a5e")
 
 
-def _key_of(obj: Obj) -> ServiceKey | None:
+def _key_of(obj: Mapping[str, Any]) -> ServiceKey | None:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     project, service = labels.get(LABEL_PROJECT), labels.get(LABEL_SERVICE)
     return (project, service) if project and service else None
@@ -72,25 +72,27 @@ class WorkloadMirror:
         self.objects: dict[ServiceKey, Obj] = {}
         self._on_change = on_change
 
-    def relist(self, items: list[Obj]) -> None:
+    def replace(self, objects: list[Mapping[str, Any]]) -> None:
         before = set(self.objects)
         self.objects = {}
-        for item in items:
+        for item in objects:
             key = _key_of(item)
             if key is not None:
-                self.objects[key] = item
+                self.objects[key] = dict(item)
         for key in before | set(self.objects):
             self._on_change(key)
 
-    def event(self, type_: str, obj: Obj) -> None:
+    def upsert(self, obj: Mapping[str, Any]) -> None:
         key = _key_of(obj)
-        if key is None:
-            return
-        if type_ == "DELETED":
+        if key is not None:
+            self.objects[key] = dict(obj)
+            self._on_change(key)
+
+    def delete(self, obj: Mapping[str, Any]) -> None:
+        key = _key_of(obj)
+        if key is not None:
             self.objects.pop(key, None)
-        else:
-            self.objects[key] = obj
-        self._on_change(key)
+            self._on_change(key)
 
 
 class StatusReporter:

@@ -43,7 +43,7 @@ from aiohttp import web
 
 from lc_clustersim.kubeapi import discovery, protobuf_objects, tables
 from lc_clustersim.kubeapi.errors import ApiError, bad_request
-from lc_clustersim.kubeapi.patches import json_patch, merge_patch
+from lc_clustersim.kubeapi.patches import json_patch
 from lc_clustersim.kubeapi.resources import NAMESPACE_KEY, ResourceType
 from lc_clustersim.kubeapi.selectors import (
     Matcher,
@@ -52,15 +52,13 @@ from lc_clustersim.kubeapi.selectors import (
     parse_label_selector,
 )
 from lc_clustersim.kubeapi.store import (
-    ADDED,
-    DELETED,
     JSON_PATCH,
     MERGE_PATCH,
-    MODIFIED,
     ObjectStore,
-    StoredObject,
-    WatchEvent,
 )
+from lc_clustersim.kubeapi.stored import StoredObject
+from lc_clustersim.kubeapi.watch_log import ADDED, DELETED, MODIFIED, WatchEvent
+from lc_contracts.merge_patch import merge_patch
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""JSON merge patch (RFC 7386) and JSON patch (RFC 6902) over plain dicts.
+"""JSON patch (RFC 6902) over plain dicts; JSON merge patch (RFC 7396) is `lc_contracts`'.
 
 Who calls it: `store.patch` for `application/merge-patch+json`,
 `application/strategic-merge-patch+json` (approximated as a merge patch: lists are
@@ -12,19 +12,6 @@ import copy
 from typing import Any
 
 from lc_clustersim.kubeapi.errors import ApiError, bad_request
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge recursively, `null` deletes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _pointer(path: str) -> list[str]:

@@ -14,14 +14,10 @@ What it owns:
 - the `status` subresource: main-resource writes keep the stored status, status writes
   change nothing else;
 - deletion with finalizers (`deletionTimestamp` until they are cleared), namespace
-  deletion cascading to everything in the namespace, owner-reference garbage collection,
-  and CRD registration (a written CRD serves its kind; a deleted one drops its objects);
-- an event log of the last `window` changes, so a watch can resume from any version in
-  it exactly, and `events_since` raises 410 Gone for a version older than the window.
-
-Listeners registered with `subscribe` are called synchronously with each change, in
-order, so a watch that subscribes and then reads `events_since` in one step can neither
-miss nor repeat an event.
+  deletion cascading to everything in the namespace, owner-reference garbage collection
+  (removing what `garbage_collection` names), and CRD registration (a written CRD serves its kind; a deleted one drops its objects);
+- every change appended to the `watch_log` (which watches read and subscribe to);
+  which objects a deletion takes along is `garbage_collection`'s answer.
 """
 
 from __future__ import annotations
@@ -30,10 +26,7 @@ import copy
 import json
 import secrets
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Final
 
 import yaml
@@ -44,11 +37,11 @@ from lc_clustersim.kubeapi.errors import (
     already_exists,
     bad_request,
     conflict,
-    gone,
     invalid,
     not_found,
 )
-from lc_clustersim.kubeapi.patches import json_patch, merge_patch
+from lc_clustersim.kubeapi.garbage_collection import dependents, namespace_contents
+from lc_clustersim.kubeapi.patches import json_patch
 from lc_clustersim.kubeapi.resources import (
     CRD_KEY,
     NAMESPACE_KEY,
@@ -58,10 +51,9 @@ from lc_clustersim.kubeapi.resources import (
     resource_type_from_crd,
 )
 from lc_clustersim.kubeapi.selectors import Matcher
-
-ADDED: Final = "ADDED"
-MODIFIED: Final = "MODIFIED"
-DELETED: Final = "DELETED"
+from lc_clustersim.kubeapi.stored import StoredObject
+from lc_clustersim.kubeapi.watch_log import ADDED, DELETED, MODIFIED, Listener, WatchEvent, WatchLog
+from lc_contracts.merge_patch import merge_patch
 
 MERGE_PATCH: Final = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
@@ -70,49 +62,6 @@ APPLY_PATCH: Final = "application/apply-patch+yaml"
 PATCH_TYPES: Final = (MERGE_PATCH, STRATEGIC_MERGE_PATCH, JSON_PATCH, APPLY_PATCH)
 
 DEFAULT_NAMESPACES: Final = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-class StoredObject:
-    """One version of one object. `obj` must never be mutated once stored."""
-
-    __slots__ = ("__dict__", "obj")
-
-    def __init__(self, obj: dict[str, Any]) -> None:
-        self.obj = obj
-
-    @cached_property
-    def raw(self) -> bytes:
-        return json.dumps(self.obj, separators=(",", ":")).encode()
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        meta: dict[str, Any] = self.obj["metadata"]
-        return meta
-
-    @property
-    def namespace(self) -> str:
-        return str(self.metadata.get("namespace", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata["name"])
-
-    @property
-    def resource_version(self) -> int:
-        return int(self.metadata["resourceVersion"])
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    resource_version: int
-    type: str
-    resource: ResourceKey
-    obj: StoredObject
-    old: StoredObject | None
-    """The previous version, so a filtered watch can turn 'left the selector' into DELETED."""
-
-
-Listener = Callable[[WatchEvent], None]
 
 
 def _strip_status(obj: dict[str, Any]) -> dict[str, Any]:
@@ -142,9 +91,8 @@ class ObjectStore:
     def __init__(self, *, window: int = 10_000) -> None:
         self.catalog = ResourceCatalog()
         self._objects: dict[ResourceKey, dict[tuple[str, str], StoredObject]] = {}
-        self._log: deque[WatchEvent] = deque(maxlen=window)
+        self._log = WatchLog(window)
         self._rv = 0
-        self._listeners: list[Listener] = []
         for namespace in DEFAULT_NAMESPACES:
             self.create(
                 self.type_for(NAMESPACE_KEY),
@@ -174,30 +122,11 @@ class ObjectStore:
     # -- subscriptions -----------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._log.subscribe(listener)
 
     def events_since(self, resource_version: int) -> list[WatchEvent]:
         """Every change after `resource_version`; 410 Gone if the log no longer has them."""
-        if resource_version >= self._rv:
-            return []
-        oldest = self._log[0].resource_version if self._log else self._rv + 1
-        if resource_version < oldest - 1:
-            raise gone(f"too old resource version: {resource_version} ({oldest - 1})")
-        return [e for e in self._log if e.resource_version > resource_version]
-
-    def _emit(
-        self, type_: str, key: ResourceKey, stored: StoredObject, old: StoredObject | None
-    ) -> None:
-        event = WatchEvent(stored.resource_version, type_, key, stored, old)
-        self._log.append(event)
-        for listener in list(self._listeners):
-            listener(event)
+        return self._log.events_since(resource_version, self._rv)
 
     # -- reads -------------------------------------------------------------------
 
@@ -316,7 +245,7 @@ class ObjectStore:
         self._bucket(rt.key)[
             self._key(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"])
         ] = stored
-        self._emit(ADDED if old is None else MODIFIED, rt.key, stored, old)
+        self._log.emit(ADDED if old is None else MODIFIED, rt.key, stored, old)
         if rt.key == CRD_KEY:
             self._on_crd_written(obj)
         return stored
@@ -566,7 +495,7 @@ class ObjectStore:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         stored = StoredObject(obj)
         del self._bucket(rt.key)[self._key(rt, current.namespace, current.name)]
-        self._emit(DELETED, rt.key, stored, current)
+        self._log.emit(DELETED, rt.key, stored, current)
         if rt.key == CRD_KEY:
             self._on_crd_deleted(current.obj)
         self._collect_dependents(current.metadata.get("uid"))
@@ -577,20 +506,12 @@ class ObjectStore:
             self._remove(rt, stored, final=None)
 
     def _delete_namespace_contents(self, namespace: str) -> None:
-        for rt in self.catalog:
-            if not rt.namespaced:
-                continue
-            for stored in [o for (ns, _), o in self._bucket(rt.key).items() if ns == namespace]:
-                self._force_remove(rt, stored)
+        for rt, stored in list(namespace_contents(self.catalog, self._objects, namespace)):
+            self._force_remove(rt, stored)
 
     def _collect_dependents(self, uid: str | None) -> None:
-        if not uid:
-            return
-        for rt in self.catalog:
-            for stored in list(self._bucket(rt.key).values()):
-                refs = stored.metadata.get("ownerReferences") or []
-                if any(ref.get("uid") == uid for ref in refs):
-                    self._force_remove(rt, stored)
+        for rt, stored in dependents(self.catalog, self._objects, uid):
+            self._force_remove(rt, stored)
 
     # -- CRDs --------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from lc_api.domain.errors import (
 )
 from lc_api.domain.validation import from_validation_error
 from lc_contracts.events import Payload, ServiceApplied, ServiceDeleted
+from lc_contracts.merge_patch import merge_patch
 from lc_contracts.recorded import RecordedEvent
 from lc_contracts.specs import ServiceSpec
 
@@ -113,19 +114,6 @@ def apply(state: ServiceState, spec: ServiceSpec, if_match: int | None) -> list[
         require(state)
         check_revision(state, if_match)
     return [_applied(state, spec)]
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def patch(state: ServiceState, changes: dict[str, Any], if_match: int | None) -> list[Payload]:

@@ -41,6 +41,7 @@ from lc_contracts.status import ServiceStatus
 from lc_contracts.subjects import SERVICE_STATUS, USAGE_STATUS, service_status_subject
 from lc_eventstore import EventStore, ProjectionRunner, follow_status, provision_streams
 from lc_eventstore.projection import read_checkpoint
+from lc_runtime.supervision import run_restarting
 
 log = logging.getLogger(__name__)
 
@@ -215,18 +216,8 @@ class Runtime:
                 await sub.unsubscribe()
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        async def supervise() -> None:
-            while True:
-                try:
-                    await run()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("%s stopped; restarting in %.0fs", name, RESTART_DELAY_S)
-                    await asyncio.sleep(RESTART_DELAY_S)
-
-        self.tasks.append(asyncio.create_task(supervise(), name=f"lcd-{name}"))
+        supervised = run_restarting(name, run, delay_s=RESTART_DELAY_S, logger=log)
+        self.tasks.append(asyncio.create_task(supervised, name=f"lcd-{name}"))
 
     async def _follow_service_status(self) -> None:
         async for batch in follow_status(self.js, SERVICE_STATUS):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 
 from pydantic import ValidationError
 
 from lc_reconciler.runtime import run
 from lc_reconciler.settings import ReconcilerSettings
+from lc_runtime.logs import configure_logging
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         settings = ReconcilerSettings()
     except ValidationError as exc:

@@ -16,10 +16,10 @@ import nats
 from pydantic import ValidationError
 
 from lc_domain_verifier.dns_lookup import DnsChallengeResolver, ResolverConfigError
-from lc_domain_verifier.log_format import configure_logging
 from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_eventstore import EventStore, provision_streams
+from lc_runtime.logs import configure_logging
 
 log = logging.getLogger("lc_domain_verifier")
 
