@@ -27,6 +27,7 @@ from typing import Any
 import nats
 import uvicorn
 
+from lc_api.main import KEEP_ALIVE_S
 from lc_eventstore import provision_streams
 from lc_local.components import Wiring, WorkerPool, http_apps, workers
 from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
@@ -189,7 +190,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def _serving(gateway: Gateway, listener: socket.socket) -> AsyncIterator[uvicorn.Server]:
-    config = uvicorn.Config(gateway.build(), log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        gateway.build(),
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     server = _QuietServer(config)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:

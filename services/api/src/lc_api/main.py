@@ -14,6 +14,11 @@ from pydantic import ValidationError
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 
+# Longer than any client's or load balancer's idle timeout (httpx 5 s, cloud LBs 60 s):
+# with uvicorn's default of 5 s a client could send a request on a connection in the
+# very moment the server closed it, and see the connection dropped (httpx.ReadError).
+KEEP_ALIVE_S = 75
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
