@@ -33,12 +33,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import nats
 import orjson
 from nats.aio.client import Client as NatsClient
 
 from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
-from lc_eventstore import provision_streams
+from lc_eventstore import connect, provision_streams
 from lc_proxy import openai_errors
 from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
@@ -107,9 +106,7 @@ class ProxyApp:
         nc: NatsClient | None = None
         try:
             try:
-                nc = await nats.connect(
-                    settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}"
-                )
+                nc = await connect(settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}")
             except Exception as exc:
                 raise RuntimeError(
                     f"cannot reach NATS at {settings.nats_url} (set LC_NATS_URL): {exc!r}"
