@@ -13,7 +13,7 @@ from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 from .lcd import Lcd
 from .load import assert_invariants, create_projects
 
-CREATES = 400
+CREATES = 200
 
 
 async def test_lcd_killed_during_creates_loses_no_acknowledged_write(

@@ -12,7 +12,7 @@ from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 from .lcd import Lcd
 from .load import assert_invariants, create_projects
 
-CREATES = 400
+CREATES = 200
 DOWN_FOR_S = 10.0
 
 
