@@ -95,6 +95,12 @@ class EmbeddedNats:
         return f"nats://{self.host}:{self.port}"
 
     def start(self) -> EmbeddedNats:
+        self.launch()
+        self.wait_started()
+        return self
+
+    def launch(self) -> None:
+        """Spawn the server (same port and data on a restart) without waiting for it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port(self.host)
@@ -105,8 +111,7 @@ class EmbeddedNats:
             f'listen: "{self.host}:{self.port}"\n'
             f"jetstream {{\n  store_dir: \"{self.data_dir / 'jetstream'}\"{sync}\n}}\n"
         )
-        log = self.data_dir / "nats.log"
-        with log.open("ab") as out:
+        with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
                 [str(nats_server_binary()), "-c", str(config)],
                 stdout=out,
@@ -115,8 +120,18 @@ class EmbeddedNats:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        _wait_for_port(self.host, self.port, self._proc, log)
-        return self
+
+    def wait_started(self) -> None:
+        assert self._proc is not None, "launch() first"
+        _wait_for_port(self.host, self.port, self._proc, self.log)
+
+    @property
+    def log(self) -> Path:
+        return self.data_dir / "nats.log"
+
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has exited, else None."""
+        return self._proc.poll() if self._proc else None
 
     def stop(self) -> None:
         _stop(self._proc, signal.SIGTERM)
@@ -175,6 +190,13 @@ class EmbeddedPostgres:
         return f"host={self.host} port={self.port} user={self.superuser} dbname={database}"
 
     def start(self) -> EmbeddedPostgres:
+        self.launch()
+        self.wait_started()
+        return self
+
+    def launch(self) -> None:
+        """Spawn the server (initdb on first use; same port and data on a restart)
+        without waiting for it."""
         user = _os_user()
         pgdata = self.data_dir / "pgdata"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -210,7 +232,7 @@ class EmbeddedPostgres:
         ]
         if not self.durable:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        log = self.data_dir / "postgres.log"
+        log = self.log
         with log.open("ab") as out:
             if user is not None:
                 os.chown(log, user.pw_uid, user.pw_gid)
@@ -225,9 +247,19 @@ class EmbeddedPostgres:
                 user=uid,
                 group=gid,
             )
-        _wait_for_port(self.host, self.port, self._proc, log)
+
+    def wait_started(self) -> None:
+        assert self._proc is not None, "launch() first"
+        _wait_for_port(self.host, self.port, self._proc, self.log)
         self._wait_ready()
-        return self
+
+    @property
+    def log(self) -> Path:
+        return self.data_dir / "postgres.log"
+
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has exited, else None."""
+        return self._proc.poll() if self._proc else None
 
     def _wait_ready(self) -> None:
         import psycopg

@@ -4,6 +4,9 @@ Starts (unless pointed at real ones) nats-server and PostgreSQL from their wheel
 provisions the streams, and serves the gateway on http://127.0.0.1:8080 until SIGINT or
 SIGTERM, when it stops everything it started, children included. What it started and
 where is written to `<data dir>/stack.json` for the other `lc` commands.
+
+The embedded servers are supervised (`lc_local.supervision`): one that dies is started
+again, and `/healthz` names it until it is back.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from typing import Any
 import nats
 import uvicorn
 
+from lc_api.main import KEEP_ALIVE_S
 from lc_contracts.sealing import generate_key
 from lc_eventstore import provision_streams
 from lc_local.components import Wiring, WorkerPool, http_apps, workers
 from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 from lc_local.gateway import Gateway, Health
 from lc_local.settings import LocalSettings
+from lc_local.supervision import ServerSupervisor, Supervised
 
 log = logging.getLogger("lc.up")
 
@@ -69,25 +74,25 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.contextmanager
-def _embedded(settings: LocalSettings) -> Iterator[tuple[str, str, dict[str, int]]]:
-    """NATS and PostgreSQL URLs: external ones as given, else embedded children."""
+def _embedded(settings: LocalSettings) -> Iterator[tuple[str, str, dict[str, Supervised]]]:
+    """NATS and PostgreSQL URLs: external ones as given, else embedded children (by name)."""
     started: list[EmbeddedNats | EmbeddedPostgres] = []
-    pids: dict[str, int] = {}
+    servers: dict[str, Supervised] = {}
     try:
         nats_url = settings.nats_url
         if nats_url is None:
             broker = EmbeddedNats(settings.data_dir.resolve() / "nats").start()
             started.append(broker)
-            pids["nats"] = broker.pid or 0
+            servers["nats"] = broker
             nats_url = broker.url
         database_url = settings.database_url
         if database_url is None:
             pg = EmbeddedPostgres(settings.data_dir.resolve() / "postgres").start()
             started.append(pg)
-            pids["postgres"] = pg.pid or 0
+            servers["postgres"] = pg
             pg.create_database(DATABASE_NAME)
             database_url = pg.url(DATABASE_NAME)
-        yield nats_url, database_url, pids
+        yield nats_url, database_url, servers
     finally:
         for server in reversed(started):
             server.stop()
@@ -133,7 +138,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Bind first: a taken port fails at once, before anything else has started.
     listener = _bind(settings.host, settings.port)
-    with listener, _embedded(settings) as (nats_url, database_url, pids):
+    with listener, _embedded(settings) as (nats_url, database_url, servers):
         await _provision(nats_url)
         async with _cluster(settings) as (kubeconfig, sim_admin_url, nameservers):
             wiring = Wiring(
@@ -148,10 +153,17 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 secret_key=secret_key(settings),
             )
             pool = WorkerPool()
+            stack_json = settings.data_dir / "stack.json"
+
+            def restarted(name: str, pid: int) -> None:
+                endpoints.pids[name] = pid
+                endpoints.save(stack_json)
+
+            supervisor = ServerSupervisor(servers, on_restarted=restarted)
             gateway = Gateway(
                 mounts=http_apps(wiring),
                 frontend_dist=settings.frontend_dist,
-                health=_health(pool),
+                health=_health(pool, supervisor),
             )
             host, port = listener.getsockname()[:2]
             endpoints = Endpoints(
@@ -161,14 +173,18 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 kubeconfig=kubeconfig,
                 sim_admin_url=sim_admin_url,
                 dns_nameservers=nameservers,
-                pids=pids,
+                pids={name: server.pid or 0 for name, server in servers.items()},
             )
-            endpoints.save(settings.data_dir / "stack.json")
+            endpoints.save(stack_json)
             try:
-                async with pool.running(workers(wiring)), _serving(gateway, listener) as server:
+                async with (
+                    supervisor.running(),
+                    pool.running(workers(wiring)),
+                    _serving(gateway, listener) as server,
+                ):
                     yield endpoints, server
             finally:
-                (settings.data_dir / "stack.json").unlink(missing_ok=True)
+                stack_json.unlink(missing_ok=True)
 
 
 class PortInUse(RuntimeError):
@@ -189,7 +205,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def _serving(gateway: Gateway, listener: socket.socket) -> AsyncIterator[uvicorn.Server]:
-    config = uvicorn.Config(gateway.build(), log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        gateway.build(),
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     server = _QuietServer(config)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
@@ -204,11 +226,15 @@ async def _serving(gateway: Gateway, listener: socket.socket) -> AsyncIterator[u
         await serving
 
 
-def _health(pool: WorkerPool) -> Health:
+def _health(pool: WorkerPool, supervisor: ServerSupervisor) -> Health:
     async def check() -> dict[str, Any]:
         workers = pool.report()
-        healthy = all(state == "running" for state in workers.values())
-        return {"status": "ok" if healthy else "degraded", "workers": workers}
+        healthy = all(state == "running" for state in workers.values()) and supervisor.healthy
+        return {
+            "status": "ok" if healthy else "degraded",
+            "servers": supervisor.report(),
+            "workers": workers,
+        }
 
     return check
 

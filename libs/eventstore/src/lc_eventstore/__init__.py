@@ -1,9 +1,11 @@
 """JetStream I/O: append with OCC and dedupe, load, replay, status feeds, checkpointed projections."""
 
+from lc_eventstore.connection import connect
 from lc_eventstore.errors import (
     ConcurrencyConflict,
     EventStoreError,
     EventStoreUnavailable,
+    EventTooLarge,
     StreamConfigConflict,
 )
 from lc_eventstore.messages import StoredEvent, StoredMessage
@@ -19,11 +21,13 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "EventStoreUnavailable",
+    "EventTooLarge",
     "Projection",
     "ProjectionRunner",
     "StoredEvent",
     "StoredMessage",
     "StreamConfigConflict",
+    "connect",
     "current_status",
     "follow_status",
     "provision_streams",

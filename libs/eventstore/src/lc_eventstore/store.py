@@ -2,25 +2,45 @@
 dedupe, load an aggregate, and read the whole log in order.
 
 Callers: the API's command handlers (`load` → decide → `append`), `lc replay`, workers.
+
+An append answers honestly when NATS fails: `EventStoreUnavailable` means the event did
+not land. A publish refused before it left (disconnected, no responders) did not land; one
+whose acknowledgement never came is settled by looking for the event's id in the subject
+once NATS answers again, so a write that landed returns its sequence like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, Sequence
+import time
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from nats.aio.msg import Msg
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionDrainingError,
+    ConnectionReconnectingError,
+    MaxPayloadError,
+    NoRespondersError,
+    OutboundBufferLimitError,
+)
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
 from lc_contracts.envelope import Envelope
 from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import ALL_EVENTS
-from lc_eventstore.errors import ConcurrencyConflict, EventStoreError, EventStoreUnavailable
+from lc_eventstore.errors import (
+    ConcurrencyConflict,
+    EventStoreError,
+    EventStoreUnavailable,
+    EventTooLarge,
+)
 from lc_eventstore.messages import StoredMessage
 from lc_eventstore.reader import FETCH_BATCH, read_batches
 
@@ -28,6 +48,30 @@ WRONG_LAST_SEQUENCE = 10071
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 EXPECTED_STREAM = "Nats-Expected-Stream"
+# Room for the headers and protocol line next to the payload: nats-py checks only the
+# payload against the server's limit, and a message over it costs the whole connection.
+HEADER_ROOM: Final = 1024
+SETTLE_TIMEOUT_S: Final = 10.0
+SETTLE_POLL_S: Final = 0.1
+# Failures that happened before the message left this process: nothing can land.
+NOT_SENT: Final = (
+    OutboundBufferLimitError,
+    ConnectionClosedError,
+    ConnectionDrainingError,
+    ConnectionReconnectingError,
+    NoRespondersError,
+)
+
+
+@contextlib.contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """NATS's connection failures as `EventStoreUnavailable`; JetStream's answers pass."""
+    try:
+        yield
+    except APIError:
+        raise
+    except (NatsError, TimeoutError) as exc:
+        raise EventStoreUnavailable(f"{what}: {exc!r}") from None
 
 
 @dataclass(frozen=True)
@@ -40,9 +84,16 @@ class Aggregate:
 
 
 class EventStore:
-    def __init__(self, js: JetStreamContext, stream: str = EVENTS_STREAM.name) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stream: str = EVENTS_STREAM.name,
+        *,
+        settle_timeout_s: float = SETTLE_TIMEOUT_S,
+    ) -> None:
         self._js = js
         self.stream = stream
+        self.settle_timeout_s = settle_timeout_s
 
     async def append(
         self,
@@ -71,8 +122,12 @@ class EventStore:
         headers = {MSG_ID: event.id}
         if expected is not None:
             headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
+        data = event.to_bytes()
+        limit = self._js._nc.max_payload  # the connection the JetStream context publishes on
+        if len(data) + HEADER_ROOM > limit:
+            raise EventTooLarge(subject, len(data), limit - HEADER_ROOM)
         try:
-            ack = await self._js.publish(subject, event.to_bytes(), stream=self.stream, headers=headers)
+            ack = await self._js.publish(subject, data, stream=self.stream, headers=headers)
         except APIError as exc:
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
@@ -82,9 +137,57 @@ class EventStore:
             if last is not None and last[1] == event.id:
                 return last[0]
             raise ConcurrencyConflict(subject, expected, last[0] if last else 0) from None
-        except (TimeoutError, NatsTimeoutError, NoRespondersError) as exc:
-            raise EventStoreUnavailable(f"JetStream did not acknowledge {subject}: {exc!r}") from None
+        except MaxPayloadError:
+            raise EventTooLarge(subject, len(data), limit) from None
+        except NOT_SENT as exc:
+            raise EventStoreUnavailable(f"NATS refused {subject}: {exc!r}") from None
+        except (NatsError, TimeoutError) as exc:
+            # Sent, but no acknowledgement: the event may have landed before NATS went away.
+            seq = await self._settle(subject, event.id, expected)
+            if seq is None:
+                raise EventStoreUnavailable(
+                    f"JetStream did not acknowledge {subject}: {exc!r}"
+                ) from None
+            return seq
         return int(ack.seq)
+
+    async def _settle(self, subject: str, event_id: str, expected: int | None) -> int | None:
+        """The sequence of `event_id` in `subject`, or None when it is not there; asked
+        again until NATS answers or `settle_timeout_s` passes.
+
+        nats-py flushes what it still held before it reports itself connected, so once
+        a lookup answers, an event not found will not land later.
+        """
+        deadline = time.monotonic() + self.settle_timeout_s
+        while True:
+            if self._js._nc.is_connected:
+                try:
+                    return await self._find(subject, event_id, after=expected or 0)
+                except EventStoreUnavailable:
+                    pass
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(SETTLE_POLL_S)
+
+    async def _find(self, subject: str, event_id: str, *, after: int) -> int | None:
+        last = await self.last_message(subject)
+        if last is None or last[0] <= after:
+            return None
+        if last[1] == event_id:
+            return last[0]
+        seq = after + 1
+        with _unavailable(f"looking for {event_id} in {subject}"):
+            while seq <= last[0]:
+                try:
+                    raw = await self._js.get_msg(
+                        self.stream, seq=seq, subject=subject, next=True, direct=True
+                    )
+                except NotFoundError:
+                    return None
+                if (raw.headers or {}).get(MSG_ID) == event_id:
+                    return int(raw.seq or 0)
+                seq = int(raw.seq or 0) + 1
+        return None
 
     async def append_pipelined(self, events: Sequence[Envelope], *, timeout: float = 30.0) -> list[int]:
         """Append many events without expected sequences: publish them all, then collect the
@@ -133,7 +236,8 @@ class EventStore:
     async def last_message(self, subject: str) -> tuple[int, str | None] | None:
         """(sequence, msg id) of the subject's last message, or None when it has none."""
         try:
-            raw = await self._js.get_last_msg(self.stream, subject, direct=True)
+            with _unavailable(f"reading the last message of {subject}"):
+                raw = await self._js.get_last_msg(self.stream, subject, direct=True)
         except NotFoundError:
             return None
         headers = raw.headers or {}
@@ -150,7 +254,10 @@ class EventStore:
         messages: list[StoredMessage] = []
         seq = 1
         while True:
-            raw = await self._js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
+            with _unavailable(f"loading {subject}"):
+                raw = await self._js.get_msg(
+                    self.stream, seq=seq, subject=subject, next=True, direct=True
+                )
             raw_seq = int(raw.seq or 0)
             messages.append(StoredMessage(seq=raw_seq, subject=subject, data=raw.data or b""))
             if raw_seq >= last_seq:
@@ -173,7 +280,8 @@ class EventStore:
         caught up with. JetStream lists at most 100,000 subjects in one answer and nats-py
         does not page: meant for the children of one aggregate, not for the whole log.
         """
-        info = await self._js.stream_info(self.stream, subjects_filter=subject_filter)
+        with _unavailable(f"listing the subjects of {subject_filter}"):
+            info = await self._js.stream_info(self.stream, subjects_filter=subject_filter)
         return sorted(info.state.subjects or {})
 
     async def read(
@@ -191,5 +299,6 @@ class EventStore:
             yield batch
 
     async def last_seq(self) -> int:
-        info = await self._js.stream_info(self.stream)
+        with _unavailable("reading the stream's last sequence"):
+            info = await self._js.stream_info(self.stream)
         return int(info.state.last_seq)

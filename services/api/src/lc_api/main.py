@@ -11,6 +11,11 @@ from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_runtime.logs import configure_logging
 
+# Longer than any client's or load balancer's idle timeout (httpx 5 s, cloud LBs 60 s):
+# with uvicorn's default of 5 s a client could send a request on a connection in the
+# very moment the server closed it, and see the connection dropped (httpx.ReadError).
+KEEP_ALIVE_S = 75
+
 
 def load_settings(overrides: dict[str, object]) -> ApiSettings:
     try:
@@ -44,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

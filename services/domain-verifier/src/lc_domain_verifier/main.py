@@ -12,13 +12,12 @@ import contextlib
 import logging
 import sys
 
-import nats
 from pydantic import ValidationError
 
 from lc_domain_verifier.dns_lookup import DnsChallengeResolver, ResolverConfigError
 from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
-from lc_eventstore import EventStore, provision_streams
+from lc_eventstore import EventStore, connect, provision_streams
 from lc_runtime.logs import configure_logging
 
 log = logging.getLogger("lc_domain_verifier")
@@ -29,7 +28,7 @@ async def run(settings: VerifierSettings) -> None:
     rebuild state from LC_EVENTS and follow it."""
     policy = settings.policy()
     resolver = DnsChallengeResolver(settings.dns_nameservers, settings.dns_timeout_s)
-    client = await nats.connect(settings.nats_url, name="lc-domain-verifier")
+    client = await connect(settings.nats_url, name="lc-domain-verifier")
     try:
         js = client.jetstream()
         await provision_streams(js)

@@ -19,10 +19,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-import nats
 from nats.aio.client import Client as NatsClient
 
-from lc_eventstore import provision_streams
+from lc_eventstore import connect, provision_streams
 from lc_proxy.forwarding import Forwarder
 from lc_proxy.metrics import RequestMetrics
 from lc_proxy.routing import RoutingTable
@@ -66,9 +65,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
     nc: NatsClient | None = None
     try:
         try:
-            nc = await nats.connect(
-                settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}"
-            )
+            nc = await connect(settings.nats_url, name=f"lc-proxy {settings.proxy_replica_name}")
         except Exception as exc:
             raise RuntimeError(
                 f"cannot reach NATS at {settings.nats_url} (set LC_NATS_URL): {exc!r}"

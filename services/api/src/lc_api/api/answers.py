@@ -1,18 +1,25 @@
 """Answers to writes: wait (bounded) for the projection to reach the write, then answer
 from the read models with `X-LC-Seq`, `Location` and `ETag`; past the bound, 202.
+
+Once the event is appended the write has landed: if PostgreSQL fails from then on, the
+answer is still the 202 with `X-LC-Seq`, never an error for a write that happened.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
 from lc_api.app.command_loop import Written
 from lc_api.runtime.lcd import Runtime
 from lc_api.views import AcceptedView, DomainView, ProjectView, ServiceView, View, wire
+
+log = logging.getLogger(__name__)
 
 
 def etag(view: BaseModel) -> str | None:
@@ -55,7 +62,11 @@ async def answer_write(
 ) -> Response:
     if not await runtime.wait_projected(written.seq):
         return accepted(written, location)
-    view = await read()
+    try:
+        view = await read()
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("seq %d landed but its view cannot be read: %r", written.seq, exc)
+        return accepted(written, location)
     if view is None:  # changed again since (deleted by someone else): the write did land
         return accepted(written, location)
     if created is not None and created(view):

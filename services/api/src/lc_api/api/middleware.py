@@ -8,6 +8,7 @@
   before any route runs.
 - `Idempotency`: `Idempotency-Key` on POST/PUT/PATCH/DELETE under /api/v1 — the same key
   with the same request replays the first answer; with another request it is a 422.
+  Only for an authenticated caller: the key is looked up after the credentials are checked.
 
 Installed by `create_app`; they find lcd's runtime in `app.state.runtime` per request.
 """
@@ -15,14 +16,19 @@ Installed by `create_app`; they find lcd's runtime in `app.state.runtime` per re
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lc_api.api.problems import problem_response
+from lc_api.api.deps import require_admin
+from lc_api.api.problems import DATABASE_DOWN, ApiProblem, problem_response, unavailable_response
 from lc_api.db.idempotency import IdempotencyRecords, StoredAnswer
 from lc_contracts.cross_site import AllowedHosts, check_asgi_request
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IDEMPOTENT_PREFIX = "/api/v1/"
@@ -178,13 +184,27 @@ class Idempotency:
             )
             await response(scope, receive, send)
             return
-        records: IdempotencyRecords = scope["app"].state.runtime.idempotency
+        runtime = scope["app"].state.runtime
+        records: IdempotencyRecords = runtime.idempotency
         body = scope.get("state", {}).get("body", b"")
         query = scope.get("query_string", b"").decode("latin-1")
         fingerprint = hashlib.sha256(
             f"{scope['method']}\n{path}?{query}\n".encode() + body
         ).hexdigest()
-        reservation = await records.reserve(key, fingerprint)
+        try:
+            # A stored answer is only for whoever may make the request again.
+            await require_admin(Request(scope), runtime)
+            reservation = await records.reserve(key, fingerprint)
+        except ApiProblem as problem:
+            response = problem_response(
+                problem.status, problem.kind, problem.detail, problem.errors, problem.headers
+            )
+            await response(scope, receive, send)
+            return
+        except DATABASE_DOWN as exc:
+            log.warning("idempotency records unavailable: %r", exc)
+            await unavailable_response("the database is unavailable; retry")(scope, receive, send)
+            return
         if reservation.fingerprint is not None and reservation.fingerprint != fingerprint:
             response = problem_response(
                 422,
@@ -241,7 +261,11 @@ class Idempotency:
             await self.app(scope, receive, capture)
             completed = True
         finally:
-            if completed and status < 500 and status not in NOT_REPLAYABLE:
-                await records.complete(key, StoredAnswer(status, headers, b"".join(chunks)))
-            else:
-                await records.release(key)
+            try:
+                if completed and status < 500 and status not in NOT_REPLAYABLE:
+                    await records.complete(key, StoredAnswer(status, headers, b"".join(chunks)))
+                else:
+                    await records.release(key)
+            except DATABASE_DOWN as exc:
+                # The answer is sent; an unrecorded key only means a retry runs again.
+                log.warning("idempotency key %r not recorded: %r", key, exc)

@@ -3,6 +3,8 @@
     ApiProblem(status, kind, detail, errors)   raised by routes and dependencies
     CommandRefused subclasses                  mapped here, one problem type each
     RequestValidationError / HTTPException     mapped here, so nothing answers HTML or a 500
+    EventStoreUnavailable, PostgreSQL down     503 with Retry-After: nothing was written
+    EventTooLarge                              413: NATS takes no message that large
 
 Installed on the app by `install_problem_handlers(app)`.
 """
@@ -16,7 +18,8 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lc_api.app.command_loop import Contended
@@ -31,7 +34,7 @@ from lc_api.domain.errors import (
     PreconditionFailed,
 )
 from lc_api.domain.validation import field_errors
-from lc_eventstore import EventStoreUnavailable
+from lc_eventstore import EventStoreUnavailable, EventTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +133,19 @@ REFUSALS: Final[list[tuple[type[CommandRefused], int, str]]] = [
 ]
 
 
+# PostgreSQL refused, dropped or never gave a connection (the pool timed out).
+DATABASE_DOWN: Final = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_S: Final = "1"
+
+
+def unavailable_response(detail: str) -> JSONResponse:
+    return problem_response(503, "unavailable", detail, headers={"Retry-After": RETRY_AFTER_S})
+
+
 def refusal_problem(exc: CommandRefused) -> ApiProblem:
     for cls, status, kind in REFUSALS:
         if isinstance(exc, cls):
-            headers = {"Retry-After": "1"} if kind == "contended" else None
+            headers = {"Retry-After": RETRY_AFTER_S} if kind == "contended" else None
             return ApiProblem(status, kind, exc.detail, exc.errors, headers)
     return ApiProblem(422, "validation-error", exc.detail, exc.errors)
 
@@ -162,11 +174,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("event store unavailable: %s", exc)
+        return unavailable_response("the event store is unavailable; nothing was written, retry")
+
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return unavailable_response("the database is unavailable; retry")
+
+    async def on_too_large(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, EventTooLarge)
         return problem_response(
-            503,
-            "unavailable",
-            "the event store did not answer in time; retry",
-            headers={"Retry-After": "1"},
+            413,
+            "payload-too-large",
+            f"the change is too large to record ({exc.size} bytes; at most {exc.limit})",
         )
 
     async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -185,5 +204,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(EventStoreUnavailable, on_unavailable)
+    app.add_exception_handler(EventTooLarge, on_too_large)
+    for database_down in DATABASE_DOWN:
+        app.add_exception_handler(database_down, on_database_down)
     app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_error)

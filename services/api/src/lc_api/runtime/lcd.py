@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import nats
 import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -39,7 +38,7 @@ from lc_api.runtime.usage_board import UsageBoard
 from lc_api.settings import ApiSettings
 from lc_contracts.status import ServiceStatus
 from lc_contracts.subjects import SERVICE_STATUS, USAGE_STATUS, service_status_subject
-from lc_eventstore import EventStore, ProjectionRunner, follow_status, provision_streams
+from lc_eventstore import EventStore, ProjectionRunner, connect, follow_status, provision_streams
 from lc_eventstore.projection import read_checkpoint
 from lc_runtime.supervision import run_restarting
 
@@ -50,18 +49,16 @@ PURGE_EVERY_S = 3600.0
 
 
 async def connect_nats(settings: ApiSettings) -> NatsClient:
-    return await nats.connect(
-        settings.nats_url,
-        name="lcd",
-        connect_timeout=5,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-    )
+    return await connect(settings.nats_url, name="lcd")
 
 
 def make_engine(settings: ApiSettings, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
-        settings.database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        settings.database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        pool_pre_ping=True,  # a restarted PostgreSQL costs no failed request
     )
 
 
@@ -259,8 +256,14 @@ class Runtime:
             await asyncio.sleep(self.settings.orphan_sweep_interval_s)
 
     async def wait_projected(self, seq: int, timeout: float | None = None) -> bool:
+        """True once the read models hold `seq`; False past the bound, or when PostgreSQL
+        cannot say: the write landed either way, and its answer is a 202, not an error."""
         bound = self.settings.read_your_writes_timeout_s if timeout is None else timeout
-        return await self.runner.wait_for(seq, bound)
+        try:
+            return await self.runner.wait_for(seq, bound)
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning("cannot wait for seq %d to be projected: %r", seq, exc)
+            return False
 
     async def checkpoint(self) -> int:
         async with self.engine.connect() as conn:
