@@ -9,11 +9,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from lc_contracts.base import Contract
 from lc_contracts.fqdn import Fqdn
-from lc_contracts.names import EnvVarName, ImageRef, ProjectSlug, ServiceName, dns1123_label
+from lc_contracts.names import (
+    EnvVarName,
+    ImageRef,
+    ProjectSlug,
+    ServiceName,
+    dns1123_label,
+    dns1123_label_pattern,
+)
 
 MAX_REPLICAS: Final = 100
 MAX_GPUS_PER_REPLICA: Final = 16
@@ -72,21 +79,33 @@ class ModelKind(Contract):
 
     model_name: ModelName
     dtype: Dtype = Dtype.AUTO
-    endpoints: Annotated[list[Endpoint], Field(min_length=1), AfterValidator(_unique)] = Field(
-        default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS]
-    )
+    endpoints: Annotated[
+        list[Endpoint],
+        Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_unique),
+    ] = Field(default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS])
     gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
     replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = None
     args: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=64)] | None = None
 
 
+PORT_NAME_MAX: Final = 15
+
+
 def _port_name(value: str) -> str:
-    return dns1123_label(value, max_length=15)
+    return dns1123_label(value, max_length=PORT_NAME_MAX)
 
 
 class PortSpec(Contract):
     port: Annotated[int, Field(ge=1, le=65535)]
-    name: Annotated[str, AfterValidator(_port_name)] | None = None
+    name: (
+        Annotated[
+            str,
+            AfterValidator(_port_name),
+            Field(json_schema_extra={"pattern": dns1123_label_pattern(PORT_NAME_MAX)}),
+        ]
+        | None
+    ) = None
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
@@ -139,6 +158,8 @@ def _unique_by(field: str, keys: list[object]) -> None:
 
 
 class ServiceKind(Contract):
+    """Exactly one of `model` (tier inference) or `container` (tiers cpu and gpu)."""
+
     model: ModelKind | None = None
     container: ContainerKind | None = None
 
@@ -150,12 +171,16 @@ class ServiceKind(Contract):
 
 
 class ServiceSpec(Contract):
-    """A Service as applied by a user. Server-owned fields (revision, status) are not here."""
+    """A Service as applied by a user. Server-owned fields (revision, status) are not here.
+
+    Tier `inference` takes `kind.model`; tiers `cpu` and `gpu` take `kind.container`, and
+    only `gpu` may ask for GPUs."""
 
     name: ServiceName
     tier: Tier
     kind: ServiceKind
-    expose: bool = True
+    # Strict: JSON's true or false, not 0, 1 or "yes" (what the published schema says).
+    expose: StrictBool = True
 
     @model_validator(mode="after")
     def _tier_matches_kind(self) -> Self:
