@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from lc_api.api.problems import ApiProblem
 from lc_api.api.security import SESSION_COOKIE, Authenticator, TooManyFailures
 from lc_api.app.commands import CommandContext
+from lc_api.domain.errors import FieldError
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
 from lc_contracts.names import (
@@ -142,16 +143,47 @@ def if_match(
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
+def nul_pointer(value: Any, path: str = "") -> str | None:
+    """The JSON pointer of the first string (or key) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        pointer = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+        if isinstance(key, str) and "\x00" in key:
+            return pointer
+        found = nul_pointer(item, pointer)
+        if found is not None:
+            return found
+    return None
+
+
 async def read_json(request: Request) -> Any:
     body: bytes = request.scope.get("state", {}).get("body") or await request.body()
     if not body.strip():
         raise ApiProblem(400, "malformed-json", "the request needs a JSON body")
     try:
-        return json.loads(body)
+        data = json.loads(body)
+        where = nul_pointer(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiProblem(400, "malformed-json", "the body nests too deeply") from None
+    if where is not None:
+        # PostgreSQL text cannot hold NUL: refused here, before it reaches the event log,
+        # where the projector could never store it.
+        raise ApiProblem(
+            422,
+            "validation-error",
+            "strings cannot hold NUL characters",
+            [FieldError(where or "/", "must not contain NUL (\\u0000)")],
+        )
+    return data
 
 
 def parse(model: type[M], data: Any) -> M:
