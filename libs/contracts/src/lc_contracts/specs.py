@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal, Self
 
-from pydantic import AfterValidator, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, model_validator
 
 from lc_contracts.base import Contract
 from lc_contracts.fqdn import Fqdn
@@ -21,6 +21,17 @@ from lc_contracts.names import (
     dns1123_label,
     dns1123_label_pattern,
 )
+
+
+def _a_number(value: object) -> object:
+    # pydantic's lax mode reads true as 1 and "3" as 3; JSON Schema's integer is neither.
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_a_number)]
+"""An integer as JSON Schema means it: a number without a fraction (3 or 3.0)."""
 
 MAX_REPLICAS: Final = 100
 MAX_GPUS_PER_REPLICA: Final = 16
@@ -84,8 +95,8 @@ class ModelKind(Contract):
         Field(min_length=1, json_schema_extra={"uniqueItems": True}),
         AfterValidator(_unique),
     ] = Field(default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS])
-    gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
-    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = None
+    gpus: Annotated[JsonInt, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
+    replicas: Annotated[JsonInt, Field(ge=0, le=MAX_REPLICAS)] | None = None
     args: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=64)] | None = None
 
 
@@ -97,7 +108,7 @@ def _port_name(value: str) -> str:
 
 
 class PortSpec(Contract):
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Annotated[JsonInt, Field(ge=1, le=65535)]
     name: (
         Annotated[
             str,
@@ -117,7 +128,7 @@ class EnvVar(Contract):
 class Resources(Contract):
     cpu: Quantity | None = None
     memory: Quantity | None = None
-    gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
+    gpus: Annotated[JsonInt, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
 
 
 class Storage(Contract):
@@ -136,7 +147,7 @@ class ContainerKind(Contract):
     env: Annotated[list[EnvVar], Field(max_length=256)] | None = None
     ports: Annotated[list[PortSpec], Field(max_length=32)] = Field(default_factory=list)
     resources: Resources | None = None
-    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 1
+    replicas: Annotated[JsonInt, Field(ge=0, le=MAX_REPLICAS)] = 1
     storage: Storage | None = None
 
     @model_validator(mode="after")

@@ -24,13 +24,13 @@ from lc_api.api.deps import (
 from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
 from lc_contracts.base import Contract
-from lc_contracts.specs import ServiceSpec
+from lc_contracts.specs import JsonInt, ServiceSpec
 
 router = APIRouter(prefix="/projects/{slug}/services", tags=["services"])
 
 
 class RollbackRequest(Contract):
-    revision: Annotated[int, Field(ge=1)]
+    revision: Annotated[JsonInt, Field(ge=1)]
 
 
 SERVICE_APPLICATION = "ServiceApplication"
