@@ -71,3 +71,23 @@ async def test_bad_query_parameters_and_paths_are_problems(client: httpx.AsyncCl
     assert not_allowed.json()["type"].endswith("/method-not-allowed")
     bad_id = await client.get("/api/v1/events/stream", headers={"Last-Event-ID": "abc"})
     assert bad_id.status_code == 400
+
+
+async def test_a_nul_character_is_refused_before_it_reaches_the_log(
+    client: httpx.AsyncClient,
+) -> None:
+    # PostgreSQL cannot store NUL: once in the log, such an event would stop the projector.
+    await client.post("/api/v1/projects", json=DOCS_PROJECT)
+    spec = {
+        "name": "hello",
+        "tier": "cpu",
+        "kind": {"container": {"image": "nginx", "env": [{"name": "A", "value": "x\u0000y"}]}},
+    }
+    refused = await client.post("/api/v1/projects/default/services", json=spec)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["errors"] == [
+        {"pointer": "/kind/container/env/0/value", "detail": "must not contain NUL (\\u0000)"}
+    ]
+    later = await client.post("/api/v1/projects", json={"name": "Later", "slug": "later"})
+    assert later.status_code == 201

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, model_validator
 
 from lc_contracts.fqdn import Fqdn
 from lc_contracts.names import (
@@ -19,8 +19,20 @@ from lc_contracts.names import (
     SecretName,
     ServiceName,
     dns1123_label,
+    dns1123_label_pattern,
 )
 from lc_contracts.storable import StorableContract
+
+
+def _a_number(value: object) -> object:
+    # pydantic's lax mode reads true as 1 and "3" as 3; JSON Schema's integer is neither.
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_a_number)]
+"""An integer as JSON Schema means it: a number without a fraction (3 or 3.0)."""
 
 MAX_REPLICAS: Final = 100
 MAX_GPUS_PER_REPLICA: Final = 16
@@ -79,21 +91,33 @@ class ModelKind(StorableContract):
 
     model_name: ModelName
     dtype: Dtype = Dtype.AUTO
-    endpoints: Annotated[list[Endpoint], Field(min_length=1), AfterValidator(_unique)] = Field(
-        default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS]
-    )
-    gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
-    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] | None = None
+    endpoints: Annotated[
+        list[Endpoint],
+        Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_unique),
+    ] = Field(default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS])
+    gpus: Annotated[JsonInt, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
+    replicas: Annotated[JsonInt, Field(ge=0, le=MAX_REPLICAS)] | None = None
     args: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=64)] | None = None
 
 
+PORT_NAME_MAX: Final = 15
+
+
 def _port_name(value: str) -> str:
-    return dns1123_label(value, max_length=15)
+    return dns1123_label(value, max_length=PORT_NAME_MAX)
 
 
 class PortSpec(StorableContract):
-    port: Annotated[int, Field(ge=1, le=65535)]
-    name: Annotated[str, AfterValidator(_port_name)] | None = None
+    port: Annotated[JsonInt, Field(ge=1, le=65535)]
+    name: (
+        Annotated[
+            str,
+            AfterValidator(_port_name),
+            Field(json_schema_extra={"pattern": dns1123_label_pattern(PORT_NAME_MAX)}),
+        ]
+        | None
+    ) = None
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
@@ -132,7 +156,7 @@ class SecretValue(StorableContract):
 class Resources(StorableContract):
     cpu: Quantity | None = None
     memory: Quantity | None = None
-    gpus: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
+    gpus: Annotated[JsonInt, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
 
 
 class Storage(StorableContract):
@@ -151,7 +175,7 @@ class ContainerKind(StorableContract):
     env: Annotated[list[EnvVar], Field(max_length=256)] | None = None
     ports: Annotated[list[PortSpec], Field(max_length=32)] = Field(default_factory=list)
     resources: Resources | None = None
-    replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 1
+    replicas: Annotated[JsonInt, Field(ge=0, le=MAX_REPLICAS)] = 1
     storage: Storage | None = None
 
     @model_validator(mode="after")
@@ -173,6 +197,8 @@ def _unique_by(field: str, keys: list[object]) -> None:
 
 
 class ServiceKind(StorableContract):
+    """Exactly one of `model` (tier inference) or `container` (tiers cpu and gpu)."""
+
     model: ModelKind | None = None
     container: ContainerKind | None = None
 
@@ -184,12 +210,16 @@ class ServiceKind(StorableContract):
 
 
 class ServiceSpec(StorableContract):
-    """A Service as applied by a user. Server-owned fields (revision, status) are not here."""
+    """A Service as applied by a user. Server-owned fields (revision, status) are not here.
+
+    Tier `inference` takes `kind.model`; tiers `cpu` and `gpu` take `kind.container`, and
+    only `gpu` may ask for GPUs."""
 
     name: ServiceName
     tier: Tier
     kind: ServiceKind
-    expose: bool = True
+    # Strict: JSON's true or false, not 0, 1 or "yes" (what the published schema says).
+    expose: StrictBool = True
 
     @model_validator(mode="after")
     def _tier_matches_kind(self) -> Self:

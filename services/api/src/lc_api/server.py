@@ -22,7 +22,13 @@ from pydantic import BaseModel
 
 from lc_api.api.deps import require_admin
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency, RequestChecks
-from lc_api.api.problems import install_problem_handlers
+from lc_api.api.problems import (
+    GUARD_PROBLEMS,
+    PROBLEM_JSON,
+    Problem,
+    install_problem_handlers,
+    problem_responses,
+)
 from lc_api.api.routes import (
     audit,
     auth,
@@ -37,7 +43,11 @@ from lc_api.api.routes import (
 )
 from lc_api.api.routes.auth import LoginRequest
 from lc_api.api.routes.projects import ProjectPatch
-from lc_api.api.routes.services import RollbackRequest
+from lc_api.api.routes.services import (
+    SERVICE_APPLICATION,
+    RollbackRequest,
+    service_application,
+)
 from lc_api.runtime.lcd import Runtime
 from lc_api.settings import ApiSettings
 from lc_contracts.specs import (
@@ -51,6 +61,7 @@ from lc_contracts.specs import (
 API_PREFIX = "/api"
 OPENAPI_URL = "/api/openapi.json"
 BODY_MODELS: tuple[type[BaseModel], ...] = (
+    Problem,
     ProjectSpec,
     ProjectPatch,
     ServiceSpec,
@@ -77,8 +88,40 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name, definition in body.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components[model.__name__] = body
+    components[SERVICE_APPLICATION] = service_application(components[ServiceSpec.__name__])
+    _validation_errors_are_problems(schema)
+    _optional_parameters_are_strings(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _validation_errors_are_problems(schema: dict[str, Any]) -> None:
+    """FastAPI declares its own 422 body on every route with parameters; lcd answers those
+    as problem+json (`install_problem_handlers`), so the document says so."""
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer is not None and PROBLEM_JSON not in answer.get("content", {}):
+                answer["content"] = problem
+                answer["description"] = "The request is not valid: the errors name each field"
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
+def _optional_parameters_are_strings(schema: dict[str, Any]) -> None:
+    """An optional query or header parameter is left out, never sent as null: `str | None`
+    is published as the string it is when present (a literal `null` is just a string)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                param_schema = parameter.get("schema", {})
+                variants = param_schema.get("anyOf", [])
+                present = [v for v in variants if v.get("type") != "null"]
+                if len(variants) == 2 and len(present) == 1:
+                    del param_schema["anyOf"]
+                    param_schema.update(present[0])
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -104,21 +147,22 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
 
     guarded = [Depends(require_admin)]
+    guard_answers = problem_responses(*GUARD_PROBLEMS)
     v1 = APIRouter(prefix="/v1")
-    v1.include_router(projects.router, dependencies=guarded)
-    v1.include_router(services.router, dependencies=guarded)
-    v1.include_router(secrets.router, dependencies=guarded)
-    v1.include_router(domains.router, dependencies=guarded)
-    v1.include_router(events.router, dependencies=guarded)
-    v1.include_router(audit.router, dependencies=guarded)
-    v1.include_router(usage.router, dependencies=guarded)
-    v1.include_router(fleet.router, dependencies=guarded)
+    v1.include_router(projects.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(services.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(secrets.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(domains.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(events.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(audit.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(usage.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(fleet.router, dependencies=guarded, responses=guard_answers)
     v1.include_router(auth.router)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(v1)
     api.include_router(system.public)
-    api.include_router(system.protected, dependencies=guarded)
+    api.include_router(system.protected, dependencies=guarded, responses=guard_answers)
 
     @api.get("/openapi.json", include_in_schema=False, dependencies=guarded)
     async def openapi_document() -> JSONResponse:

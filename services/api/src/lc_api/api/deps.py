@@ -9,18 +9,28 @@ import re
 import uuid
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from lc_api.api.problems import ApiProblem
 from lc_api.app.command_loop import CommandContext
 from lc_api.db.admin_auth import Authenticator, TooManyFailures
+from lc_api.domain.errors import FieldError
 from lc_api.domain.validation import field_errors
 from lc_api.runtime.lcd import Runtime
+from lc_contracts.names import (
+    DNS1123_LABEL,
+    PROJECT_SLUG_MAX,
+    PROJECT_SLUG_PATTERN,
+    SERVICE_NAME_MAX,
+    dns1123_label_pattern,
+)
 
 M = TypeVar("M", bound=BaseModel)
 NAME_IN_PATH = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ID_IN_PATH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+# An entity tag (RFC 9110 §8.8.3), weak or strong, or a bare version number; `*` matches any.
+IF_MATCH = re.compile(r'^(\*|(W/)?"[\x21\x23-\x7e]*"|[0-9]+)$')
 ANONYMOUS = "anonymous"
 SESSION_COOKIE = "lc_session"
 
@@ -109,17 +119,23 @@ def if_match(
         Header(
             alias="If-Match",
             description="The ETag (project version or service revision) the change is based on",
+            json_schema_extra={"pattern": IF_MATCH.pattern},
         ),
     ] = None,
 ) -> int | None:
-    """The version named by If-Match; a value that cannot match any version is 412."""
-    if value is None or value.strip() == "*":
+    """The version named by If-Match: 400 when the header is not an entity tag, 412 when it
+    is one that cannot match any version (the route answers 412 for a stale one)."""
+    if value is None:
         return None
     raw = value.strip()
-    if raw.startswith("W/"):
-        raw = raw[2:]
-    raw = raw.strip('"')
-    if not raw.isdigit():
+    if not IF_MATCH.match(raw):
+        raise ApiProblem(
+            400, "bad-request", f'If-Match {value!r} is not an entity tag like "3" (or *)'
+        )
+    if raw == "*":
+        return None
+    raw = raw.removeprefix("W/").strip('"')
+    if not raw.isdigit() or not raw.isascii():
         raise ApiProblem(
             412, "precondition-failed", f"If-Match {value!r} matches no current version"
         )
@@ -129,16 +145,47 @@ def if_match(
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
+def nul_pointer(value: Any, path: str = "") -> str | None:
+    """The JSON pointer of the first string (or key) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        pointer = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+        if isinstance(key, str) and "\x00" in key:
+            return pointer
+        found = nul_pointer(item, pointer)
+        if found is not None:
+            return found
+    return None
+
+
 async def read_json(request: Request) -> Any:
     body: bytes = request.scope.get("state", {}).get("body") or await request.body()
     if not body.strip():
         raise ApiProblem(400, "malformed-json", "the request needs a JSON body")
     try:
-        return json.loads(body)
+        data = json.loads(body)
+        where = nul_pointer(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiProblem(400, "malformed-json", "the body nests too deeply") from None
+    if where is not None:
+        # PostgreSQL text cannot hold NUL: refused here, before it reaches the event log,
+        # where the projector could never store it.
+        raise ApiProblem(
+            422,
+            "validation-error",
+            "strings cannot hold NUL characters",
+            [FieldError(where or "/", "must not contain NUL (\\u0000)")],
+        )
+    return data
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -153,14 +200,14 @@ def parse(model: type[M], data: Any) -> M:
         ) from None
 
 
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` declaring a JSON body of `model` (whose schema `create_app` publishes)."""
+def body_schema(model: type[BaseModel] | str) -> dict[str, Any]:
+    """`openapi_extra` declaring a JSON body of `model` (whose schema `create_app` publishes),
+    or of the component schema of that name."""
+    name = model if isinstance(model, str) else model.__name__
     return {
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-            },
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
         }
     }
 
@@ -172,19 +219,51 @@ def _name(kind: str, value: str) -> str:
     return value
 
 
-def valid_slug(slug: str) -> str:
+# The shapes a path can take; anything else is answered 404 (it cannot exist), not 422.
+SLUG_PARAM = Path(
+    description="The project's slug",
+    json_schema_extra={"pattern": PROJECT_SLUG_PATTERN, "maxLength": PROJECT_SLUG_MAX},
+)
+NAME_PARAM = Path(
+    description="The service's name",
+    json_schema_extra={"pattern": DNS1123_LABEL.pattern, "maxLength": SERVICE_NAME_MAX},
+)
+DOMAIN_ID_PARAM = Path(
+    description="The domain's id", json_schema_extra={"pattern": ID_IN_PATH.pattern}
+)
+
+
+def valid_slug(slug: Annotated[str, SLUG_PARAM]) -> str:
     return _name("project", slug)
 
 
-def valid_name(name: str) -> str:
+def valid_name(name: Annotated[str, NAME_PARAM]) -> str:
     return _name("service", name)
 
 
-def valid_domain_id(domain_id: str) -> str:
+def valid_domain_id(domain_id: Annotated[str, DOMAIN_ID_PARAM]) -> str:
     if not ID_IN_PATH.match(domain_id):
         raise ApiProblem(404, "not-found", f"domain '{domain_id[:80]}' does not exist")
     return domain_id
 
+
+# Query parameters shared by the list routes. A cursor is the last key of the previous page
+# (a slug, a service name or an FQDN); a project filter is a slug.
+MAX_SEQ = 2**63 - 1
+NAME_CURSOR = r"^[a-z0-9.-]{1,253}$"
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+NameCursor = Annotated[
+    str | None,
+    Query(pattern=NAME_CURSOR, description="Cursor from the previous page's `next`"),
+]
+ProjectFilter = Annotated[
+    str | None,
+    Query(
+        pattern=dns1123_label_pattern(PROJECT_SLUG_MAX),
+        max_length=PROJECT_SLUG_MAX,
+        description="Only this project's",
+    ),
+]
 
 SlugPath = Annotated[str, Depends(valid_slug)]
 NamePath = Annotated[str, Depends(valid_name)]

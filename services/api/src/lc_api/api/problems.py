@@ -6,7 +6,9 @@
     EventStoreUnavailable, PostgreSQL down     503 with Retry-After: nothing was written
     EventTooLarge                              413: NATS takes no message that large
 
-Installed on the app by `install_problem_handlers(app)`.
+Installed on the app by `install_problem_handlers(app)`. Routes declare the problems they
+can answer with `problem_responses(404, 409, ...)`, so the OpenAPI document lists each
+status with its `application/problem+json` body (`Problem`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lc_api.app.command_loop import Contended
 from lc_api.app.secret_commands import SecretsDisabled
@@ -63,6 +67,62 @@ TITLES: Final[Mapping[str, str]] = {
     "secrets-disabled": "Project secrets are off (no LC_SECRET_KEY)",
     "internal-error": "Internal error",
 }
+
+class ProblemFieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer to the offending field, e.g. /kind/model")
+    detail: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object, as every error of lcd is answered."""
+
+    type: str = Field(description="A stable URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong with this request, and what to do")
+    errors: list[ProblemFieldError]
+
+
+PROBLEM_DESCRIPTIONS: Final[Mapping[int, str]] = {
+    400: "The request is malformed: not JSON, or a header that is not well-formed",
+    401: "Authentication required (auth is on and no valid session or Basic credentials)",
+    404: "Not found",
+    409: "Conflict with the current state, or an Idempotency-Key still in use",
+    412: "If-Match names a version that is not the current one",
+    413: "The body is larger than the configured limit",
+    415: "The body is not of a supported media type",
+    422: "The request is not valid: the errors name each field",
+    429: "Too many failed sign-ins from this client; retry after Retry-After seconds",
+    503: "A backing service is unavailable or too contended; retry after Retry-After seconds",
+}
+RETRY_AFTER: Final = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+WRITE_PROBLEMS: Final = (400, 409, 413, 415, 422, 503)
+"""What every state-changing call can answer, whatever the resource: a malformed body or
+Idempotency-Key (400), an Idempotency-Key still in use (409), a body over the limit (413),
+one that is not JSON (415), invalid fields or a reused Idempotency-Key (422), and an event
+store that did not answer or too many concurrent writers (503)."""
+GUARD_PROBLEMS: Final = (401, 429)
+"""What every route behind the admin login can answer (429: too many failed Basic logins)."""
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that can answer these problems (problem+json bodies)."""
+    return {
+        status: {
+            "description": PROBLEM_DESCRIPTIONS[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": RETRY_AFTER} if status in (429, 503) else {}),
+        }
+        for status in statuses
+    }
+
 
 STATUS_KINDS: Final[Mapping[int, str]] = {
     400: "bad-request",
@@ -150,6 +210,17 @@ def refusal_problem(exc: CommandRefused) -> ApiProblem:
     return ApiProblem(422, "validation-error", exc.detail, exc.errors)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own 405 names only the
+    first route that matched the path, though GET, PATCH and DELETE are separate routes."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiProblem)
@@ -170,7 +241,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         kind = STATUS_KINDS.get(exc.status_code, "bad-request")
-        return problem_response(exc.status_code, kind, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(exc.status_code, kind, str(exc.detail), headers=headers)
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("event store unavailable: %s", exc)

@@ -17,7 +17,7 @@ from lc_api.api.deps import (
     parse,
     read_json,
 )
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import GUARD_PROBLEMS, ApiProblem, problem_responses
 from lc_contracts.base import Contract
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -33,7 +33,13 @@ class Me(Contract):
     auth_enabled: bool
 
 
-@router.post("/login", response_model=Me, openapi_extra=body_schema(LoginRequest))
+@router.post(
+    "/login",
+    response_model=Me,
+    # 404: authentication is off, there is nobody to sign in as.
+    responses=problem_responses(400, 401, 404, 413, 415, 422, 429),
+    openapi_extra=body_schema(LoginRequest),
+)
 async def login(request: Request, runtime: RuntimeDep) -> Response:
     auth = runtime.authenticator
     if auth is None:
@@ -58,7 +64,7 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     return response
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=problem_responses(413, 415))
 async def logout(request: Request, runtime: RuntimeDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token and runtime.authenticator is not None:
@@ -68,6 +74,6 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
     return response
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=problem_responses(*GUARD_PROBLEMS))
 async def me(admin: AdminDep, runtime: RuntimeDep) -> Me:
     return Me(username=admin, auth_enabled=runtime.authenticator is not None)

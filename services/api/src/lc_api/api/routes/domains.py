@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
-from lc_api.api.deps import CommandCtx, DomainIdPath, RuntimeDep, body_schema, parse, read_json
-from lc_api.api.problems import ApiProblem
+from lc_api.api.deps import (
+    CommandCtx,
+    DomainIdPath,
+    NameCursor,
+    PageLimit,
+    ProjectFilter,
+    RuntimeDep,
+    body_schema,
+    parse,
+    read_json,
+)
+from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.views import AcceptedView, DomainView, Page
 from lc_contracts.specs import DomainRegistration
 
@@ -23,7 +31,7 @@ def location(domain_id: str) -> str:
     "",
     status_code=201,
     response_model=DomainView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
     openapi_extra=body_schema(DomainRegistration),
 )
 async def register_domain(request: Request, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
@@ -38,17 +46,17 @@ async def register_domain(request: Request, runtime: RuntimeDep, ctx: CommandCtx
     )
 
 
-@router.get("", response_model=Page[DomainView])
+@router.get("", response_model=Page[DomainView], responses=problem_responses(422))
 async def list_domains(
     runtime: RuntimeDep,
-    project: Annotated[str | None, Query(description="Only this project's domains")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query()] = None,
+    project: ProjectFilter = None,
+    limit: PageLimit = 100,
+    after: NameCursor = None,
 ) -> Page[DomainView]:
     return await runtime.read_models.domains(project, after, limit)
 
 
-@router.get("/{domain_id}", response_model=DomainView)
+@router.get("/{domain_id}", response_model=DomainView, responses=problem_responses(404))
 async def get_domain(domain_id: DomainIdPath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.domain(domain_id)
     if view is None:
@@ -57,7 +65,9 @@ async def get_domain(domain_id: DomainIdPath, runtime: RuntimeDep) -> Response:
 
 
 @router.post(
-    "/{domain_id}/verify", response_model=DomainView, responses={202: {"model": AcceptedView}}
+    "/{domain_id}/verify",
+    response_model=DomainView,
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
 )
 async def verify_domain(domain_id: DomainIdPath, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
     written = await runtime.commands.verify_domain(domain_id, ctx)
@@ -69,7 +79,11 @@ async def verify_domain(domain_id: DomainIdPath, runtime: RuntimeDep, ctx: Comma
     )
 
 
-@router.delete("/{domain_id}", status_code=204, responses={202: {"model": AcceptedView}})
+@router.delete(
+    "/{domain_id}",
+    status_code=204,
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
+)
 async def delete_domain(domain_id: DomainIdPath, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
     written = await runtime.commands.delete_domain(domain_id, ctx)
     return await answer_delete(runtime, written, location(domain_id))

@@ -9,9 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
+from pydantic import StringConstraints
 
-from lc_api.api.deps import RuntimeDep
-from lc_api.api.problems import ApiProblem
+from lc_api.api.deps import MAX_SEQ, PageLimit, ProjectFilter, RuntimeDep
+from lc_api.api.problems import ApiProblem, problem_responses
 from lc_api.runtime.live_events import tail_events
 from lc_api.views import EventView, Page, QuarantinedEventView
 from lc_contracts.errors import ContractError
@@ -19,14 +20,26 @@ from lc_contracts.events import shown
 
 router = APIRouter(prefix="/events", tags=["events"])
 
+EventTypes = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_., ]*$", max_length=1000)]
 Types = Annotated[
-    list[str] | None,
+    list[EventTypes] | None,
     Query(alias="type", description="Event types to keep (repeat, or separate with commas)"),
 ]
-Project = Annotated[str | None, Query(description="Only events about this project")]
+Sequence = Annotated[int, Query(ge=0, le=MAX_SEQ, description="Stream sequence to start after")]
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        description="The `id` of the last event received: resume after it",
+        json_schema_extra={"pattern": "^[0-9]+$"},
+    ),
+]
 Actor = Annotated[
     str | None,
-    Query(description="Only events caused by this actor (an admin, an API key, a component)"),
+    Query(
+        max_length=200,
+        description="Only events caused by this actor (an admin, an API key, a component)",
+    ),
 ]
 
 
@@ -34,13 +47,13 @@ def _types(values: list[str] | None) -> list[str]:
     return [t.strip() for v in values or [] for t in v.split(",") if t.strip()]
 
 
-@router.get("", response_model=Page[EventView])
+@router.get("", response_model=Page[EventView], responses=problem_responses(422))
 async def list_events(
     runtime: RuntimeDep,
-    after: Annotated[int, Query(ge=0, description="Stream sequence to start after")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Sequence = 0,
+    limit: PageLimit = 100,
     type: Types = None,
-    project: Project = None,
+    project: ProjectFilter = None,
     actor: Actor = None,
 ) -> Page[EventView]:
     return await runtime.read_models.events(after, limit, _types(type), project, actor)
@@ -59,21 +72,25 @@ async def list_quarantined_events(
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+        **problem_responses(400, 422, 503),
+    },
 )
 async def stream_events(
     runtime: RuntimeDep,
-    after: Annotated[int | None, Query(ge=0, description="Start after this sequence")] = None,
+    after: Sequence | None = None,
     type: Types = None,
-    project: Project = None,
+    project: ProjectFilter = None,
     actor: Actor = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     start = after
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        value = last_event_id.strip()
+        if not (value.isascii() and value.isdigit()):
             raise ApiProblem(400, "bad-request", "Last-Event-ID must be a stream sequence")
-        start = int(last_event_id)
+        start = min(int(value), MAX_SEQ)
     if start is None:
         start = await runtime.store.last_seq()  # a fresh tail begins now
     wanted = set(_types(type))

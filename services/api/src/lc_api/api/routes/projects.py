@@ -7,17 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from lc_api.api.answers import answer_delete, answer_write, view_response
-from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, SlugPath, body_schema, parse, read_json
-from lc_api.api.problems import ApiProblem
+from lc_api.api.deps import (
+    CommandCtx,
+    IfMatch,
+    NameCursor,
+    PageLimit,
+    RuntimeDep,
+    SlugPath,
+    body_schema,
+    parse,
+    read_json,
+)
+from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.domain.errors import FieldError
 from lc_api.views import AcceptedView, Page, ProjectView
 from lc_contracts.specs import ProjectName, ProjectSpec
 from lc_contracts.storable import StorableContract
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
-After = Annotated[str | None, Query(description="Cursor from the previous page's `next`")]
 
 
 class ProjectPatch(StorableContract):
@@ -34,7 +41,7 @@ def location(slug: str) -> str:
     "",
     status_code=201,
     response_model=ProjectView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS)},
     openapi_extra=body_schema(ProjectSpec),
 )
 async def create_project(request: Request, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
@@ -49,14 +56,14 @@ async def create_project(request: Request, runtime: RuntimeDep, ctx: CommandCtx)
     )
 
 
-@router.get("", response_model=Page[ProjectView])
+@router.get("", response_model=Page[ProjectView], responses=problem_responses(422))
 async def list_projects(
-    runtime: RuntimeDep, limit: Limit = 100, after: After = None
+    runtime: RuntimeDep, limit: PageLimit = 100, after: NameCursor = None
 ) -> Page[ProjectView]:
     return await runtime.read_models.projects(after, limit)
 
 
-@router.get("/{slug}", response_model=ProjectView)
+@router.get("/{slug}", response_model=ProjectView, responses=problem_responses(404))
 async def get_project(slug: SlugPath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.project(slug)
     if view is None:
@@ -67,7 +74,7 @@ async def get_project(slug: SlugPath, runtime: RuntimeDep) -> Response:
 @router.patch(
     "/{slug}",
     response_model=ProjectView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404, 412)},
     openapi_extra=body_schema(ProjectPatch),
 )
 async def update_project(
@@ -88,7 +95,11 @@ async def update_project(
     )
 
 
-@router.delete("/{slug}", status_code=204, responses={202: {"model": AcceptedView}})
+@router.delete(
+    "/{slug}",
+    status_code=204,
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404, 412)},
+)
 async def delete_project(
     slug: SlugPath,
     runtime: RuntimeDep,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -12,26 +12,52 @@ from lc_api.api.answers import answer_delete, answer_write, view_response
 from lc_api.api.deps import (
     CommandCtx,
     IfMatch,
+    NameCursor,
     NamePath,
+    PageLimit,
     RuntimeDep,
     SlugPath,
     body_schema,
     parse,
     read_json,
 )
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
 from lc_contracts.base import Contract
-from lc_contracts.specs import ServiceSpec
+from lc_contracts.specs import JsonInt, ServiceSpec
 
 router = APIRouter(prefix="/projects/{slug}/services", tags=["services"])
 
-Limit = Annotated[int, Query(ge=1, le=1000)]
-After = Annotated[str | None, Query()]
-
 
 class RollbackRequest(Contract):
-    revision: Annotated[int, Field(ge=1)]
+    revision: Annotated[JsonInt, Field(ge=1)]
+
+
+SERVICE_APPLICATION = "ServiceApplication"
+
+
+def service_application(spec_schema: dict[str, Any]) -> dict[str, Any]:
+    """ServiceSpec's schema as PUT takes it: `name` may be left out (it is the URL's)."""
+    return {
+        **spec_schema,
+        "title": SERVICE_APPLICATION,
+        "description": "A ServiceSpec whose name, if given, is the URL's {name}.",
+        "required": [field for field in spec_schema.get("required", []) if field != "name"],
+    }
+
+
+SERVICE_PATCH: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 7396 merge patch of the ServiceSpec: null removes a field. "
+    "The service it yields must be a valid ServiceSpec (422 otherwise).",
+    "properties": {
+        "name": {"type": "string"},
+        "tier": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "kind": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+        "expose": {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
+    },
+    "additionalProperties": False,
+}
 
 
 def location(slug: str, name: str) -> str:
@@ -47,7 +73,7 @@ async def _require_project(runtime: Any, slug: str) -> None:
     "",
     status_code=201,
     response_model=ServiceView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
     openapi_extra=body_schema(ServiceSpec),
 )
 async def create_service(
@@ -64,15 +90,15 @@ async def create_service(
     )
 
 
-@router.get("", response_model=Page[ServiceView])
+@router.get("", response_model=Page[ServiceView], responses=problem_responses(404, 422))
 async def list_services(
-    slug: SlugPath, runtime: RuntimeDep, limit: Limit = 100, after: After = None
+    slug: SlugPath, runtime: RuntimeDep, limit: PageLimit = 100, after: NameCursor = None
 ) -> Response:
     await _require_project(runtime, slug)
     return view_response(await runtime.read_models.services(slug, after, limit))
 
 
-@router.get("/{name}", response_model=ServiceView)
+@router.get("/{name}", response_model=ServiceView, responses=problem_responses(404))
 async def get_service(slug: SlugPath, name: NamePath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.service(slug, name)
     if view is None:
@@ -83,8 +109,12 @@ async def get_service(slug: SlugPath, name: NamePath, runtime: RuntimeDep) -> Re
 @router.put(
     "/{name}",
     response_model=ServiceView,
-    responses={201: {"model": ServiceView}, 202: {"model": AcceptedView}},
-    openapi_extra=body_schema(ServiceSpec),
+    responses={
+        201: {"model": ServiceView},
+        202: {"model": AcceptedView},
+        **problem_responses(*WRITE_PROBLEMS, 404, 412),
+    },
+    openapi_extra=body_schema(SERVICE_APPLICATION),
 )
 async def apply_service(
     slug: SlugPath,
@@ -111,13 +141,13 @@ async def apply_service(
 @router.patch(
     "/{name}",
     response_model=ServiceView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404, 412)},
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                "application/merge-patch+json": {"schema": {"type": "object"}},
-                "application/json": {"schema": {"type": "object"}},
+                "application/merge-patch+json": {"schema": SERVICE_PATCH},
+                "application/json": {"schema": SERVICE_PATCH},
             },
         }
     },
@@ -142,7 +172,11 @@ async def patch_service(
     )
 
 
-@router.delete("/{name}", status_code=204, responses={202: {"model": AcceptedView}})
+@router.delete(
+    "/{name}",
+    status_code=204,
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404, 412)},
+)
 async def delete_service(
     slug: SlugPath, name: NamePath, runtime: RuntimeDep, ctx: CommandCtx, revision: IfMatch
 ) -> Response:
@@ -150,7 +184,9 @@ async def delete_service(
     return await answer_delete(runtime, written, location(slug, name))
 
 
-@router.get("/{name}/revisions", response_model=list[RevisionView])
+@router.get(
+    "/{name}/revisions", response_model=list[RevisionView], responses=problem_responses(404)
+)
 async def list_revisions(slug: SlugPath, name: NamePath, runtime: RuntimeDep) -> Response:
     revisions = await runtime.read_models.revisions(slug, name)
     if not revisions:
@@ -161,7 +197,7 @@ async def list_revisions(slug: SlugPath, name: NamePath, runtime: RuntimeDep) ->
 @router.post(
     "/{name}/rollback",
     response_model=ServiceView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404, 412)},
     openapi_extra=body_schema(RollbackRequest),
 )
 async def rollback_service(

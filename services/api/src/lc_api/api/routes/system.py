@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import Field
 
 from lc_api.api.deps import RuntimeDep
 from lc_contracts.base import Contract
@@ -41,7 +43,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@public.get("/readyz")
+class Readiness(Contract):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(description="Each dependency's state: 'ok' or why not")
+
+
+@public.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: a check is not 'ok'"}},
+)
 async def readyz(runtime: RuntimeDep) -> Response:
     """NATS and PostgreSQL answer and the read models caught up with the log seen at start."""
     checks = await runtime.readiness()

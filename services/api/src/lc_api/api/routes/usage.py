@@ -10,14 +10,15 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from lc_api.api.deps import RuntimeDep
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import ApiProblem, problem_responses
 from lc_api.domain.errors import FieldError
 from lc_contracts.base import Contract
 from lc_contracts.status import LATENCY_BUCKETS_MS
 
 router = APIRouter(tags=["metrics"])
 
-WINDOW = re.compile(r"^(\d+)([smhd]?)$")
+WINDOW = re.compile(r"^0*([1-9][0-9]{0,8})([smhd]?)$")
+"""A positive duration: up to nine digits and an optional unit (seconds by default)."""
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -60,8 +61,8 @@ def quantile_ms(buckets: list[int], q: float) -> float | None:
 def parse_window(value: str | None) -> int | None:
     if value is None:
         return None
-    match = WINDOW.match(value.strip())
-    if not match or int(match.group(1)) <= 0:
+    match = WINDOW.fullmatch(value)
+    if not match:
         raise ApiProblem(
             422,
             "validation-error",
@@ -71,16 +72,35 @@ def parse_window(value: str | None) -> int | None:
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
-@router.get("/metrics", response_model=UsageView, response_model_exclude_none=True)
+def earliest(now: datetime, seconds: int | None) -> datetime | None:
+    """The start of the window; None (all the history) for a window longer than the calendar."""
+    if seconds is None:
+        return None
+    try:
+        return now - timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
+@router.get(
+    "/metrics",
+    response_model=UsageView,
+    response_model_exclude_none=True,
+    responses=problem_responses(422),
+)
 async def usage(
     runtime: RuntimeDep,
     window: Annotated[
-        str | None, Query(description="Only usage within this window, e.g. 5m")
+        str | None,
+        Query(
+            description="Only usage within this window, e.g. 5m",
+            json_schema_extra={"pattern": WINDOW.pattern},
+        ),
     ] = None,
 ) -> UsageView:
     seconds = parse_window(window)
     now = datetime.now(UTC)
-    since = now - timedelta(seconds=seconds) if seconds else None
+    since = earliest(now, seconds)
     totals = runtime.usage_board.totals(since)
     return UsageView(
         models=[
