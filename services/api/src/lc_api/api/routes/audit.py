@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from lc_api.api.deps import NamePath, RuntimeDep, SlugPath
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import ApiProblem, problem_responses
 from lc_api.db.audit_log import AuditLog, Position
 from lc_api.domain.moments import parse_moment
 from lc_api.domain.project_history import Document, fold, service_of
@@ -62,7 +62,11 @@ async def _project_state(runtime: Runtime, slug: str, at: str | None) -> tuple[P
     return position, state
 
 
-@router.get("/projects/{slug}/state", response_model=ProjectStateView)
+@router.get(
+    "/projects/{slug}/state",
+    response_model=ProjectStateView,
+    responses=problem_responses(404, 422),
+)
 async def project_state(runtime: RuntimeDep, slug: SlugPath, at: At = None) -> ProjectStateView:
     position, state = await _project_state(runtime, slug, at)
     return ProjectStateView(
@@ -74,7 +78,11 @@ async def project_state(runtime: RuntimeDep, slug: SlugPath, at: At = None) -> P
     )
 
 
-@router.get("/projects/{slug}/services/{name}/state", response_model=ServiceAtMomentView)
+@router.get(
+    "/projects/{slug}/services/{name}/state",
+    response_model=ServiceAtMomentView,
+    responses=problem_responses(404, 422),
+)
 async def service_state(
     runtime: RuntimeDep, slug: SlugPath, name: NamePath, at: At = None
 ) -> ServiceAtMomentView:
@@ -127,7 +135,7 @@ def _earlier(moment: int | datetime, than: int | datetime) -> bool:
     return False
 
 
-@router.get("/audit/diff", response_model=DiffView)
+@router.get("/audit/diff", response_model=DiffView, responses=problem_responses(422))
 async def audit_diff(
     runtime: RuntimeDep,
     from_: Annotated[str, Query(alias="from", description=MOMENT)],

@@ -59,7 +59,9 @@ async def list_events(
     return await runtime.read_models.events(after, limit, _types(type), project, actor)
 
 
-@router.get("/quarantine", response_model=Page[QuarantinedEventView])
+@router.get(
+    "/quarantine", response_model=Page[QuarantinedEventView], responses=problem_responses(422)
+)
 async def list_quarantined_events(
     runtime: RuntimeDep,
     after: Annotated[int, Query(ge=0, description="Stream sequence to start after")] = 0,

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from lc_api.api.deps import RuntimeDep
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import ApiProblem, problem_responses
 from lc_api.runtime.fleet_feed import Broadcast, FleetFeed
 from lc_contracts.base import Contract
 from lc_contracts.engine import GpuHealth
@@ -66,7 +66,10 @@ Product = Annotated[str | None, Query(description="Only GPUs of this product")]
 @router.get(
     "",
     response_class=Response,
-    responses={200: {"model": FleetDocument, "description": "GPUs by node and index, and totals"}},
+    responses={
+        200: {"model": FleetDocument, "description": "GPUs by node and index, and totals"},
+        **problem_responses(422, 503),
+    },
 )
 async def get_fleet(
     feed: FleetDep, node: Node = None, health: Health = None, product: Product = None
@@ -81,7 +84,10 @@ async def get_fleet(
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+        **problem_responses(422, 503),
+    },
 )
 async def stream_fleet(
     feed: FleetDep, node: Node = None, health: Health = None, product: Product = None

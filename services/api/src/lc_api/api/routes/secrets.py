@@ -21,7 +21,7 @@ from lc_api.api.deps import (
     parse,
     read_json,
 )
-from lc_api.api.problems import ApiProblem
+from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.views import AcceptedView, Page, SecretView
 from lc_contracts.specs import SecretCreate, SecretValue
 
@@ -45,7 +45,7 @@ def location(slug: str, name: str) -> str:
     "",
     status_code=201,
     response_model=SecretView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
     openapi_extra=body_schema(SecretCreate),
 )
 async def create_secret(
@@ -62,14 +62,14 @@ async def create_secret(
     )
 
 
-@router.get("", response_model=Page[SecretView])
+@router.get("", response_model=Page[SecretView], responses=problem_responses(404))
 async def list_secrets(slug: SlugPath, runtime: RuntimeDep) -> Page[SecretView]:
     if await runtime.read_models.project(slug) is None:
         raise ApiProblem(404, "not-found", f"project '{slug}' does not exist")
     return Page[SecretView](items=await runtime.read_models.secrets(slug))
 
 
-@router.get("/{name}", response_model=SecretView)
+@router.get("/{name}", response_model=SecretView, responses=problem_responses(404))
 async def get_secret(slug: SlugPath, name: SecretNamePath, runtime: RuntimeDep) -> Response:
     view = await runtime.read_models.secret(slug, name)
     if view is None:
@@ -80,7 +80,7 @@ async def get_secret(slug: SlugPath, name: SecretNamePath, runtime: RuntimeDep) 
 @router.put(
     "/{name}",
     response_model=SecretView,
-    responses={202: {"model": AcceptedView}},
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
     openapi_extra=body_schema(SecretValue),
 )
 async def rotate_secret(
@@ -96,7 +96,11 @@ async def rotate_secret(
     )
 
 
-@router.delete("/{name}", status_code=204, responses={202: {"model": AcceptedView}})
+@router.delete(
+    "/{name}",
+    status_code=204,
+    responses={202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)},
+)
 async def delete_secret(
     slug: SlugPath, name: SecretNamePath, runtime: RuntimeDep, ctx: CommandCtx
 ) -> Response:
