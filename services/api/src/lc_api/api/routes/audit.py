@@ -2,22 +2,23 @@
 (`/projects/{slug}/state`, `/projects/{slug}/services/{name}/state`), and what changed
 between two moments and which events did it (`/audit/diff`).
 
-Moments are stream sequences or RFC 3339 times with a zone (`lc_api.domain.moments`).
+Moments are stream sequences or RFC 3339 times with their zone.
 The states are folded from the audit log (`lc_api.domain.project_history`); nothing here
 keeps state of its own.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BeforeValidator, Field
 
-from lc_api.api.deps import NamePath, RuntimeDep, SlugPath
+from lc_api.api.deps import MAX_SEQ, NamePath, ProjectFilter, RuntimeDep, SlugPath
 from lc_api.api.problems import ApiProblem, problem_responses
 from lc_api.db.audit_log import AuditLog, Position
-from lc_api.domain.moments import parse_moment
 from lc_api.domain.project_history import Document, fold, service_of
 from lc_api.domain.state_diff import ObjectChange, attribute, diff
 from lc_api.runtime.lcd import Runtime
@@ -35,12 +36,22 @@ from lc_api.views import (
 
 router = APIRouter(tags=["audit"])
 
-MOMENT = "A stream sequence, or an RFC 3339 time with a zone (Z or ±hh:mm)"
-At = Annotated[str | None, Query(description=f"{MOMENT}; the log's end when left out")]
+MOMENT = "A stream sequence, or an RFC 3339 time with its zone (Z or ±hh:mm)"
 
 
-async def _position(log: AuditLog, text: str | None, parameter: str) -> Position:
-    return await log.position(parse_moment(text, parameter) if text is not None else None)
+def _rfc3339(value: object) -> object:
+    # pydantic would also read "-1" or "1700000000" as Unix times; the schema says date-time.
+    if isinstance(value, str) and not RFC3339_START.match(value):
+        raise ValueError("not an RFC 3339 time such as 2026-11-30T03:00:00Z")
+    return value
+
+
+RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+# A time without a zone is refused (422) rather than guessed.
+Moment = (
+    Annotated[int, Field(ge=0, le=MAX_SEQ)] | Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+)
+At = Annotated[Moment | None, Query(description=f"{MOMENT}; the log's end when left out")]
 
 
 def _moment(position: Position) -> MomentView:
@@ -53,9 +64,11 @@ def _when(position: Position) -> str:
     return f"at {position.time.isoformat()} (sequence {position.seq})"
 
 
-async def _project_state(runtime: Runtime, slug: str, at: str | None) -> tuple[Position, Document]:
+async def _project_state(
+    runtime: Runtime, slug: str, at: int | datetime | None
+) -> tuple[Position, Document]:
     log = AuditLog(runtime.engine)
-    position = await _position(log, at, "at")
+    position = await log.position(at)
     state = fold(await log.project_events(slug, upto=position.seq))
     if state is None:
         raise ApiProblem(404, "not-found", f"project '{slug}' did not exist {_when(position)}")
@@ -126,32 +139,22 @@ def _change_view(change: ObjectChange) -> ObjectChangeView:
     )
 
 
-def _earlier(moment: int | datetime, than: int | datetime) -> bool:
-    """Whether `moment` comes before `than`, where both are of one kind."""
-    if isinstance(moment, int) and isinstance(than, int):
-        return moment < than
-    if isinstance(moment, datetime) and isinstance(than, datetime):
-        return moment < than
-    return False
-
-
 @router.get("/audit/diff", response_model=DiffView, responses=problem_responses(422))
 async def audit_diff(
     runtime: RuntimeDep,
-    from_: Annotated[str, Query(alias="from", description=MOMENT)],
-    to: Annotated[str | None, Query(description=f"{MOMENT}; the log's end when left out")] = None,
-    project: Annotated[str | None, Query(description="Only this project's objects")] = None,
+    from_: Annotated[Moment, Query(alias="from", description=MOMENT)],
+    to: At = None,
+    project: ProjectFilter = None,
 ) -> DiffView:
+    """The changes from the state at `from` to the state at `to`; with `to` before `from`,
+    the changes that undo what happened between them."""
     log = AuditLog(runtime.engine)
-    first = parse_moment(from_, "from")
-    last = parse_moment(to, "to") if to is not None else None
-    start, end = await log.position(first), await log.position(last)
-    if end.seq < start.seq or (last is not None and _earlier(last, first)):
-        raise ApiProblem(422, "validation-error", f"'to' ({to}) is before 'from' ({from_})")
-    slugs = [project] if project is not None else await log.projects(upto=end.seq)
+    start, end = await log.position(from_), await log.position(to)
+    first, last = sorted((start.seq, end.seq))
+    slugs = [project] if project is not None else await log.projects(upto=last)
     before = await _states(log, slugs, start.seq)
     after = await _states(log, slugs, end.seq)
-    window = await log.causes(after=start.seq, upto=end.seq, project=project)
+    window = await log.causes(after=first, upto=last, project=project)
     changes = attribute(diff(before, after), window)
     return DiffView.model_validate(
         {
