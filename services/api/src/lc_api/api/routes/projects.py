@@ -10,6 +10,7 @@ from pydantic import Field
 from lc_api.api.answers import answer_delete, answer_write, view_response
 from lc_api.api.deps import CommandCtx, IfMatch, RuntimeDep, SlugPath, body_schema, parse, read_json
 from lc_api.api.problems import ApiProblem
+from lc_api.db.queries import ProjectSort
 from lc_api.domain.errors import FieldError
 from lc_api.views import AcceptedView, Page, ProjectView
 from lc_contracts.base import Contract
@@ -19,6 +20,21 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 After = Annotated[str | None, Query(description="Cursor from the previous page's `next`")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="Only projects whose name or slug contains this (any case)",
+    ),
+]
+Sort = Annotated[
+    ProjectSort,
+    Query(
+        description="Order: `slug`; `name` (natural: Team 2 before Team 10); "
+        "`updated` (most recently changed first)"
+    ),
+]
 
 
 class ProjectPatch(Contract):
@@ -52,9 +68,13 @@ async def create_project(request: Request, runtime: RuntimeDep, ctx: CommandCtx)
 
 @router.get("", response_model=Page[ProjectView])
 async def list_projects(
-    runtime: RuntimeDep, limit: Limit = 100, after: After = None
+    runtime: RuntimeDep,
+    limit: Limit = 100,
+    after: After = None,
+    q: Search = None,
+    sort: Sort = "slug",
 ) -> Page[ProjectView]:
-    return await runtime.read_models.projects(after, limit)
+    return await runtime.read_models.projects(after, limit, q, sort)
 
 
 @router.get("/{slug}", response_model=ProjectView)

@@ -22,12 +22,24 @@ from lc_api.api.deps import (
 from lc_api.api.problems import ApiProblem
 from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
 from lc_contracts.base import Contract
-from lc_contracts.specs import ServiceSpec
+from lc_contracts.specs import ServiceSpec, Tier
+from lc_contracts.status import ServicePhase
 
 router = APIRouter(prefix="/projects/{slug}/services", tags=["services"])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query()]
+Search = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="Only services whose name contains this"),
+]
+Phases = Annotated[
+    list[ServicePhase] | None,
+    Query(alias="phase", description="Only services in these phases (repeat for several)"),
+]
+Tiers = Annotated[
+    list[Tier] | None, Query(alias="tier", description="Only services of these tiers (repeat)")
+]
 
 
 class RollbackRequest(Contract):
@@ -66,10 +78,17 @@ async def create_service(
 
 @router.get("", response_model=Page[ServiceView])
 async def list_services(
-    slug: SlugPath, runtime: RuntimeDep, limit: Limit = 100, after: After = None
+    slug: SlugPath,
+    runtime: RuntimeDep,
+    limit: Limit = 100,
+    after: After = None,
+    q: Search = None,
+    phase: Phases = None,
+    tier: Tiers = None,
 ) -> Response:
     await _require_project(runtime, slug)
-    return view_response(await runtime.read_models.services(slug, after, limit))
+    page = await runtime.read_models.services(slug, after, limit, q, phase or (), tier or ())
+    return view_response(page)
 
 
 @router.get("/{name}", response_model=ServiceView)
