@@ -139,3 +139,23 @@ async def test_project_counts_and_service_filters_follow_reported_phases(
     assert names_of(await _all(client, SERVICES, tier="cpu", q="WEB-")) == names
     assert names_of(await _all(client, SERVICES, q="b-3", phase="Deploying")) == ["web-3"]
     assert await _all(client, SERVICES, q="nothing") == []
+
+
+async def test_events_page_newest_first_with_filters(client: httpx.AsyncClient) -> None:
+    for i in range(5):
+        assert (
+            await client.post(PROJECTS, json={"name": f"P{i}", "slug": f"p{i}"})
+        ).status_code == 201
+    oldest_first = await _all(client, "/api/v1/events", type="project.created")
+    newest_first = await _all(client, "/api/v1/events", type="project.created", order="desc")
+    assert [e["seq"] for e in newest_first] == [e["seq"] for e in reversed(oldest_first)]
+    assert [e["data"]["slug"] for e in newest_first] == ["p4", "p3", "p2", "p1", "p0"]
+    below = (
+        await client.get(
+            "/api/v1/events",
+            params={"order": "desc", "after": newest_first[1]["seq"], "type": "project.created"},
+        )
+    ).json()
+    assert [e["data"]["slug"] for e in below["items"]] == ["p2", "p1", "p0"]
+    bad = await client.get("/api/v1/events", params={"order": "sideways"})
+    assert bad.status_code == 422

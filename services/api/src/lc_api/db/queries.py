@@ -315,13 +315,17 @@ class ReadModels:
         types: list[str],
         project: str | None,
         actor: str | None = None,
+        order: Literal["asc", "desc"] = "asc",
     ) -> Page[EventView]:
-        query = (
-            sa.select(audit_events.c.seq, audit_events.c.envelope)
-            .where(audit_events.c.seq > after)
-            .order_by(audit_events.c.seq)
-            .limit(limit + 1)
-        )
+        """A page of the audit log: oldest first after `after`, or (`desc`) newest first,
+        below `after` when it is not 0."""
+        query = sa.select(audit_events.c.seq, audit_events.c.envelope).limit(limit + 1)
+        if order == "desc":
+            query = query.order_by(audit_events.c.seq.desc())
+            if after:
+                query = query.where(audit_events.c.seq < after)
+        else:
+            query = query.order_by(audit_events.c.seq).where(audit_events.c.seq > after)
         if types:
             query = query.where(audit_events.c.type.in_(types))
         if project:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
@@ -28,6 +28,15 @@ Actor = Annotated[
 ]
 
 
+Order = Annotated[
+    Literal["asc", "desc"],
+    Query(
+        description="`asc`: oldest first, from `after`; `desc`: newest first, "
+        "`after` (when not 0) then continues below that sequence"
+    ),
+]
+
+
 def _types(values: list[str] | None) -> list[str]:
     return [t.strip() for v in values or [] for t in v.split(",") if t.strip()]
 
@@ -40,8 +49,9 @@ async def list_events(
     type: Types = None,
     project: Project = None,
     actor: Actor = None,
+    order: Order = "asc",
 ) -> Page[EventView]:
-    return await runtime.read_models.events(after, limit, _types(type), project, actor)
+    return await runtime.read_models.events(after, limit, _types(type), project, actor, order)
 
 
 @router.get(
