@@ -19,12 +19,15 @@ import type {
   Fleet,
   Me,
   Metrics,
+  Page,
   PlatformConfig,
   Project,
   ProjectCreate,
+  ProjectQuery,
   ProjectUpdate,
   Revision,
   Service,
+  ServiceQuery,
   ServiceSpec,
 } from "./types";
 
@@ -56,6 +59,28 @@ function items<T>(body: unknown): T[] {
     }
   }
   return [];
+}
+
+/** A list answer as a page: its items and the cursor of the next page, if any. */
+function page<T>(body: unknown): Page<T> {
+  const out: Page<T> = { items: items<T>(body) };
+  if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+    const next = (body as Record<string, unknown>).next;
+    if (typeof next === "number" || typeof next === "string") out.next = String(next);
+  }
+  return out;
+}
+
+/** `?a=1&b=x&b=y` from defined values (arrays repeat the key); "" when nothing is set. */
+function queryString(params: Record<string, string | number | readonly string[] | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === "") continue;
+    if (Array.isArray(value)) for (const v of value as readonly string[]) search.append(key, v);
+    else search.set(key, String(value));
+  }
+  const qs = search.toString();
+  return qs ? `?${qs}` : "";
 }
 
 function enc(segment: string): string {
@@ -130,6 +155,11 @@ export class ApiClient {
   async listProjects(): Promise<Project[]> {
     return items<Project>(await this.request("GET", "/projects"));
   }
+  /** One page of projects, searched (name or slug) and sorted by lcd. */
+  async projectsPage(query: ProjectQuery = {}): Promise<Page<Project>> {
+    const { q, sort, after, limit } = query;
+    return page<Project>(await this.request("GET", `/projects${queryString({ q, sort, after, limit })}`));
+  }
   getProject(slug: string): Promise<Project> {
     return this.request("GET", `/projects/${enc(slug)}`);
   }
@@ -146,6 +176,12 @@ export class ApiClient {
   // ---- services -----------------------------------------------------------------------
   async listServices(project: string): Promise<Service[]> {
     return items<Service>(await this.request("GET", `/projects/${enc(project)}/services`));
+  }
+  /** One page of a project's services, searched by name and filtered by phase and tier. */
+  async servicesPage(project: string, query: ServiceQuery = {}): Promise<Page<Service>> {
+    const { q, phase, tier, after, limit } = query;
+    const qs = queryString({ q, phase, tier, after, limit });
+    return page<Service>(await this.request("GET", `/projects/${enc(project)}/services${qs}`));
   }
   getService(project: string, name: string): Promise<Service> {
     return this.request("GET", `/projects/${enc(project)}/services/${enc(name)}`);
@@ -172,6 +208,9 @@ export class ApiClient {
   async listDomains(): Promise<Domain[]> {
     return items<Domain>(await this.request("GET", "/domains"));
   }
+  async domainsPage(query: { after?: string; limit?: number } = {}): Promise<Page<Domain>> {
+    return page<Domain>(await this.request("GET", `/domains${queryString(query)}`));
+  }
   getDomain(id: string): Promise<Domain> {
     return this.request("GET", `/domains/${enc(id)}`);
   }
@@ -193,18 +232,8 @@ export class ApiClient {
     return this.request("GET", `/metrics${window ? `?window=${enc(window)}` : ""}`);
   }
   async events(query: EventQuery = {}): Promise<EventPage> {
-    const params = new URLSearchParams();
-    if (query.after !== undefined) params.set("after", String(query.after));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
-    if (query.type) params.set("type", query.type);
-    if (query.project) params.set("project", query.project);
-    const qs = params.toString();
-    const body = await this.request<unknown>("GET", `/events${qs ? `?${qs}` : ""}`);
-    const page: EventPage = { items: items<AuditEvent>(body) };
-    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
-      const next = (body as Record<string, unknown>).next;
-      if (typeof next === "number" || typeof next === "string") page.next = String(next);
-    }
-    return page;
+    const { after, limit, type, project, actor, order } = query;
+    const qs = queryString({ after: after === undefined ? undefined : String(after), limit, type, project, actor, order });
+    return page<AuditEvent>(await this.request<unknown>("GET", `/events${qs}`));
   }
 }

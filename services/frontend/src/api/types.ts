@@ -39,8 +39,35 @@ export interface Project {
   /** Concurrency token, sent back in If-Match. */
   version: number;
   serviceCount: number;
+  /** Services by last reported phase (not yet reported counts as deploying). */
+  readyCount: number;
+  deployingCount: number;
+  failedCount: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One page of a list; pass `next` back as `after` for the following page. */
+export interface Page<T> {
+  items: T[];
+  next?: string | null;
+}
+
+export type ProjectSort = "slug" | "name" | "updated";
+
+export interface ProjectQuery {
+  q?: string;
+  sort?: ProjectSort;
+  after?: string;
+  limit?: number;
+}
+
+export interface ServiceQuery {
+  q?: string;
+  phase?: readonly ServicePhase[];
+  tier?: readonly Tier[];
+  after?: string;
+  limit?: number;
 }
 
 // ---- Services -------------------------------------------------------------------------
@@ -258,6 +285,9 @@ export interface EventQuery {
   limit?: number;
   type?: string;
   project?: string;
+  actor?: string;
+  /** `desc`: newest first, `after` then continues below that sequence. */
+  order?: "asc" | "desc";
 }
 
 // ---- Config and auth ------------------------------------------------------------------
