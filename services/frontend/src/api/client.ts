@@ -152,8 +152,16 @@ export class ApiClient {
   }
 
   // ---- projects -----------------------------------------------------------------------
+  /** Every project (following `next`), sorted by name: for pickers. */
   async listProjects(): Promise<Project[]> {
-    return items<Project>(await this.request("GET", "/projects"));
+    const all: Project[] = [];
+    let after: string | undefined = undefined;
+    do {
+      const got: Page<Project> = await this.projectsPage({ sort: "name", limit: 1000, ...(after ? { after } : {}) });
+      all.push(...got.items);
+      after = got.next ?? undefined;
+    } while (after !== undefined);
+    return all;
   }
   /** One page of projects, searched (name or slug) and sorted by lcd. */
   async projectsPage(query: ProjectQuery = {}): Promise<Page<Project>> {
