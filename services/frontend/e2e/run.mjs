@@ -274,10 +274,10 @@ async function main() {
 
     await step("see the deployments and the domain in the audit log", async () => {
       await nav(page, "Events");
-      await page.getByLabel("Project").fill(PROJECT.slug);
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill(PROJECT.slug);
       await page.locator('tr[data-type="service.applied"]').filter({ hasText: `${PROJECT.slug}/llama-3-8b revision 1` }).waitFor();
       await page.locator('tr[data-type="service.status_changed"]').filter({ hasText: "→ Ready" }).first().waitFor();
-      await page.getByLabel("Project").fill("");
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill("");
       await page.locator('tr[data-type="domain.verified"]').filter({ hasText: FQDN }).waitFor();
       await screenshot(page, "events");
     }, { critical: false });
@@ -286,7 +286,7 @@ async function main() {
     await step("see the GPU health change in the audit log", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
       await nav(page, "Events");
-      await page.getByLabel("Type").selectOption("gpu.health_changed");
+      await page.getByRole("combobox", { name: "Type", exact: true }).selectOption("gpu.health_changed");
       const row = page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy" }).first();
       await row.waitFor({ timeout: 10_000 });
       await screenshot(page, "events-gpu");
@@ -294,7 +294,7 @@ async function main() {
 
     await step("live tail shows the GPU recovering", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
-      await page.getByLabel("Type").selectOption("");
+      await page.getByRole("combobox", { name: "Type", exact: true }).selectOption("");
       await page.locator('tr[data-type="service.applied"]').first().waitFor();
       await sim("PUT", `/gpus/${encodeURIComponent(`${lastGpu.node}-gpu${lastGpu.index}`)}/health`, { health: "Healthy" });
       await page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy → Healthy" }).first().waitFor({ timeout: 10_000 });
@@ -419,7 +419,7 @@ async function scaleScenario(page) {
 
   await step("open an event from the Events page filtered by actor", async () => {
     await nav(page, "Events");
-    await page.getByLabel("Actor").fill(USERNAME || "anonymous");
+    await page.getByRole("searchbox", { name: "Actor", exact: true }).fill(USERNAME || "anonymous");
     await page.waitForFunction(() => new URL(location.href).searchParams.has("actor"));
     const row = page.locator("tbody tr[data-seq]").first();
     await row.waitFor();
