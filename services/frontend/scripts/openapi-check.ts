@@ -27,6 +27,9 @@ import type {
   ServiceQuery,
   ServiceSpec,
   Credentials,
+  Diff,
+  DiffQuery,
+  ProjectState,
 } from "../src/api/types";
 
 type Method = "get" | "put" | "post" | "delete" | "patch";
@@ -101,3 +104,9 @@ expect<Reads<Answer<"/api/v1/metrics", "get">, Metrics>>();
 // ---- fleet ---------------------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/fleet", "get">, Fleet>>();
 expect<Has<"/api/v1/fleet/stream", "get">>();
+
+// ---- auditing ------------------------------------------------------------------------------
+expect<Reads<Answer<"/api/v1/projects/{slug}/state", "get">, ProjectState>>();
+expect<SendsQuery<{ at?: string }, "/api/v1/projects/{slug}/state", "get">>();
+expect<Reads<Answer<"/api/v1/audit/diff", "get">, Diff>>();
+expect<SendsQuery<DiffQuery, "/api/v1/audit/diff", "get">>();

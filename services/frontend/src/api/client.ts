@@ -12,6 +12,8 @@ import type {
   Accepted,
   AuditEvent,
   Credentials,
+  Diff,
+  DiffQuery,
   Domain,
   DomainCreate,
   EventPage,
@@ -24,6 +26,7 @@ import type {
   Project,
   ProjectCreate,
   ProjectQuery,
+  ProjectState,
   ProjectUpdate,
   Revision,
   Service,
@@ -230,6 +233,17 @@ export class ApiClient {
   }
   async deleteDomain(id: string): Promise<void> {
     await this.request("DELETE", `/domains/${enc(id)}`);
+  }
+
+  // ---- auditing ---------------------------------------------------------------------------
+  /** The project as it was at `at` (an RFC 3339 time with its zone, or a sequence). */
+  projectState(slug: string, at: string): Promise<ProjectState> {
+    return this.request("GET", `/projects/${enc(slug)}/state${queryString({ at })}`);
+  }
+  /** What changed between two moments, and which events did it. */
+  auditDiff(query: DiffQuery): Promise<Diff> {
+    const { from, to, project } = query;
+    return this.request("GET", `/audit/diff${queryString({ from, to, project })}`);
   }
 
   // ---- fleet, metrics, events -----------------------------------------------------------

@@ -310,3 +310,73 @@ export interface Credentials {
   username: string;
   password: string;
 }
+
+// ---- Auditing: a project as it was, and what changed between two moments ------------------
+
+/** A moment resolved to the log: every event up to `seq` (0: before the first). */
+export interface Moment {
+  seq: number;
+  time?: string | null;
+}
+
+export interface ServiceState {
+  name: string;
+  tier: string;
+  spec: Record<string, unknown>;
+  revision: number;
+  phase?: string | null;
+  phaseMessage?: string | null;
+}
+
+export interface DomainState {
+  id: string;
+  fqdn: string;
+  serviceName: string;
+  status: string;
+  lastFailure?: string | null;
+}
+
+export interface ProjectState {
+  asOf: Moment;
+  slug: string;
+  name: string;
+  services: ServiceState[];
+  domains: DomainState[];
+}
+
+export interface FieldChange {
+  /** RFC 6901 pointer into the object. */
+  pointer: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface Cause {
+  seq: number;
+  id: string;
+  type: string;
+  time: string;
+  actor?: string | null;
+  correlationId?: string | null;
+}
+
+export interface ObjectChange {
+  kind: string;
+  projectSlug: string;
+  key: string;
+  change: string;
+  fields: FieldChange[];
+  events: Cause[];
+}
+
+export interface Diff {
+  from: Moment;
+  to: Moment;
+  changes: ObjectChange[];
+}
+
+export interface DiffQuery {
+  from: string;
+  to?: string;
+  project?: string;
+}

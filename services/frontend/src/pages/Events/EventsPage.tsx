@@ -3,6 +3,7 @@
  * (type, project, actor; kept in the URL), with a live tail. A row opens to the whole event.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { Link } from "react-router-dom";
 import { EVENT_TYPES, useApi, useLiveEvents } from "../../api/context";
 import type { AuditEvent } from "../../api/types";
 import { SelectField } from "../../components/Field";
@@ -11,7 +12,8 @@ import { ListFooter } from "../../components/ListFooter";
 import { SearchBox } from "../../components/SearchBox";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
 import { useUrlParam } from "../../lib/useUrlParams";
-import { describeEvent, keyOf, matches, mergeEvents } from "./eventsState";
+import { diffHref } from "../Audit/auditLinks";
+import { describeEvent, keyOf, matches, mergeEvents, projectOf } from "./eventsState";
 
 const PAGE = 100;
 const TYPE_GROUPS = ["project", "service", "domain", "gpu"];
@@ -204,6 +206,9 @@ function EventRow({ event: e, expanded, onToggle }: { event: AuditEvent; expande
             <pre className="code" aria-label={`Data of event ${e.seq}`} tabIndex={0}>
               {JSON.stringify(e.data, null, 2)}
             </pre>
+            <Link className="btn btn-small" to={diffHref({ from: String(e.seq), project: projectOf(e) })}>
+              What changed since this event
+            </Link>
           </td>
         </tr>
       )}

@@ -72,6 +72,9 @@ export function ServicesPage() {
         }
       >
         <LiveIndicator state={live} />
+        <Link className="btn" to={`${base}/as-of`}>
+          As of…
+        </Link>
         <Link className="btn btn-primary" to={`${base}/services/new`}>
           New service
         </Link>
