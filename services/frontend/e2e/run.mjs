@@ -283,6 +283,26 @@ async function main() {
     }, { critical: false });
     await a11y(page, "events");
 
+    await step("open what changed since an event, and the project as it is now", async () => {
+      await nav(page, "Events");
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill(PROJECT.slug);
+      const applied = page.locator('tr[data-type="service.applied"]').filter({ hasText: `${PROJECT.slug}/hello revision 1` });
+      await applied.getByRole("button", { name: /show details$/ }).click();
+      await page.getByRole("link", { name: "What changed since this event" }).click();
+      await page.getByRole("heading", { name: "What changed", level: 1 }).waitFor();
+      await page.getByRole("table", { name: "Field changes of service hello" }).waitFor();
+      await screenshot(page, "audit-diff");
+      await a11y(page, "diff");
+      await page.goto(`/projects/${PROJECT.slug}`);
+      await page.getByRole("link", { name: "As of…" }).click();
+      const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+      await page.getByLabel("As of").fill(now);
+      await page.getByRole("button", { name: "Show" }).click();
+      await page.getByRole("table", { name: "Services then" }).getByRole("rowheader", { name: "hello" }).waitFor();
+      await screenshot(page, "as-of");
+      await a11y(page, "as of");
+    }, { critical: false });
+
     await step("see the GPU health change in the audit log", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
       await nav(page, "Events");
