@@ -9,11 +9,13 @@
  * unhealthy, find that in the audit log. Screenshots of every page go to test-artifacts/.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { auditPage } from "./axe.mjs";
+import { seed, teamName } from "./scale.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -27,6 +29,9 @@ const READY_TIMEOUT_MS = Number(process.env.LC_E2E_READY_TIMEOUT_MS ?? 90_000);
 const run = Math.random().toString(36).slice(2, 7);
 const PROJECT = { name: `E2E ${run}`, slug: `e2e-${run}` };
 const FQDN = `chat-${run}.acme.test`;
+const SCALE_PROJECTS = Number(process.env.LC_E2E_SCALE_PROJECTS ?? 500);
+const SCALE_SERVICES = Number(process.env.LC_E2E_SCALE_SERVICES ?? 5000);
+const timings = {};
 
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -87,6 +92,11 @@ async function step(name, fn, { critical = true } = {}) {
 
 let currentPage = null;
 
+/** The axe-core audit of the page as it is now, as its own step (a failure fails the run). */
+async function a11y(page, name) {
+  await step(`accessibility audit: ${name}`, () => auditPage(page, name), { critical: false });
+}
+
 async function nav(page, label) {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
 }
@@ -129,6 +139,7 @@ async function main() {
         await page.getByRole("button", { name: "Sign in" }).click();
         await page.getByRole("alert").filter({ hasText: "Wrong username or password." }).waitFor();
         await screenshot(page, "signin-wrong-password");
+        await a11y(page, "sign-in");
         await page.getByLabel("Password").fill(PASSWORD);
         await page.getByRole("button", { name: "Sign in" }).click();
       } else {
@@ -149,6 +160,7 @@ async function main() {
       await page.getByRole("article", { name: PROJECT.name }).waitFor();
       await screenshot(page, "projects");
     });
+    await a11y(page, "projects");
 
     await step("deploy the inference service and watch it reach Ready", async () => {
       await page.getByRole("article", { name: PROJECT.name }).getByRole("link", { name: PROJECT.name }).click();
@@ -160,6 +172,7 @@ async function main() {
       await page.getByRole("button", { name: "Deploy service" }).click();
       await page.getByText("String should have at least 1 character").waitFor();
       await screenshot(page, "service-form-invalid");
+      await a11y(page, "service form (invalid)");
       await page.getByLabel("Model name").fill("meta-llama/Llama-3.1-8B-Instruct");
       await page.getByLabel("Data type").selectOption("bfloat16");
       for (const e of ["chat_completions", "completions"]) {
@@ -173,6 +186,7 @@ async function main() {
       await page.getByText(`${BASE}/v1`).first().waitFor();
       await screenshot(page, "service-detail-llama");
     });
+    await a11y(page, "service detail");
 
     await step("deploy the cpu service", async () => {
       await page.getByRole("link", { name: PROJECT.slug, exact: true }).click();
@@ -194,6 +208,7 @@ async function main() {
       await page.locator('tr[data-service="llama-3-8b"] [data-status="Ready"]').waitFor();
       await screenshot(page, "services");
     });
+    await a11y(page, "services");
 
     await step("edit a service, then roll it back", async () => {
       await page.locator('tr[data-service="hello"]').getByRole("link", { name: "hello", exact: true }).click();
@@ -231,6 +246,7 @@ async function main() {
       await card.locator('[data-status="Verified"], [data-status="verified"]').waitFor({ timeout: 30_000 });
       await screenshot(page, "domains-verified");
     });
+    await a11y(page, "domains");
 
     await step("watch the fleet change live when a GPU turns unhealthy", async () => {
       await nav(page, "Fleet");
@@ -254,21 +270,43 @@ async function main() {
       await screenshot(page, "fleet-unhealthy");
       lastGpu = { node, index };
     }, { critical: false });
+    await a11y(page, "fleet");
 
     await step("see the deployments and the domain in the audit log", async () => {
       await nav(page, "Events");
-      await page.getByLabel("Project").selectOption(PROJECT.slug);
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill(PROJECT.slug);
       await page.locator('tr[data-type="service.applied"]').filter({ hasText: `${PROJECT.slug}/llama-3-8b revision 1` }).waitFor();
       await page.locator('tr[data-type="service.status_changed"]').filter({ hasText: "→ Ready" }).first().waitFor();
-      await page.getByLabel("Project").selectOption("");
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill("");
       await page.locator('tr[data-type="domain.verified"]').filter({ hasText: FQDN }).waitFor();
       await screenshot(page, "events");
+    }, { critical: false });
+    await a11y(page, "events");
+
+    await step("open what changed since an event, and the project as it is now", async () => {
+      await nav(page, "Events");
+      await page.getByRole("searchbox", { name: "Project", exact: true }).fill(PROJECT.slug);
+      const applied = page.locator('tr[data-type="service.applied"]').filter({ hasText: `${PROJECT.slug}/hello revision 1` });
+      await applied.getByRole("button", { name: /show details$/ }).click();
+      await page.getByRole("link", { name: "What changed since this event" }).click();
+      await page.getByRole("heading", { name: "What changed", level: 1 }).waitFor();
+      await page.getByRole("table", { name: "Field changes of service hello" }).waitFor();
+      await screenshot(page, "audit-diff");
+      await a11y(page, "diff");
+      await page.goto(`/projects/${PROJECT.slug}`);
+      await page.getByRole("link", { name: "As of…" }).click();
+      const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+      await page.getByLabel("As of").fill(now);
+      await page.getByRole("button", { name: "Show" }).click();
+      await page.getByRole("table", { name: "Services then" }).getByRole("rowheader", { name: "hello" }).waitFor();
+      await screenshot(page, "as-of");
+      await a11y(page, "as of");
     }, { critical: false });
 
     await step("see the GPU health change in the audit log", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
       await nav(page, "Events");
-      await page.getByLabel("Type").selectOption("gpu.health_changed");
+      await page.getByRole("combobox", { name: "Type", exact: true }).selectOption("gpu.health_changed");
       const row = page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy" }).first();
       await row.waitFor({ timeout: 10_000 });
       await screenshot(page, "events-gpu");
@@ -276,7 +314,7 @@ async function main() {
 
     await step("live tail shows the GPU recovering", async () => {
       if (!lastGpu) throw new Error("no GPU was marked unhealthy");
-      await page.getByLabel("Type").selectOption("");
+      await page.getByRole("combobox", { name: "Type", exact: true }).selectOption("");
       await page.locator('tr[data-type="service.applied"]').first().waitFor();
       await sim("PUT", `/gpus/${encodeURIComponent(`${lastGpu.node}-gpu${lastGpu.index}`)}/health`, { health: "Healthy" });
       await page.locator('tr[data-type="gpu.health_changed"]').filter({ hasText: "Unhealthy → Healthy" }).first().waitFor({ timeout: 10_000 });
@@ -300,6 +338,7 @@ async function main() {
       await page.getByRole("table", { name: "Per-model figures" }).getByText("meta-llama/Llama-3.1-8B-Instruct").waitFor({ timeout: 20_000 });
       await screenshot(page, "metrics");
     }, { critical: false });
+    await a11y(page, "metrics");
 
     await step("narrow screen", async () => {
       await page.setViewportSize({ width: 390, height: 844 });
@@ -314,6 +353,8 @@ async function main() {
       await screenshot(page, "narrow-fleet");
       await page.setViewportSize({ width: 1280, height: 860 });
     }, { critical: false });
+
+    await scaleScenario(page);
 
     if (consoleErrors.length) {
       results.push({ name: "no uncaught page errors", ok: false });
@@ -332,4 +373,88 @@ async function main() {
 }
 
 let lastGpu = null;
+
+async function scaleScenario(page) {
+  const last = teamName(SCALE_PROJECTS - 1);
+  let seeded = false;
+  await step(`seed ${SCALE_PROJECTS} projects and ${SCALE_SERVICES} services through the API`, async () => {
+    const took = await seed({ base: BASE, username: USERNAME, password: PASSWORD, projects: SCALE_PROJECTS, services: SCALE_SERVICES });
+    timings.seedProjectsSeconds = took.projectsSeconds;
+    timings.seedServicesSeconds = took.servicesSeconds;
+    console.log(`(projects ${took.projectsSeconds.toFixed(1)} s, services ${took.servicesSeconds.toFixed(1)} s) `);
+    seeded = true;
+  });
+  if (!seeded) return;
+
+  await step(`find ${last} by scrolling the Projects board`, async () => {
+    await nav(page, "Events"); // away, so the board's navigation below is a fresh one
+    await page.getByRole("heading", { name: "Events", level: 1 }).waitFor();
+    const started = Date.now();
+    await nav(page, "Projects");
+    await page.locator("article.project-card").first().waitFor();
+    timings.firstProjectCardMs = Date.now() - started;
+    console.log(`(first card after ${timings.firstProjectCardMs} ms) `);
+    await screenshot(page, "scale-projects");
+    const target = page.getByRole("article", { name: last, exact: true });
+    const deadline = Date.now() + 60_000;
+    while (!(await target.isVisible())) {
+      if (Date.now() > deadline) throw new Error(`${last} never appeared while scrolling`);
+      await page.mouse.wheel(0, 4000);
+      await page.locator(".list-footer").last().scrollIntoViewIfNeeded();
+    }
+    await target.scrollIntoViewIfNeeded();
+    await page.getByText(`Showing ${SCALE_PROJECTS + 1} projects.`).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, "0")}-scale-scrolled.png`) });
+  });
+
+  await step(`find ${last} by search`, async () => {
+    const box = page.getByRole("searchbox", { name: "Search projects" });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const started = Date.now();
+    await box.pressSequentially(last, { delay: 30 });
+    const typed = Date.now();
+    await page.getByRole("article", { name: last, exact: true }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("article.project-card").length === 1);
+    timings.searchFoundMsAfterTyping = Date.now() - typed;
+    timings.searchTypingMs = typed - started;
+    console.log(`(found ${timings.searchFoundMsAfterTyping} ms after typing) `);
+    if (!new URL(page.url()).searchParams.get("q")) throw new Error("the search is not in the URL");
+    await screenshot(page, "scale-search");
+    await a11y(page, "projects (searched)");
+  });
+
+  await step(`filter ${last}'s services by phase`, async () => {
+    await page.getByRole("article", { name: last, exact: true }).getByRole("link", { name: last }).click();
+    const firstBadge = page.locator("tbody tr [data-status]").first();
+    await firstBadge.waitFor();
+    const phase = await firstBadge.getAttribute("data-status");
+    await page.getByRole("checkbox", { name: phase, exact: true }).check();
+    await page.waitForFunction((p) => new URL(location.href).searchParams.getAll("phase").includes(p), phase);
+    await page.locator(`tbody tr [data-status="${phase}"]`).first().waitFor();
+    const others = await page.locator(`tbody tr [data-status]:not([data-status="${phase}"])`).count();
+    if (others) throw new Error(`${others} service(s) not ${phase} after filtering by ${phase}`);
+    await screenshot(page, "scale-services-by-phase");
+    await a11y(page, "services (filtered)");
+  });
+
+  await step("open an event from the Events page filtered by actor", async () => {
+    await nav(page, "Events");
+    await page.getByRole("searchbox", { name: "Actor", exact: true }).fill(USERNAME || "anonymous");
+    await page.waitForFunction(() => new URL(location.href).searchParams.has("actor"));
+    const row = page.locator("tbody tr[data-seq]").first();
+    await row.waitFor();
+    const actors = await page.locator('tbody tr[data-seq] td[data-label="Actor"]').allTextContents();
+    if (actors.some((a) => a !== (USERNAME || "anonymous"))) throw new Error(`other actors shown: ${[...new Set(actors)].join(", ")}`);
+    const open = row.getByRole("button", { name: /show details$/ });
+    await open.focus();
+    await page.keyboard.press("Enter");
+    await page.locator("tr.event-detail pre").waitFor();
+    await screenshot(page, "scale-event-opened");
+    await a11y(page, "events (filtered, event open)");
+  });
+
+  console.log(`timings: ${JSON.stringify(timings)}`);
+  writeFileSync(join(ARTIFACTS, "timings.json"), `${JSON.stringify({ at: new Date().toISOString(), projects: SCALE_PROJECTS, services: SCALE_SERVICES, ...timings }, null, 2)}\n`);
+}
+
 await main();

@@ -12,6 +12,7 @@ import type {
   Accepted,
   AuditEvent,
   Domain,
+  EventQuery,
   DomainCreate,
   Fleet,
   Me,
@@ -19,14 +20,19 @@ import type {
   PlatformConfig,
   Project,
   ProjectCreate,
+  ProjectQuery,
   ProjectUpdate,
   Revision,
   Secret,
   SecretCreate,
   SecretValue,
   Service,
+  ServiceQuery,
   ServiceSpec,
   Credentials,
+  Diff,
+  DiffQuery,
+  ProjectState,
 } from "../src/api/types";
 
 type Method = "get" | "put" | "post" | "delete" | "patch";
@@ -47,6 +53,15 @@ type Sends<From, To> = [To] extends [never] ? false : [From] extends [To] ? true
 type Has<P extends keyof paths, M extends Method> = [Op<P, M>] extends [never] ? false : true;
 
 type S = components["schemas"];
+/** The query parameters of an operation. */
+type QueryOf<P extends keyof paths, M extends Method> = Op<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type Each<T> = T extends readonly (infer E)[] ? E : T;
+/** Every parameter the console sends is one the operation takes, with a value it accepts. */
+type SendsQuery<From, P extends keyof paths, M extends Method> = [QueryOf<P, M>] extends [never]
+  ? false
+  : [{ [K in keyof From]-?: K extends keyof QueryOf<P, M> ? Sends<Each<NonNullable<From[K]>>, Each<NonNullable<QueryOf<P, M>[K]>>> : false }[keyof From]] extends [true]
+    ? true
+    : false;
 
 // ---- auth and config -------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/config", "get">, PlatformConfig>>();
@@ -58,6 +73,9 @@ expect<Has<"/api/v1/auth/logout", "post">>();
 // ---- projects ----------------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/projects", "get">, { items: Project[]; next?: string | null }>>();
 expect<Reads<Answer<"/api/v1/projects/{slug}", "get">, Project>>();
+expect<SendsQuery<ProjectQuery, "/api/v1/projects", "get">>();
+expect<SendsQuery<ServiceQuery, "/api/v1/projects/{slug}/services", "get">>();
+expect<SendsQuery<Omit<EventQuery, "after">, "/api/v1/events", "get">>();
 expect<Sends<ProjectCreate, RequestBody<"/api/v1/projects", "post">>>();
 expect<Reads<Answer<"/api/v1/projects", "post">, Project | Accepted>>();
 expect<Sends<ProjectUpdate, RequestBody<"/api/v1/projects/{slug}", "patch">>>();
@@ -97,3 +115,9 @@ expect<Reads<Answer<"/api/v1/metrics", "get">, Metrics>>();
 // ---- fleet ---------------------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/fleet", "get">, Fleet>>();
 expect<Has<"/api/v1/fleet/stream", "get">>();
+
+// ---- auditing ------------------------------------------------------------------------------
+expect<Reads<Answer<"/api/v1/projects/{slug}/state", "get">, ProjectState>>();
+expect<SendsQuery<{ at?: string }, "/api/v1/projects/{slug}/state", "get">>();
+expect<Reads<Answer<"/api/v1/audit/diff", "get">, Diff>>();
+expect<SendsQuery<DiffQuery, "/api/v1/audit/diff", "get">>();

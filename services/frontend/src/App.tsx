@@ -5,6 +5,8 @@ import { ApiProvider, LiveEventsProvider } from "./api/context";
 import { SessionProvider, useSession } from "./api/session";
 import { Layout } from "./components/Layout";
 import { ErrorBanner, Loading } from "./components/States";
+import { AsOfPage } from "./pages/Audit/AsOfPage";
+import { DiffPage } from "./pages/Audit/DiffPage";
 import { DomainsPage } from "./pages/Domains/DomainsPage";
 import { EventsPage } from "./pages/Events/EventsPage";
 import { FleetPage } from "./pages/Fleet/FleetPage";
@@ -67,6 +69,8 @@ function Gate() {
           <Route path="/fleet" element={<FleetPage />} />
           <Route path="/metrics" element={<MetricsPage />} />
           <Route path="/events" element={<EventsPage />} />
+          <Route path="/audit/diff" element={<DiffPage />} />
+          <Route path="/projects/:slug/as-of" element={<AsOfPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Layout>

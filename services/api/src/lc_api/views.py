@@ -53,6 +53,9 @@ class ProjectView(View):
     name: str
     version: int = Field(description="Concurrency token: send it back in If-Match")
     service_count: int
+    ready_count: int = Field(description="Services whose last reported phase is Ready")
+    failed_count: int = Field(description="Services whose last reported phase is Failed")
+    deploying_count: int = Field(description="Services neither Ready nor Failed yet")
     created_at: datetime
     updated_at: datetime
 

@@ -17,6 +17,17 @@ describe("ApiClient", () => {
     expect(calls[0]!.headers["X-Requested-With"]).toBe("XMLHttpRequest");
   });
 
+  it("follows `next` to list every project for a picker", async () => {
+    const { fetch, calls } = fakeFetch({
+      "GET /api/v1/projects": (call) => ({
+        body: call.url.includes("after=b") ? { items: [{ slug: "c" }], next: null } : { items: [{ slug: "a" }, { slug: "b" }], next: "b" },
+      }),
+    });
+    const projects = await new ApiClient({ fetch }).listProjects();
+    expect(projects.map((p) => p.slug)).toEqual(["a", "b", "c"]);
+    expect(calls.map((c) => c.url)).toEqual(["/api/v1/projects?sort=name&limit=1000", "/api/v1/projects?sort=name&after=b&limit=1000"]);
+  });
+
   it("accepts a bare array too (revisions)", async () => {
     const { fetch } = fakeFetch({
       "GET /api/v1/projects/p/services/s/revisions": { body: [{ revision: 1, spec: {}, createdAt: "2024-01-01T00:00:00Z" }] },

@@ -12,6 +12,8 @@ import type {
   Accepted,
   AuditEvent,
   Credentials,
+  Diff,
+  DiffQuery,
   Domain,
   DomainCreate,
   EventPage,
@@ -19,15 +21,19 @@ import type {
   Fleet,
   Me,
   Metrics,
+  Page,
   PlatformConfig,
   Project,
   ProjectCreate,
+  ProjectQuery,
+  ProjectState,
   ProjectUpdate,
   Revision,
   Secret,
   SecretCreate,
   SecretValue,
   Service,
+  ServiceQuery,
   ServiceSpec,
 } from "./types";
 
@@ -59,6 +65,28 @@ function items<T>(body: unknown): T[] {
     }
   }
   return [];
+}
+
+/** A list answer as a page: its items and the cursor of the next page, if any. */
+function page<T>(body: unknown): Page<T> {
+  const out: Page<T> = { items: items<T>(body) };
+  if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+    const next = (body as Record<string, unknown>).next;
+    if (typeof next === "number" || typeof next === "string") out.next = String(next);
+  }
+  return out;
+}
+
+/** `?a=1&b=x&b=y` from defined values (arrays repeat the key); "" when nothing is set. */
+function queryString(params: Record<string, string | number | readonly string[] | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === "") continue;
+    if (Array.isArray(value)) for (const v of value as readonly string[]) search.append(key, v);
+    else search.set(key, String(value));
+  }
+  const qs = search.toString();
+  return qs ? `?${qs}` : "";
 }
 
 function enc(segment: string): string {
@@ -130,8 +158,21 @@ export class ApiClient {
   }
 
   // ---- projects -----------------------------------------------------------------------
+  /** Every project (following `next`), sorted by name: for pickers. */
   async listProjects(): Promise<Project[]> {
-    return items<Project>(await this.request("GET", "/projects"));
+    const all: Project[] = [];
+    let after: string | undefined = undefined;
+    do {
+      const got: Page<Project> = await this.projectsPage({ sort: "name", limit: 1000, ...(after ? { after } : {}) });
+      all.push(...got.items);
+      after = got.next ?? undefined;
+    } while (after !== undefined);
+    return all;
+  }
+  /** One page of projects, searched (name or slug) and sorted by lcd. */
+  async projectsPage(query: ProjectQuery = {}): Promise<Page<Project>> {
+    const { q, sort, after, limit } = query;
+    return page<Project>(await this.request("GET", `/projects${queryString({ q, sort, after, limit })}`));
   }
   getProject(slug: string): Promise<Project> {
     return this.request("GET", `/projects/${enc(slug)}`);
@@ -149,6 +190,12 @@ export class ApiClient {
   // ---- services -----------------------------------------------------------------------
   async listServices(project: string): Promise<Service[]> {
     return items<Service>(await this.request("GET", `/projects/${enc(project)}/services`));
+  }
+  /** One page of a project's services, searched by name and filtered by phase and tier. */
+  async servicesPage(project: string, query: ServiceQuery = {}): Promise<Page<Service>> {
+    const { q, phase, tier, after, limit } = query;
+    const qs = queryString({ q, phase, tier, after, limit });
+    return page<Service>(await this.request("GET", `/projects/${enc(project)}/services${qs}`));
   }
   getService(project: string, name: string): Promise<Service> {
     return this.request("GET", `/projects/${enc(project)}/services/${enc(name)}`);
@@ -189,6 +236,9 @@ export class ApiClient {
   async listDomains(): Promise<Domain[]> {
     return items<Domain>(await this.request("GET", "/domains"));
   }
+  async domainsPage(query: { after?: string; limit?: number } = {}): Promise<Page<Domain>> {
+    return page<Domain>(await this.request("GET", `/domains${queryString(query)}`));
+  }
   getDomain(id: string): Promise<Domain> {
     return this.request("GET", `/domains/${enc(id)}`);
   }
@@ -202,6 +252,17 @@ export class ApiClient {
     await this.request("DELETE", `/domains/${enc(id)}`);
   }
 
+  // ---- auditing ---------------------------------------------------------------------------
+  /** The project as it was at `at` (an RFC 3339 time with its zone, or a sequence). */
+  projectState(slug: string, at: string): Promise<ProjectState> {
+    return this.request("GET", `/projects/${enc(slug)}/state${queryString({ at })}`);
+  }
+  /** What changed between two moments, and which events did it. */
+  auditDiff(query: DiffQuery): Promise<Diff> {
+    const { from, to, project } = query;
+    return this.request("GET", `/audit/diff${queryString({ from, to, project })}`);
+  }
+
   // ---- fleet, metrics, events -----------------------------------------------------------
   fleet(): Promise<Fleet> {
     return this.request("GET", "/fleet");
@@ -210,18 +271,8 @@ export class ApiClient {
     return this.request("GET", `/metrics${window ? `?window=${enc(window)}` : ""}`);
   }
   async events(query: EventQuery = {}): Promise<EventPage> {
-    const params = new URLSearchParams();
-    if (query.after !== undefined) params.set("after", String(query.after));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
-    if (query.type) params.set("type", query.type);
-    if (query.project) params.set("project", query.project);
-    const qs = params.toString();
-    const body = await this.request<unknown>("GET", `/events${qs ? `?${qs}` : ""}`);
-    const page: EventPage = { items: items<AuditEvent>(body) };
-    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
-      const next = (body as Record<string, unknown>).next;
-      if (typeof next === "number" || typeof next === "string") page.next = String(next);
-    }
-    return page;
+    const { after, limit, type, project, actor, order } = query;
+    const qs = queryString({ after: after === undefined ? undefined : String(after), limit, type, project, actor, order });
+    return page<AuditEvent>(await this.request<unknown>("GET", `/events${qs}`));
   }
 }

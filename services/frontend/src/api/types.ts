@@ -39,8 +39,35 @@ export interface Project {
   /** Concurrency token, sent back in If-Match. */
   version: number;
   serviceCount: number;
+  /** Services by last reported phase (not yet reported counts as deploying). */
+  readyCount: number;
+  deployingCount: number;
+  failedCount: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One page of a list; pass `next` back as `after` for the following page. */
+export interface Page<T> {
+  items: T[];
+  next?: string | null;
+}
+
+export type ProjectSort = "slug" | "name" | "updated";
+
+export interface ProjectQuery {
+  q?: string;
+  sort?: ProjectSort;
+  after?: string;
+  limit?: number;
+}
+
+export interface ServiceQuery {
+  q?: string;
+  phase?: readonly ServicePhase[];
+  tier?: readonly Tier[];
+  after?: string;
+  limit?: number;
 }
 
 // ---- Services -------------------------------------------------------------------------
@@ -278,6 +305,9 @@ export interface EventQuery {
   limit?: number;
   type?: string;
   project?: string;
+  actor?: string;
+  /** `desc`: newest first, `after` then continues below that sequence. */
+  order?: "asc" | "desc";
 }
 
 // ---- Config and auth ------------------------------------------------------------------
@@ -299,4 +329,74 @@ export interface Me {
 export interface Credentials {
   username: string;
   password: string;
+}
+
+// ---- Auditing: a project as it was, and what changed between two moments ------------------
+
+/** A moment resolved to the log: every event up to `seq` (0: before the first). */
+export interface Moment {
+  seq: number;
+  time?: string | null;
+}
+
+export interface ServiceState {
+  name: string;
+  tier: string;
+  spec: Record<string, unknown>;
+  revision: number;
+  phase?: string | null;
+  phaseMessage?: string | null;
+}
+
+export interface DomainState {
+  id: string;
+  fqdn: string;
+  serviceName: string;
+  status: string;
+  lastFailure?: string | null;
+}
+
+export interface ProjectState {
+  asOf: Moment;
+  slug: string;
+  name: string;
+  services: ServiceState[];
+  domains: DomainState[];
+}
+
+export interface FieldChange {
+  /** RFC 6901 pointer into the object. */
+  pointer: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface Cause {
+  seq: number;
+  id: string;
+  type: string;
+  time: string;
+  actor?: string | null;
+  correlationId?: string | null;
+}
+
+export interface ObjectChange {
+  kind: string;
+  projectSlug: string;
+  key: string;
+  change: string;
+  fields: FieldChange[];
+  events: Cause[];
+}
+
+export interface Diff {
+  from: Moment;
+  to: Moment;
+  changes: ObjectChange[];
+}
+
+export interface DiffQuery {
+  from: string;
+  to?: string;
+  project?: string;
 }

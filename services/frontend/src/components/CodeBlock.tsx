@@ -17,7 +17,8 @@ export function CodeBlock({ code, label }: { code: string; label: string }) {
           {copied ? "Copied" : "Copy"}
         </button>
       </figcaption>
-      <pre>
+      {/* Focusable, so a keyboard can scroll a long line into view. */}
+      <pre tabIndex={0} aria-label={label}>
         <code>{code}</code>
       </pre>
     </figure>

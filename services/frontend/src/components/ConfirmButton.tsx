@@ -1,5 +1,8 @@
-/** A destructive button that asks once more, inline, before acting. */
-import { useState } from "react";
+/**
+ * A destructive button that asks once more, inline, before acting. The question takes the
+ * focus; Cancel (or Escape) puts it back on the button that asked.
+ */
+import { useEffect, useRef, useState } from "react";
 
 export function ConfirmButton({
   label,
@@ -15,15 +18,37 @@ export function ConfirmButton({
   disabled?: boolean;
 }) {
   const [asking, setAsking] = useState(false);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+
+  useEffect(() => {
+    if (!asking && returnFocus.current) {
+      returnFocus.current = false;
+      trigger.current?.focus();
+    }
+  }, [asking]);
+
+  const cancel = () => {
+    returnFocus.current = true;
+    setAsking(false);
+  };
+
   if (!asking) {
     return (
-      <button type="button" className="btn btn-danger-ghost" onClick={() => setAsking(true)} disabled={disabled}>
+      <button ref={trigger} type="button" className="btn btn-danger-ghost" onClick={() => setAsking(true)} disabled={disabled}>
         {label}
       </button>
     );
   }
   return (
-    <span className="confirm" role="group" aria-label={question}>
+    <span
+      className="confirm"
+      role="group"
+      aria-label={question}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") cancel();
+      }}
+    >
       <span className="confirm-q">{question}</span>
       <button
         type="button"
@@ -36,7 +61,7 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" className="btn" onClick={() => setAsking(false)}>
+      <button type="button" className="btn" onClick={cancel}>
         Cancel
       </button>
     </span>

@@ -1,5 +1,5 @@
 /** Roll-ups of Service phases: what a project card shows at a glance. */
-import type { Service } from "../api/types";
+import type { Project, Service } from "../api/types";
 
 export interface HealthSummary {
   total: number;
@@ -24,7 +24,15 @@ export function summariseHealth(services: readonly Service[]): HealthSummary {
     else if (phase === "Failed") failed++;
     else deploying++;
   }
-  const total = services.length;
+  return healthFromCounts(services.length, ready, deploying, failed);
+}
+
+/** The same roll-up from counts lcd already made (a project's `readyCount`, ...). */
+export function projectHealth(project: Project): HealthSummary {
+  return healthFromCounts(project.serviceCount, project.readyCount, project.deployingCount, project.failedCount);
+}
+
+function healthFromCounts(total: number, ready: number, deploying: number, failed: number): HealthSummary {
   const overall = total === 0 ? "Empty" : failed > 0 ? "Failed" : ready === total ? "Ready" : deploying > 0 ? "Deploying" : "Pending";
   return { total, ready, deploying, failed, overall };
 }

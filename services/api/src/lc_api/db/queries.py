@@ -5,8 +5,8 @@ Callers: the routes (after a write has been projected, or for plain GETs) and th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,12 +33,52 @@ from lc_api.views import (
     ServiceView,
 )
 from lc_contracts.fqdn import challenge_record_name
-from lc_contracts.specs import ServiceSpec
+from lc_contracts.specs import ServiceSpec, Tier
 from lc_contracts.status import ServicePhase, ServiceStatus
 from lc_eventstore.projection import quarantine
 
 StatusLookup = Callable[[str, str], ServiceStatus | None]
 MAX_PAGE = 1000
+ProjectSort = Literal["slug", "name", "updated"]
+_DIGITS = 20  # numbers in names are compared as if zero-padded to this width
+
+
+def natural_key(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """A sort key that orders "Team 2" before "Team 10": case folded, every run of digits
+    left-padded with zeros to the same width, compared bytewise."""
+    padded = sa.func.regexp_replace(column, "([0-9]+)", "0" * _DIGITS + "\\1", "g")
+    trimmed = sa.func.regexp_replace(padded, f"0*([0-9]{{{_DIGITS}}})", "\\1", "g")
+    return sa.func.lower(trimmed).collate("C")
+
+
+def _project_order(sort: ProjectSort) -> list[sa.ColumnElement[Any]]:
+    if sort == "name":
+        return [natural_key(projects.c.name), projects.c.slug]
+    if sort == "updated":
+        return [projects.c.updated_at.desc(), projects.c.slug.desc()]
+    return [projects.c.slug]
+
+
+def _projects_after(sort: ProjectSort, slug: str) -> sa.ColumnElement[bool]:
+    """Projects that come after the project `slug` in `sort` order (none if it is gone)."""
+    if sort == "slug":
+        return projects.c.slug > slug
+    cursor = projects.alias("cursor")
+    if sort == "name":
+        later = sa.tuple_(natural_key(projects.c.name), projects.c.slug) > sa.tuple_(
+            natural_key(cursor.c.name), cursor.c.slug
+        )
+    else:
+        later = sa.tuple_(projects.c.updated_at, projects.c.slug) < sa.tuple_(
+            cursor.c.updated_at, cursor.c.slug
+        )
+    return sa.exists().where(cursor.c.slug == slug, later)
+
+
+def _contains(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class ReadModels:
@@ -58,12 +98,22 @@ class ReadModels:
     # --- projects -------------------------------------------------------------------
 
     def _project_query(self) -> sa.Select[Any]:
-        count = (
-            sa.select(sa.func.count())
-            .where(services.c.project_slug == projects.c.slug)
-            .scalar_subquery()
+        def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+            return (
+                sa.select(sa.func.count())
+                .where(services.c.project_slug == projects.c.slug, *where)
+                .scalar_subquery()
+            )
+
+        phase = sa.func.coalesce(services.c.phase, ServicePhase.PENDING.value)
+        settled = (ServicePhase.READY.value, ServicePhase.FAILED.value)
+        return sa.select(
+            projects,
+            count().label("service_count"),
+            count(phase == ServicePhase.READY.value).label("ready_count"),
+            count(phase == ServicePhase.FAILED.value).label("failed_count"),
+            count(phase.not_in(settled)).label("deploying_count"),
         )
-        return sa.select(projects, count.label("service_count"))
 
     @staticmethod
     def _project(row: Any) -> ProjectView:
@@ -72,6 +122,9 @@ class ReadModels:
             name=row.name,
             version=row.version,
             service_count=row.service_count,
+            ready_count=row.ready_count,
+            failed_count=row.failed_count,
+            deploying_count=row.deploying_count,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -81,10 +134,29 @@ class ReadModels:
             row = (await conn.execute(self._project_query().where(projects.c.slug == slug))).first()
         return self._project(row) if row else None
 
-    async def projects(self, after: str | None, limit: int) -> Page[ProjectView]:
-        query = self._project_query().order_by(projects.c.slug).limit(limit + 1)
+    async def projects(
+        self,
+        after: str | None,
+        limit: int,
+        search: str | None = None,
+        sort: ProjectSort = "slug",
+    ) -> Page[ProjectView]:
+        """A page of projects in `sort` order; `after` is the slug of the previous page's last.
+
+        `search` keeps projects whose name or slug contains it (any case). Every order ends
+        on the slug, so the cursor is always a slug and pages never repeat or skip a project.
+        """
+        query = self._project_query().order_by(*_project_order(sort)).limit(limit + 1)
+        if search:
+            pattern = _contains(search)
+            query = query.where(
+                sa.or_(
+                    projects.c.name.ilike(pattern, escape="\\"),
+                    projects.c.slug.ilike(pattern, escape="\\"),
+                )
+            )
         if after:
-            query = query.where(projects.c.slug > after)
+            query = query.where(_projects_after(sort, after))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         items = [self._project(r) for r in rows[:limit]]
@@ -150,13 +222,30 @@ class ReadModels:
             verified = await self._verified(conn, slug, name)
         return self._service(row, verified.get(name, []))
 
-    async def services(self, slug: str, after: str | None, limit: int) -> Page[ServiceView]:
+    async def services(
+        self,
+        slug: str,
+        after: str | None,
+        limit: int,
+        search: str | None = None,
+        phases: Sequence[ServicePhase] = (),
+        tiers: Sequence[Tier] = (),
+    ) -> Page[ServiceView]:
+        """A page of a project's services by name; filters: name contains `search`, last
+        reported phase in `phases` (no report yet counts as Pending), tier in `tiers`."""
         query = (
             sa.select(services)
             .where(services.c.project_slug == slug)
             .order_by(services.c.name)
             .limit(limit + 1)
         )
+        if search:
+            query = query.where(services.c.name.ilike(_contains(search), escape="\\"))
+        if phases:
+            phase = sa.func.coalesce(services.c.phase, ServicePhase.PENDING.value)
+            query = query.where(phase.in_([p.value for p in phases]))
+        if tiers:
+            query = query.where(services.c.tier.in_([t.value for t in tiers]))
         if after:
             query = query.where(services.c.name > after)
         async with self._engine.connect() as conn:
@@ -288,13 +377,17 @@ class ReadModels:
         types: list[str],
         project: str | None,
         actor: str | None = None,
+        order: Literal["asc", "desc"] = "asc",
     ) -> Page[EventView]:
-        query = (
-            sa.select(audit_events.c.seq, audit_events.c.envelope)
-            .where(audit_events.c.seq > after)
-            .order_by(audit_events.c.seq)
-            .limit(limit + 1)
-        )
+        """A page of the audit log: oldest first after `after`, or (`desc`) newest first,
+        below `after` when it is not 0."""
+        query = sa.select(audit_events.c.seq, audit_events.c.envelope).limit(limit + 1)
+        if order == "desc":
+            query = query.order_by(audit_events.c.seq.desc())
+            if after:
+                query = query.where(audit_events.c.seq < after)
+        else:
+            query = query.order_by(audit_events.c.seq).where(audit_events.c.seq > after)
         if types:
             query = query.where(audit_events.c.type.in_(types))
         if project:

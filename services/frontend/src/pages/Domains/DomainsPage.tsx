@@ -5,7 +5,8 @@ import { useSession } from "../../api/session";
 import type { Domain } from "../../api/types";
 import { PageHeader } from "../../components/Layout";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
-import { useQuery } from "../../lib/useQuery";
+import { ListFooter } from "../../components/ListFooter";
+import { usePagedList } from "../../lib/usePagedList";
 import { DomainCard } from "./DomainCard";
 import { RegisterDomainForm } from "./RegisterDomainForm";
 
@@ -13,8 +14,13 @@ export function DomainsPage() {
   const api = useApi();
   const { config } = useSession();
   const [registering, setRegistering] = useState(false);
-  const query = useQuery<Domain[]>(() => api.listDomains(), [api], { intervalMs: 4000 });
-  const live = useRefetchOn(["domain."], query.refetch);
+  const list = usePagedList<Domain>(
+    (after, limit) => api.domainsPage({ limit, ...(after ? { after } : {}) }),
+    [api],
+    { key: (d) => d.id, intervalMs: 4000 },
+  );
+  const query = { error: list.error, refetch: list.refresh, loading: list.loading };
+  const live = useRefetchOn(["domain."], list.refresh);
 
   return (
     <>
@@ -40,21 +46,24 @@ export function DomainsPage() {
       )}
       {query.error !== undefined && <ErrorBanner error={query.error} onRetry={query.refetch} />}
       {query.loading && <Loading what="domains" />}
-      {query.data && query.data.length === 0 && !registering && (
+      {!list.loading && list.error === undefined && list.items.length === 0 && !registering && (
         <Empty title="No custom domains yet.">
           <button type="button" className="btn btn-primary" onClick={() => setRegistering(true)}>
             Register a domain
           </button>
         </Empty>
       )}
-      {query.data && query.data.length > 0 && (
-        <ul className="stack" aria-label="Domains">
-          {query.data.map((d) => (
-            <li key={d.id}>
-              <DomainCard domain={d} fallbackCname={config?.cnameTarget ?? null} onChanged={query.refetch} />
-            </li>
-          ))}
-        </ul>
+      {list.items.length > 0 && (
+        <>
+          <ul className="stack" aria-label="Domains">
+            {list.items.map((d) => (
+              <li key={d.id}>
+                <DomainCard domain={d} fallbackCname={config?.cnameTarget ?? null} onChanged={query.refetch} />
+              </li>
+            ))}
+          </ul>
+          <ListFooter shown={list.items.length} noun="domains" hasMore={list.hasMore} loadingMore={list.loadingMore} onMore={list.loadMore} />
+        </>
       )}
     </>
   );

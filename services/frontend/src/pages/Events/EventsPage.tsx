@@ -1,67 +1,95 @@
-/** The audit log: every event on LC_EVENTS, filterable, with a live tail. */
-import { useCallback, useEffect, useState } from "react";
+/**
+ * The audit log: newest first, paged back through everything lcd holds, filtered by lcd
+ * (type, project, actor; kept in the URL), with a live tail. A row opens to the whole event.
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Link } from "react-router-dom";
 import { EVENT_TYPES, useApi, useLiveEvents } from "../../api/context";
-import type { AuditEvent, Project } from "../../api/types";
+import type { AuditEvent } from "../../api/types";
 import { SelectField } from "../../components/Field";
 import { PageHeader } from "../../components/Layout";
+import { ListFooter } from "../../components/ListFooter";
+import { SearchBox } from "../../components/SearchBox";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
-import { describeEvent, matches, mergeEvents } from "./eventsState";
+import { useUrlParam } from "../../lib/useUrlParams";
+import { diffHref } from "../Audit/auditLinks";
+import { describeEvent, keyOf, matches, mergeEvents, projectOf } from "./eventsState";
 
-const PAGE = 500;
-const MAX_PAGES = 20;
+const PAGE = 100;
 const TYPE_GROUPS = ["project", "service", "domain", "gpu"];
 
 export function EventsPage() {
   const api = useApi();
-  const [type, setType] = useState("");
-  const [project, setProject] = useState("");
+  const [type, setType] = useUrlParam("type");
+  const [project, setProject] = useUrlParam("project");
+  const [actor, setActor] = useUrlParam("actor");
   const [tail, setTail] = useState(true);
   const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [projects, setProjects] = useState<Project[]>([]);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(true);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [open, setOpen] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  const current = useRef(0);
+
+  const page = useCallback(
+    (after?: string) =>
+      api.events({
+        order: "desc",
+        limit: PAGE,
+        ...(after !== undefined ? { after } : {}),
+        ...(type ? { type } : {}),
+        ...(project ? { project } : {}),
+        ...(actor ? { actor } : {}),
+      }),
+    [api, type, project, actor],
+  );
 
   useEffect(() => {
-    api.listProjects().then(setProjects, () => setProjects([]));
-  }, [api]);
-
-  useEffect(() => {
-    let cancelled = false;
+    const mine = ++current.current;
     setLoading(true);
     setEvents([]);
-    (async () => {
-      // Follow the pages to the newest events; the list keeps the latest ones.
-      let after: string | undefined = undefined;
-      let all: AuditEvent[] = [];
-      for (let i = 0; i < MAX_PAGES; i++) {
-        const page = await api.events({ limit: PAGE, ...(after !== undefined ? { after } : {}), ...(type ? { type } : {}), ...(project ? { project } : {}) });
-        all = mergeEvents(all, page.items);
-        const next = page.next ?? null;
-        if (next === null || next === after || page.items.length === 0) break;
-        after = next;
-      }
-      if (!cancelled) {
-        setEvents(all);
+    setNext(null);
+    page().then(
+      (p) => {
+        if (mine !== current.current) return;
+        setEvents(p.items);
+        setNext(p.next ?? null);
         setError(undefined);
-      }
-    })()
-      .catch((err: unknown) => {
-        if (!cancelled) setError(err);
-      })
-      .finally(() => {
-        if (!cancelled) setLoading(false);
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, [api, type, project, generation]);
+        setLoading(false);
+      },
+      (err: unknown) => {
+        if (mine !== current.current) return;
+        setError(err);
+        setLoading(false);
+      },
+    );
+  }, [page, generation]);
+
+  const loadMore = useCallback(() => {
+    if (next === null || loadingMore) return;
+    const mine = current.current;
+    setLoadingMore(true);
+    page(next)
+      .then(
+        (p) => {
+          if (mine !== current.current) return;
+          setEvents((cur) => mergeEvents(cur, p.items, Number.MAX_SAFE_INTEGER));
+          setNext(p.next ?? null);
+        },
+        (err: unknown) => {
+          if (mine === current.current) setError(err);
+        },
+      )
+      .finally(() => setLoadingMore(false));
+  }, [next, loadingMore, page]);
 
   const live = useLiveEvents(
     tail
       ? (e) => {
-          if (matches(e, { type, project })) setEvents((cur) => mergeEvents(cur, [e]));
+          if (matches(e, { type, project, actor })) setEvents((cur) => mergeEvents(cur, [e], Number.MAX_SAFE_INTEGER));
         }
       : null,
   );
@@ -85,14 +113,8 @@ export function EventsPage() {
             </optgroup>
           ))}
         </SelectField>
-        <SelectField label="Project" name="project" value={project} onChange={(e) => setProject(e.target.value)}>
-          <option value="">All projects</option>
-          {projects.map((p) => (
-            <option key={p.slug} value={p.slug}>
-              {p.slug}
-            </option>
-          ))}
-        </SelectField>
+        <SearchBox label="Project" placeholder="slug" value={project} onSearch={setProject} delayMs={400} />
+        <SearchBox label="Actor" placeholder="admin, a component…" value={actor} onSearch={setActor} delayMs={400} />
         <label className="check">
           <input type="checkbox" checked={tail} onChange={(e) => setTail(e.target.checked)} /> Live tail
         </label>
@@ -104,40 +126,91 @@ export function EventsPage() {
       {loading && <Loading what="events" />}
       {!loading && error === undefined && events.length === 0 && <Empty title="No events match these filters." />}
       {events.length > 0 && (
-        <div className="table-wrap">
-          <table className="table events" aria-label="Audit log">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Type</th>
-                <th scope="col">What</th>
-                <th scope="col">Actor</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr key={e.id} data-type={e.type}>
-                  <td data-label="#" className="muted mono">
-                    {e.seq}
-                  </td>
-                  <td data-label="Time" className="nowrap">
-                    {new Date(e.time).toLocaleString()}
-                  </td>
-                  <td data-label="Type">
-                    <span className={`chip chip-${e.type.split(".")[0]}`}>{e.type}</span>
-                  </td>
-                  <td data-label="What" className="wrap">
-                    {describeEvent(e)}
-                  </td>
-                  <td data-label="Actor" className="muted">
-                    {typeof e.actor === "string" ? e.actor : "—"}
-                  </td>
+        <>
+          <div className="table-wrap">
+            <table className="table events paged" aria-label="Audit log">
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Time</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">What</th>
+                  <th scope="col">Actor</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {events.map((e) => {
+                  const key = keyOf(e);
+                  const expanded = open === key;
+                  return (
+                    <EventRow key={key} event={e} expanded={expanded} onToggle={() => setOpen(expanded ? null : key)} />
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <ListFooter shown={events.length} noun="events" hasMore={next !== null} loadingMore={loadingMore} onMore={loadMore} />
+        </>
+      )}
+    </>
+  );
+}
+
+function EventRow({ event: e, expanded, onToggle }: { event: AuditEvent; expanded: boolean; onToggle: () => void }) {
+  const detailId = `event-${keyOf(e)}`;
+  return (
+    <>
+      <tr data-type={e.type} data-seq={e.seq}>
+        <td data-label="#" className="muted mono">
+          <button
+            type="button"
+            className="btn btn-small btn-ghost mono"
+            aria-expanded={expanded}
+            aria-controls={expanded ? detailId : undefined}
+            aria-label={`Event ${e.seq}, ${e.type}: ${expanded ? "hide" : "show"} details`}
+            onClick={onToggle}
+          >
+            {e.seq}
+          </button>
+        </td>
+        <td data-label="Time" className="nowrap">
+          {new Date(e.time).toLocaleString()}
+        </td>
+        <td data-label="Type">
+          <span className={`chip chip-${e.type.split(".")[0]}`}>{e.type}</span>
+        </td>
+        <td data-label="What" className="wrap">
+          {describeEvent(e)}
+        </td>
+        <td data-label="Actor" className="muted">
+          {typeof e.actor === "string" ? e.actor : "—"}
+        </td>
+      </tr>
+      {expanded && (
+        <tr className="event-detail">
+          <td colSpan={5} id={detailId}>
+            <dl className="facts">
+              <div>
+                <dt>Event id</dt>
+                <dd className="mono">{e.id}</dd>
+              </div>
+              <div>
+                <dt>Correlation</dt>
+                <dd className="mono">{e.correlationid ?? "—"}</dd>
+              </div>
+              <div>
+                <dt>Subject</dt>
+                <dd className="mono">{e.subject ?? "—"}</dd>
+              </div>
+            </dl>
+            <pre className="code" aria-label={`Data of event ${e.seq}`} tabIndex={0}>
+              {JSON.stringify(e.data, null, 2)}
+            </pre>
+            <Link className="btn btn-small" to={diffHref({ from: String(e.seq), project: projectOf(e) })}>
+              What changed since this event
+            </Link>
+          </td>
+        </tr>
       )}
     </>
   );

@@ -7,13 +7,13 @@ export function keyOf(e: AuditEvent): string {
   return e.id ?? String(e.seq);
 }
 
-/** `incoming` merged into `current`, newest (highest sequence) first, capped at KEEP. */
-export function mergeEvents(current: readonly AuditEvent[], incoming: readonly AuditEvent[]): AuditEvent[] {
+/** `incoming` merged into `current`, newest (highest sequence) first, capped at `keep`. */
+export function mergeEvents(current: readonly AuditEvent[], incoming: readonly AuditEvent[], keep = KEEP): AuditEvent[] {
   const seen = new Map<string, AuditEvent>();
   for (const e of [...current, ...incoming]) seen.set(keyOf(e), e);
   return [...seen.values()]
     .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || b.time.localeCompare(a.time))
-    .slice(0, KEEP);
+    .slice(0, keep);
 }
 
 /** Which project an event concerns, from its data or its subject. */
@@ -31,9 +31,10 @@ export function projectOf(e: AuditEvent): string | null {
   return m?.[1] ?? null;
 }
 
-export function matches(e: AuditEvent, filter: { type: string; project: string }): boolean {
+export function matches(e: AuditEvent, filter: { type: string; project: string; actor?: string }): boolean {
   if (filter.type && !filter.type.split(",").includes(e.type)) return false;
   if (filter.project && projectOf(e) !== filter.project) return false;
+  if (filter.actor && e.actor !== filter.actor) return false;
   return true;
 }
 

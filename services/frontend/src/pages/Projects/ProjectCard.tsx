@@ -6,20 +6,18 @@ import { ApiError, describeError } from "../../api/problem";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { TextField } from "../../components/Field";
 import { StatusBadge } from "../../components/StatusBadge";
-import { summariseHealth } from "../../lib/health";
+import type { Project } from "../../api/types";
+import { projectHealth } from "../../lib/health";
 import { validateProjectName } from "../../validation/specs";
-import type { ProjectWithServices } from "./ProjectsPage";
 
-export function ProjectCard({ item, onChanged }: { item: ProjectWithServices; onChanged: () => void }) {
+export function ProjectCard({ project, onChanged }: { project: Project; onChanged: () => void }) {
   const api = useApi();
-  const { project, services } = item;
   const [renaming, setRenaming] = useState(false);
   const [name, setName] = useState(project.name);
   const [nameError, setNameError] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
   const [needsCascade, setNeedsCascade] = useState(false);
-  const health = services ? summariseHealth(services) : null;
-  const count = services?.length ?? project.serviceCount ?? null;
+  const health = projectHealth(project);
 
   const rename = async (e: FormEvent) => {
     e.preventDefault();
@@ -55,30 +53,26 @@ export function ProjectCard({ item, onChanged }: { item: ProjectWithServices; on
         <h2 id={`project-${project.slug}`}>
           <Link to={`/projects/${encodeURIComponent(project.slug)}`}>{project.name}</Link>
         </h2>
-        {health && <StatusBadge value={health.overall === "Empty" ? "No services" : health.overall} />}
+        <StatusBadge value={health.overall === "Empty" ? "No services" : health.overall} />
       </header>
       <p className="muted mono">{project.slug}</p>
       <dl className="facts">
         <div>
           <dt>Services</dt>
-          <dd data-testid="service-count">{count ?? "—"}</dd>
+          <dd data-testid="service-count">{health.total}</dd>
         </div>
-        {health && (
-          <>
-            <div>
-              <dt>Ready</dt>
-              <dd className="tone-ok">{health.ready}</dd>
-            </div>
-            <div>
-              <dt>Deploying</dt>
-              <dd className="tone-busy">{health.deploying}</dd>
-            </div>
-            <div>
-              <dt>Failed</dt>
-              <dd className={health.failed ? "tone-bad" : undefined}>{health.failed}</dd>
-            </div>
-          </>
-        )}
+        <div>
+          <dt>Ready</dt>
+          <dd className="tone-ok">{health.ready}</dd>
+        </div>
+        <div>
+          <dt>Deploying</dt>
+          <dd className="tone-busy">{health.deploying}</dd>
+        </div>
+        <div>
+          <dt>Failed</dt>
+          <dd className={health.failed ? "tone-bad" : undefined}>{health.failed}</dd>
+        </div>
       </dl>
       {error && (
         <div className="state state-error" role="alert">

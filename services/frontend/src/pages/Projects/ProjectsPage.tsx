@@ -1,35 +1,48 @@
-/** The Projects board: one card per project with its services' health; create, rename, delete. */
-import { useState } from "react";
+/**
+ * The Projects board: one card per project with its services' health (counts from lcd, one
+ * request per page), searched and sorted by lcd, paged as the user scrolls; create, rename,
+ * delete. Search and sort live in the URL.
+ */
+import { memo, useCallback, useState } from "react";
 import { useApi, useRefetchOn } from "../../api/context";
-import type { Project, Service } from "../../api/types";
+import type { Project, ProjectSort } from "../../api/types";
+import { SelectField } from "../../components/Field";
 import { PageHeader } from "../../components/Layout";
+import { ListFooter } from "../../components/ListFooter";
+import { SearchBox } from "../../components/SearchBox";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
-import { useQuery } from "../../lib/useQuery";
+import { usePagedList } from "../../lib/usePagedList";
+import { useUrlParam } from "../../lib/useUrlParams";
 import { CreateProjectForm } from "./CreateProjectForm";
 import { ProjectCard } from "./ProjectCard";
 
-export interface ProjectWithServices {
-  project: Project;
-  services: Service[] | null;
+export const PROJECT_SORTS: { value: ProjectSort; label: string }[] = [
+  { value: "name", label: "Name" },
+  { value: "updated", label: "Recently changed" },
+  { value: "slug", label: "Slug" },
+];
+
+export function sortOf(value: string): ProjectSort {
+  return PROJECT_SORTS.some((s) => s.value === value) ? (value as ProjectSort) : "name";
 }
+
+const MemoCard = memo(ProjectCard);
+const slugOf = (p: Project) => p.slug;
 
 export function ProjectsPage() {
   const api = useApi();
   const [creating, setCreating] = useState(false);
-  const query = useQuery<ProjectWithServices[]>(
-    async () => {
-      const projects = await api.listProjects();
-      return Promise.all(
-        projects.map(async (project) => ({
-          project,
-          services: await api.listServices(project.slug).catch(() => null),
-        })),
-      );
-    },
-    [api],
-    { intervalMs: 15000 },
+  const [q, setQ] = useUrlParam("q");
+  const [sortParam, setSort] = useUrlParam("sort");
+  const sort = sortOf(sortParam);
+  const list = usePagedList<Project>(
+    (after, limit) => api.projectsPage({ sort, limit, ...(q ? { q } : {}), ...(after ? { after } : {}) }),
+    [api, q, sort],
+    { key: slugOf, intervalMs: 15000 },
   );
-  const live = useRefetchOn(["project.", "service."], query.refetch);
+  const { refresh } = list;
+  const live = useRefetchOn(["project.", "service."], refresh);
+  const onChanged = useCallback(() => refresh(), [refresh]);
 
   return (
     <>
@@ -44,28 +57,45 @@ export function ProjectsPage() {
           onCancel={() => setCreating(false)}
           onCreated={() => {
             setCreating(false);
-            query.refetch();
+            refresh();
           }}
         />
       )}
-      {query.error !== undefined && <ErrorBanner error={query.error} onRetry={query.refetch} />}
-      {query.loading && <Loading what="projects" />}
-      {query.data && query.data.length === 0 && !creating && (
-        <Empty title="No projects yet.">
-          <p>A project groups services; its slug becomes their Kubernetes namespace and labels.</p>
-          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-            Create your first project
-          </button>
-        </Empty>
-      )}
-      {query.data && query.data.length > 0 && (
-        <ul className="grid cards" aria-label="Projects">
-          {query.data.map((p) => (
-            <li key={p.project.slug}>
-              <ProjectCard item={p} onChanged={query.refetch} />
-            </li>
+      <form className="filters" role="search" aria-label="Find projects" onSubmit={(e) => e.preventDefault()}>
+        <SearchBox label="Search projects" placeholder="Name or slug" value={q} onSearch={setQ} />
+        <SelectField label="Sort by" name="sort" value={sort} onChange={(e) => setSort(e.target.value === "name" ? "" : e.target.value)}>
+          {PROJECT_SORTS.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
           ))}
-        </ul>
+        </SelectField>
+      </form>
+      {list.error !== undefined && <ErrorBanner error={list.error} onRetry={refresh} />}
+      {list.loading && <Loading what="projects" />}
+      {!list.loading && list.items.length === 0 && list.error === undefined && !creating && (
+        q ? (
+          <Empty title={`No project matches “${q}”.`} />
+        ) : (
+          <Empty title="No projects yet.">
+            <p>A project groups services; its slug becomes their Kubernetes namespace and labels.</p>
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              Create your first project
+            </button>
+          </Empty>
+        )
+      )}
+      {list.items.length > 0 && (
+        <>
+          <ul className="grid cards" aria-label="Projects">
+            {list.items.map((p) => (
+              <li key={p.slug}>
+                <MemoCard project={p} onChanged={onChanged} />
+              </li>
+            ))}
+          </ul>
+          <ListFooter shown={list.items.length} noun="projects" hasMore={list.hasMore} loadingMore={list.loadingMore} onMore={list.loadMore} />
+        </>
       )}
     </>
   );

@@ -1,4 +1,6 @@
+import { Link } from "react-router-dom";
 import type { Revision } from "../../api/types";
+import { diffHref } from "../Audit/auditLinks";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { Empty } from "../../components/States";
 
@@ -17,10 +19,13 @@ export function RevisionsPanel({
   revisions,
   current,
   onRollback,
+  project,
 }: {
   revisions: Revision[] | null;
   current: number;
   onRollback: (revision: number) => void;
+  /** The service's project: with it, each revision links to what changed since the one before. */
+  project?: string;
 }) {
   const sorted = [...(revisions ?? [])].sort((a, b) => b.revision - a.revision);
   return (
@@ -42,7 +47,9 @@ export function RevisionsPanel({
               </tr>
             </thead>
             <tbody>
-              {sorted.map((r) => (
+              {sorted.map((r, i) => {
+                const before = sorted[i + 1];
+                return (
                 <tr key={r.revision}>
                   <td data-label="Revision">
                     <strong>{r.revision}</strong>
@@ -62,9 +69,15 @@ export function RevisionsPanel({
                         onConfirm={() => onRollback(r.revision)}
                       />
                     )}
+                    {project && before?.createdAt && r.createdAt && (
+                      <Link className="btn btn-small btn-ghost" to={diffHref({ from: before.createdAt, to: r.createdAt, project })}>
+                        Changes since {before.revision}
+                      </Link>
+                    )}
                   </td>
                 </tr>
-              ))}
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -132,7 +132,7 @@ export function ServiceDetailPage() {
             <h2 id="spec-title">Spec</h2>
             <pre className="spec">{JSON.stringify(s.spec, null, 2)}</pre>
           </section>
-          <RevisionsPanel revisions={query.data.revisions} current={s.revision} onRollback={(r) => void rollback(r)} />
+          <RevisionsPanel revisions={query.data.revisions} current={s.revision} onRollback={(r) => void rollback(r)} project={slug} />
           <DomainsPanel domains={query.data.domains} />
         </div>
       )}

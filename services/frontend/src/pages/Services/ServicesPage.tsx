@@ -1,13 +1,34 @@
-/** A project's services, with live status badges. */
+/**
+ * A project's services, with live status badges: searched by name and filtered by phase
+ * and tier by lcd (the filters live in the URL), paged as the user scrolls.
+ */
+import { useCallback } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useApi, useRefetchOn } from "../../api/context";
-import type { Project, Service } from "../../api/types";
+import { TIERS } from "../../api/types";
+import type { Project, Service, ServicePhase, Tier } from "../../api/types";
 import { PageHeader } from "../../components/Layout";
+import { ListFooter } from "../../components/ListFooter";
+import { SearchBox } from "../../components/SearchBox";
 import { Empty, ErrorBanner, LiveIndicator, Loading } from "../../components/States";
 import { StatusBadge } from "../../components/StatusBadge";
 import { phaseOf } from "../../lib/health";
+import { usePagedList } from "../../lib/usePagedList";
 import { useQuery } from "../../lib/useQuery";
 import { SecretsSection } from "../Secrets/SecretsSection";
+import { useUrlList, useUrlParam } from "../../lib/useUrlParams";
+
+export const PHASES: readonly ServicePhase[] = ["Pending", "Deploying", "Ready", "Failed"];
+const nameOf = (s: Service) => s.name;
+
+/** `values` without the ones not in `allowed` (a hand-edited URL cannot send junk). */
+function only<T extends string>(values: readonly string[], allowed: readonly T[]): T[] {
+  return allowed.filter((a) => values.includes(a));
+}
+
+function toggled(values: readonly string[], value: string, on: boolean): string[] {
+  return on ? [...values.filter((v) => v !== value), value] : values.filter((v) => v !== value);
+}
 
 export function workloadOf(service: Service): string {
   if (service.spec.kind.model) return service.spec.kind.model.modelName;
@@ -18,21 +39,33 @@ export function workloadOf(service: Service): string {
 export function ServicesPage() {
   const { slug = "" } = useParams();
   const api = useApi();
-  const query = useQuery<{ project: Project; services: Service[] }>(
-    async () => {
-      const [project, services] = await Promise.all([api.getProject(slug), api.listServices(slug)]);
-      return { project, services };
-    },
-    [api, slug],
-    { intervalMs: 5000 },
+  const [q, setQ] = useUrlParam("q");
+  const [phaseParams, setPhases] = useUrlList("phase");
+  const [tierParams, setTiers] = useUrlList("tier");
+  const phases = only(phaseParams, PHASES);
+  const tiers = only(tierParams, TIERS);
+  const filtered = q !== "" || phases.length > 0 || tiers.length > 0;
+  const project = useQuery<Project>(() => api.getProject(slug), [api, slug], { intervalMs: 15000 });
+  const list = usePagedList<Service>(
+    (after, limit) =>
+      api.servicesPage(slug, { limit, phase: phases, tier: tiers, ...(q ? { q } : {}), ...(after ? { after } : {}) }),
+    [api, slug, q, phases.join(","), tiers.join(",")],
+    { key: nameOf, intervalMs: 5000 },
   );
-  const live = useRefetchOn(["service.", "project."], query.refetch);
+  const { refresh } = list;
+  const projectRefetch = project.refetch;
+  const onEvent = useCallback(() => {
+    refresh();
+    projectRefetch();
+  }, [refresh, projectRefetch]);
+  const live = useRefetchOn(["service.", "project."], onEvent);
   const base = `/projects/${encodeURIComponent(slug)}`;
+  const query = { error: list.error ?? project.error, refetch: onEvent, loading: list.loading };
 
   return (
     <>
       <PageHeader
-        title={query.data?.project.name ?? slug}
+        title={project.data?.name ?? slug}
         crumbs={
           <>
             <Link to="/">Projects</Link> / <span className="mono">{slug}</span>
@@ -40,13 +73,38 @@ export function ServicesPage() {
         }
       >
         <LiveIndicator state={live} />
+        <Link className="btn" to={`${base}/as-of`}>
+          As of…
+        </Link>
         <Link className="btn btn-primary" to={`${base}/services/new`}>
           New service
         </Link>
       </PageHeader>
+      <form className="filters" role="search" aria-label="Find services" onSubmit={(e) => e.preventDefault()}>
+        <SearchBox label="Search services" placeholder="Name" value={q} onSearch={setQ} />
+        <fieldset>
+          <legend>Phase</legend>
+          {PHASES.map((p) => (
+            <label key={p} className="check">
+              <input type="checkbox" checked={phases.includes(p)} onChange={(e) => setPhases(toggled(phases, p, e.target.checked))} /> {p}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Tier</legend>
+          {TIERS.map((t: Tier) => (
+            <label key={t} className="check">
+              <input type="checkbox" checked={tiers.includes(t)} onChange={(e) => setTiers(toggled(tiers, t, e.target.checked))} /> {t}
+            </label>
+          ))}
+        </fieldset>
+      </form>
       {query.error !== undefined && <ErrorBanner error={query.error} onRetry={query.refetch} />}
       {query.loading && <Loading what="services" />}
-      {query.data && query.data.services.length === 0 && (
+      {!list.loading && list.error === undefined && list.items.length === 0 && filtered && (
+        <Empty title="No service matches these filters." />
+      )}
+      {!list.loading && list.error === undefined && list.items.length === 0 && !filtered && (
         <Empty title="No services in this project yet.">
           <p>Deploy an inference model or a CPU/GPU container.</p>
           <Link className="btn btn-primary" to={`${base}/services/new`}>
@@ -54,9 +112,10 @@ export function ServicesPage() {
           </Link>
         </Empty>
       )}
-      {query.data && query.data.services.length > 0 && (
+      {list.items.length > 0 && (
+        <>
         <div className="table-wrap">
-          <table className="table" aria-label="Services">
+          <table className="table paged" aria-label="Services">
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -68,7 +127,7 @@ export function ServicesPage() {
               </tr>
             </thead>
             <tbody>
-              {query.data.services.map((s) => (
+              {list.items.map((s) => (
                 <tr key={s.name} data-service={s.name}>
                   <td data-label="Name">
                     <Link to={`${base}/services/${encodeURIComponent(s.name)}`} className="strong">
@@ -100,8 +159,10 @@ export function ServicesPage() {
             </tbody>
           </table>
         </div>
+        <ListFooter shown={list.items.length} noun="services" hasMore={list.hasMore} loadingMore={list.loadingMore} onMore={list.loadMore} />
+        </>
       )}
-      {query.data && <SecretsSection slug={slug} />}
+      {project.data && <SecretsSection slug={slug} />}
     </>
   );
 }

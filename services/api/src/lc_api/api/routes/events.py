@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
@@ -43,6 +43,15 @@ Actor = Annotated[
 ]
 
 
+Order = Annotated[
+    Literal["asc", "desc"],
+    Query(
+        description="`asc`: oldest first, from `after`; `desc`: newest first, "
+        "`after` (when not 0) then continues below that sequence"
+    ),
+]
+
+
 def _types(values: list[str] | None) -> list[str]:
     return [t.strip() for v in values or [] for t in v.split(",") if t.strip()]
 
@@ -55,8 +64,9 @@ async def list_events(
     type: Types = None,
     project: ProjectFilter = None,
     actor: Actor = None,
+    order: Order = "asc",
 ) -> Page[EventView]:
-    return await runtime.read_models.events(after, limit, _types(type), project, actor)
+    return await runtime.read_models.events(after, limit, _types(type), project, actor, order)
 
 
 @router.get(

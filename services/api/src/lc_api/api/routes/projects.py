@@ -19,6 +19,7 @@ from lc_api.api.deps import (
     read_json,
 )
 from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
+from lc_api.db.queries import ProjectSort
 from lc_api.domain.errors import FieldError
 from lc_api.views import AcceptedView, Page, ProjectView
 from lc_contracts.specs import ProjectName, ProjectSpec
@@ -26,6 +27,21 @@ from lc_contracts.storable import StorableContract
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="Only projects whose name or slug contains this (any case)",
+    ),
+]
+Sort = Annotated[
+    ProjectSort,
+    Query(
+        description="Order: `slug`; `name` (natural: Team 2 before Team 10); "
+        "`updated` (most recently changed first)"
+    ),
+]
 
 class ProjectPatch(StorableContract):
     """A change to a project. The slug is immutable."""
@@ -58,9 +74,13 @@ async def create_project(request: Request, runtime: RuntimeDep, ctx: CommandCtx)
 
 @router.get("", response_model=Page[ProjectView], responses=problem_responses(422))
 async def list_projects(
-    runtime: RuntimeDep, limit: PageLimit = 100, after: NameCursor = None
+    runtime: RuntimeDep,
+    limit: PageLimit = 100,
+    after: NameCursor = None,
+    q: Search = None,
+    sort: Sort = "slug",
 ) -> Page[ProjectView]:
-    return await runtime.read_models.projects(after, limit)
+    return await runtime.read_models.projects(after, limit, q, sort)
 
 
 @router.get("/{slug}", response_model=ProjectView, responses=problem_responses(404))

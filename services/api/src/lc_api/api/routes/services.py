@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -24,9 +24,22 @@ from lc_api.api.deps import (
 from lc_api.api.problems import WRITE_PROBLEMS, ApiProblem, problem_responses
 from lc_api.views import AcceptedView, Page, RevisionView, ServiceView, wire
 from lc_contracts.base import Contract
-from lc_contracts.specs import JsonInt, ServiceSpec
+from lc_contracts.specs import JsonInt, ServiceSpec, Tier
+from lc_contracts.status import ServicePhase
 
 router = APIRouter(prefix="/projects/{slug}/services", tags=["services"])
+
+Search = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="Only services whose name contains this"),
+]
+Phases = Annotated[
+    list[ServicePhase] | None,
+    Query(alias="phase", description="Only services in these phases (repeat for several)"),
+]
+Tiers = Annotated[
+    list[Tier] | None, Query(alias="tier", description="Only services of these tiers (repeat)")
+]
 
 
 class RollbackRequest(Contract):
@@ -92,10 +105,17 @@ async def create_service(
 
 @router.get("", response_model=Page[ServiceView], responses=problem_responses(404, 422))
 async def list_services(
-    slug: SlugPath, runtime: RuntimeDep, limit: PageLimit = 100, after: NameCursor = None
+    slug: SlugPath,
+    runtime: RuntimeDep,
+    limit: PageLimit = 100,
+    after: NameCursor = None,
+    q: Search = None,
+    phase: Phases = None,
+    tier: Tiers = None,
 ) -> Response:
     await _require_project(runtime, slug)
-    return view_response(await runtime.read_models.services(slug, after, limit))
+    page = await runtime.read_models.services(slug, after, limit, q, phase or (), tier or ())
+    return view_response(page)
 
 
 @router.get("/{name}", response_model=ServiceView, responses=problem_responses(404))
