@@ -2,7 +2,7 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-packages := "-p lc_contracts -p lc_eventstore -p lc_clustersim -p lc_testing -p lc_api -p lc_reconciler -p lc_domain_verifier -p lc_fleet -p lc_proxy -p lc_local"
+packages := "-p lc_contracts -p lc_eventstore -p lc_runtime -p lc_kubewatch -p lc_clustersim -p lc_testing -p lc_api -p lc_reconciler -p lc_domain_verifier -p lc_fleet -p lc_proxy -p lc_local"
 
 default:
     @just --list
@@ -19,9 +19,10 @@ frontend-build:
 up *ARGS: sync frontend-build
     uv run lc up {{ARGS}}
 
-# ruff, mypy --strict and the import-layer contracts
+# ruff (lint and format), mypy --strict and the import-layer contracts
 lint: sync
     uv run ruff check .
+    uv run ruff format --check .
     uv run mypy {{packages}}
     uv run lint-imports
 

@@ -88,7 +88,9 @@ async def bounded(concurrency: int, jobs: list[int], run: object) -> float:
 
 
 async def measure(url: str, nats_url: str, sequential: int, creates: int, concurrency: int) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
         for i in range(20):  # warm up connections, pools and caches
             await client.post("/api/v1/projects", json={"name": "w", "slug": f"warm{i}"})
 
@@ -113,7 +115,11 @@ async def measure(url: str, nats_url: str, sequential: int, creates: int, concur
 
     async def append(i: int) -> None:
         subject = project_subject(f"raw{i}")
-        await store.append(subject, [build(ProjectCreated(slug=f"raw{i}", name="R"), subject=subject, source="bench")], 0)
+        await store.append(
+            subject,
+            [build(ProjectCreated(slug=f"raw{i}", name="R"), subject=subject, source="bench")],
+            0,
+        )
 
     append_s = await bounded(concurrency, list(range(creates)), append)
     await nc.drain()
@@ -121,8 +127,12 @@ async def measure(url: str, nats_url: str, sequential: int, creates: int, concur
     creates_per_s = creates / http_s
     appends_per_s = creates / append_s
     print(f"command → visible in projection (sequential POST /api/v1/projects, n={sequential}):")
-    print(f"  p50 {statistics.median(latencies):.1f} ms   p99 {percentile(latencies, 0.99):.1f} ms   (target p99 ≤ 50 ms)")
-    print(f"creates over HTTP, concurrency {concurrency}, n={creates}: {creates_per_s:,.0f}/s  answers {codes}")
+    print(
+        f"  p50 {statistics.median(latencies):.1f} ms   p99 {percentile(latencies, 0.99):.1f} ms   (target p99 ≤ 50 ms)"
+    )
+    print(
+        f"creates over HTTP, concurrency {concurrency}, n={creates}: {creates_per_s:,.0f}/s  answers {codes}"
+    )
     print(f"raw EventStore.append, concurrency {concurrency}, n={creates}: {appends_per_s:,.0f}/s")
     print(f"creates/s ÷ raw appends/s: {creates_per_s / appends_per_s:.2f}")
 
@@ -132,7 +142,9 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--creates", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--no-fsync", action="store_true", help="nats-server without sync_interval: always")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="nats-server without sync_interval: always"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lc-bench-api-"))
     nats_server = EmbeddedNats(root / "nats", sync_always=not args.no_fsync).start()

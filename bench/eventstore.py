@@ -63,7 +63,11 @@ class BenchProjection:
 
 def _events(n: int, prefix: str) -> list[Envelope]:
     return [
-        build(ProjectCreated(slug=f"{prefix}{i}", name=f"Project {i}"), subject=project_subject(f"{prefix}{i}"), source="bench")
+        build(
+            ProjectCreated(slug=f"{prefix}{i}", name=f"Project {i}"),
+            subject=project_subject(f"{prefix}{i}"),
+            source="bench",
+        )
         for i in range(n)
     ]
 
@@ -230,6 +234,7 @@ async def main(n: int) -> None:
         f"projection rebuild vs reading the same events through nats-py: "
         f"ratio {rebuild / steps['reading them through nats-py']:.2f}"
     )
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

@@ -132,7 +132,9 @@ def aggregator_process(nats_url: str, kubeconfig: Path) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncIterator[tuple[str, FleetFeed]]:
+async def fleet_api(
+    js: JetStreamContext, static: Callable[[], bytes]
+) -> AsyncIterator[tuple[str, FleetFeed]]:
     # lcd's fleet routes over a feed of their own, without the rest of lcd's runtime.
     feed = FleetFeed()
     app = FastAPI()
@@ -165,7 +167,9 @@ async def fleet_api(js: JetStreamContext, static: Callable[[], bytes]) -> AsyncI
 # -- 1. convergence ----------------------------------------------------------------------------
 
 
-async def baseline_read_write(api: CustomObjectsApi, js: JetStreamContext, concurrency: int) -> tuple[float, int]:
+async def baseline_read_write(
+    api: CustomObjectsApi, js: JetStreamContext, concurrency: int
+) -> tuple[float, int]:
     started = time.perf_counter()
     items: list[dict[str, Any]] = []
     token = None
@@ -173,7 +177,9 @@ async def baseline_read_write(api: CustomObjectsApi, js: JetStreamContext, concu
         kwargs: dict[str, Any] = {"limit": 500}
         if token:
             kwargs["_continue"] = token
-        page = await api.list_cluster_custom_object(ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, **kwargs)
+        page = await api.list_cluster_custom_object(
+            ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, **kwargs
+        )
         items.extend(page["items"])
         token = page["metadata"].get("continue")
         if not token:
@@ -249,10 +255,17 @@ def in_process(view: FleetView, count: int) -> tuple[list[float], list[float]]:
 # -- 3. update to visible ----------------------------------------------------------------------
 
 
-async def raw_watch(api: CustomObjectsApi, version: str, seen: dict[tuple[str, str], float]) -> None:
+async def raw_watch(
+    api: CustomObjectsApi, version: str, seen: dict[tuple[str, str], float]
+) -> None:
     response = await api.list_cluster_custom_object(
-        ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, watch=True, resource_version=version,
-        timeout_seconds=600, _preload_content=False,
+        ENGINE_GROUP,
+        ENGINE_VERSION,
+        GPU_PLURAL,
+        watch=True,
+        resource_version=version,
+        timeout_seconds=600,
+        _preload_content=False,
     )
     try:
         async for line in response.content:
@@ -267,7 +280,11 @@ async def raw_watch(api: CustomObjectsApi, version: str, seen: dict[tuple[str, s
 async def write_health(api: CustomObjectsApi, name: str, health: str) -> None:
     """What the engine does: a merge patch of the GPU's status subresource."""
     await api.patch_cluster_custom_object_status(  # type: ignore[call-arg]
-        ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, name, {"status": {"health": health}},
+        ENGINE_GROUP,
+        ENGINE_VERSION,
+        GPU_PLURAL,
+        name,
+        {"status": {"health": health}},
         _content_type="application/merge-patch+json",
     )
 
@@ -343,8 +360,10 @@ async def run(args: argparse.Namespace, nats_url: str, kubeconfig: Path) -> None
                 print(f"fleet: {total_gpus} GPUs on {args.nodes} nodes")
                 print("1. converge after start (aggregator in its own process, as lc-fleet)")
                 print(f"   whole fleet in the API view  {ms(visible_s)}")
-                print(f"   baseline list+publish floor  {ms(baseline_s)}   "
-                      f"ratio {visible_s / baseline_s:.2f}x")
+                print(
+                    f"   baseline list+publish floor  {ms(baseline_s)}   "
+                    f"ratio {visible_s / baseline_s:.2f}x"
+                )
 
                 document = feed.view.view_json()
                 async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -354,30 +373,44 @@ async def run(args: argparse.Namespace, nats_url: str, kubeconfig: Path) -> None
                 fast, naive = in_process(feed.view, max(10, args.requests // 3))
                 p50, p99 = percentile(fleet_samples, 0.5), percentile(fleet_samples, 0.99)
                 b50, b99 = percentile(base_samples, 0.5), percentile(base_samples, 0.99)
-                print(f"2. GET /api/v1/fleet, full view ({size / 1e6:.1f} MB, {args.requests} requests)")
+                print(
+                    f"2. GET /api/v1/fleet, full view ({size / 1e6:.1f} MB, {args.requests} requests)"
+                )
                 print(f"   p50 {ms(p50)}   p99 {ms(p99)}")
-                print(f"   baseline, same bytes prepared: p50 {ms(b50)}   p99 {ms(b99)}   "
-                      f"ratio p50 {p50 / b50:.2f}x")
-                print(f"   in process, after a change: FleetView.view_json p50 {ms(statistics.median(fast))}; "
-                      f"naive pydantic dump + sort + sum p50 {ms(statistics.median(naive))} "
-                      f"({statistics.median(naive) / statistics.median(fast):.1f}x slower)")
+                print(
+                    f"   baseline, same bytes prepared: p50 {ms(b50)}   p99 {ms(b99)}   "
+                    f"ratio p50 {p50 / b50:.2f}x"
+                )
+                print(
+                    f"   in process, after a change: FleetView.view_json p50 {ms(statistics.median(fast))}; "
+                    f"naive pydantic dump + sort + sum p50 {ms(statistics.median(naive))} "
+                    f"({statistics.median(naive) / statistics.median(fast):.1f}x slower)"
+                )
 
                 names = {g.uuid: f"{g.node}-gpu{g.index}" for g in feed.view.gpus()}
                 to_view, to_watch, lost = await updates_to_visible(
                     api, feed, names, args.rate, args.seconds
                 )
-                print(f"3. update to visible at {args.rate:.0f} updates/s for {args.seconds:.0f} s "
-                      f"({len(to_view)} updates, {lost} not seen)")
-                print(f"   write -> API view      p50 {ms(percentile(to_view, 0.5))}   "
-                      f"p99 {ms(percentile(to_view, 0.99))}")
-                print(f"   baseline write -> raw watch  p50 {ms(percentile(to_watch, 0.5))}   "
-                      f"p99 {ms(percentile(to_watch, 0.99))}   "
-                      f"ratio p99 {percentile(to_view, 0.99) / percentile(to_watch, 0.99):.2f}x")
+                print(
+                    f"3. update to visible at {args.rate:.0f} updates/s for {args.seconds:.0f} s "
+                    f"({len(to_view)} updates, {lost} not seen)"
+                )
+                print(
+                    f"   write -> API view      p50 {ms(percentile(to_view, 0.5))}   "
+                    f"p99 {ms(percentile(to_view, 0.99))}"
+                )
+                print(
+                    f"   baseline write -> raw watch  p50 {ms(percentile(to_watch, 0.5))}   "
+                    f"p99 {ms(percentile(to_watch, 0.99))}   "
+                    f"ratio p99 {percentile(to_view, 0.99) / percentile(to_watch, 0.99):.2f}x"
+                )
     await client.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--nodes", type=int, default=1250)
     parser.add_argument("--per-node", type=int, default=8)
     parser.add_argument("--requests", type=int, default=60)
@@ -389,8 +422,10 @@ def main() -> None:
     try:
         started = time.perf_counter()
         with simulator(f"{args.nodes}x{args.per_node}:H100-80GB", root / "sim") as kubeconfig:
-            print(f"(simulator with {args.nodes * args.per_node} GPUs up in "
-                  f"{time.perf_counter() - started:.1f} s)")
+            print(
+                f"(simulator with {args.nodes * args.per_node} GPUs up in "
+                f"{time.perf_counter() - started:.1f} s)"
+            )
             asyncio.run(run(args, server.url, kubeconfig))
     finally:
         server.stop()

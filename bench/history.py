@@ -41,7 +41,9 @@ def burst(events: int, services: int = 50) -> list[Envelope]:
             {
                 "name": f"svc-{n}",
                 "tier": "cpu",
-                "kind": {"container": {"image": f"registry.example/app:{i}", "ports": [{"port": 8080}]}},
+                "kind": {
+                    "container": {"image": f"registry.example/app:{i}", "ports": [{"port": 8080}]}
+                },
             }
         )
         payload = ServiceApplied(project_slug="p", revision=i // services + 1, spec=spec)

@@ -37,14 +37,25 @@ class Stack:
     def start(self) -> float:
         began = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lc_local.cli", "up", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "lc_local.cli",
+                "up",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
         )
         while time.monotonic() - began < START_DEADLINE_S:
             if self.proc.poll() is not None:
-                raise AssertionError(f"lc up exited: {self.proc.stdout.read().decode() if self.proc.stdout else ''}")
+                raise AssertionError(
+                    f"lc up exited: {self.proc.stdout.read().decode() if self.proc.stdout else ''}"
+                )
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
                     return time.monotonic() - began
@@ -70,5 +81,3 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-

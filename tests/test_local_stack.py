@@ -39,7 +39,13 @@ async def test_lc_up_keeps_its_data_across_restarts(stack: Stack) -> None:
     client = await nats.connect(str(first["nats_url"]))
     [seq] = await EventStore(client.jetstream()).append(
         project_subject("kept"),
-        [build(ProjectCreated(slug="kept", name="Kept"), subject=project_subject("kept"), source="tests")],
+        [
+            build(
+                ProjectCreated(slug="kept", name="Kept"),
+                subject=project_subject("kept"),
+                source="tests",
+            )
+        ],
         0,
     )
     await client.close()

@@ -51,7 +51,15 @@ def kubectl(stack: Stack, *args: str) -> str:
 
 def managed_objects(stack: Stack, namespace: str) -> set[str]:
     out = kubectl(
-        stack, "get", KINDS, "-n", namespace, "-l", "app.kubernetes.io/managed-by=liquidcompute", "-o", "name"
+        stack,
+        "get",
+        KINDS,
+        "-n",
+        namespace,
+        "-l",
+        "app.kubernetes.io/managed-by=liquidcompute",
+        "-o",
+        "name",
     )
     return set(out.split())
 
@@ -104,7 +112,9 @@ def test_the_product_docs_walk_through(stack: Stack) -> None:
     client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key="unused")
     model = "meta-llama/Llama-3.1-8B-Instruct"
     eventually(lambda: model in [m.id for m in client.models.list().data])
-    reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hello!"}])
+    reply = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Hello!"}]
+    )
     assert reply.choices[0].message.content
     assert reply.usage is not None
     assert reply.usage.total_tokens > 0
@@ -118,8 +128,26 @@ def test_the_product_docs_walk_through(stack: Stack) -> None:
     eventually(lambda: api.get(f"/v1/domains/{registration['id']}").json()["status"] == "verified")
 
     def hostname_served() -> bool:
-        hosts = kubectl(stack, "get", "ingress", "llama-3-8b", "-n", "default", "-o", "jsonpath={.spec.rules[*].host}")
-        names = kubectl(stack, "get", "certificate", "llama-3-8b", "-n", "default", "-o", "jsonpath={.spec.dnsNames}")
+        hosts = kubectl(
+            stack,
+            "get",
+            "ingress",
+            "llama-3-8b",
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.spec.rules[*].host}",
+        )
+        names = kubectl(
+            stack,
+            "get",
+            "certificate",
+            "llama-3-8b",
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.spec.dnsNames}",
+        )
         return "chat.acme.com" in hosts.split() and "chat.acme.com" in json.loads(names or "[]")
 
     eventually(hostname_served)

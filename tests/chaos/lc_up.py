@@ -34,7 +34,16 @@ class LcUp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "lc_local.cli", "up", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [
+                    sys.executable,
+                    "-m",
+                    "lc_local.cli",
+                    "up",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,

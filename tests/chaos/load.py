@@ -121,7 +121,9 @@ async def projects_in_read_models(base_url: str) -> collections.Counter[str]:
             after = items[-1]["slug"]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, deadline_s: float = DEADLINE_S) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, deadline_s: float = DEADLINE_S
+) -> None:
     deadline = time.monotonic() + deadline_s
     while not await check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -44,7 +44,9 @@ async def test_lc_up_restarts_a_killed_nats_server_and_loses_no_acknowledged_wri
     await eventually(healthy_again, "lc up to restart nats-server")
     assert lc_up.pid("nats") != nats_pid
     assert not outcome.dropped, f"{len(outcome.dropped)} connections dropped: {outcome.codes}"
-    await assert_invariants(outcome, base_url=lc_up.url, nats_url=str(lc_up.endpoints()["nats_url"]))
+    await assert_invariants(
+        outcome, base_url=lc_up.url, nats_url=str(lc_up.endpoints()["nats_url"])
+    )
     # Writes go through again without restarting anything by hand.
     async with httpx.AsyncClient(base_url=lc_up.url, timeout=30) as client:
         after = await client.post("/api/v1/projects", json={"name": "after", "slug": "after"})

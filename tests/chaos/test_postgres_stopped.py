@@ -29,7 +29,11 @@ async def test_postgres_down_for_ten_seconds_under_load(
 
         slugs = [f"c{i}" for i in range(CREATES)]
         outcome = await create_projects(
-            lcd.url, slugs, fault_after=CREATES // 8, fault=stop_postgres_for_a_while, connections=16
+            lcd.url,
+            slugs,
+            fault_after=CREATES // 8,
+            fault=stop_postgres_for_a_while,
+            connections=16,
         )
         print(f"answers with PostgreSQL down {DOWN_FOR_S:.0f}s: {dict(outcome.codes)}")
         assert not outcome.dropped, f"{len(outcome.dropped)} connections dropped: {outcome.codes}"

@@ -54,9 +54,10 @@ async def test_reconciler_killed_while_services_are_created_deletes_nothing(
     lcd = Lcd(durable_nats.url, own_postgres.url("lcd"), scratch / "lcd.log").start()
     reconciler = start_reconciler(durable_nats.url, cluster, scratch / "reconciler.log")
     try:
-        async with httpx.AsyncClient(base_url=lcd.url, timeout=60) as api, httpx.AsyncClient(
-            base_url=cluster.api_url, timeout=30
-        ) as kube:
+        async with (
+            httpx.AsyncClient(base_url=lcd.url, timeout=60) as api,
+            httpx.AsyncClient(base_url=cluster.api_url, timeout=30) as kube,
+        ):
 
             async def deployment_uid(slug: str) -> str | None:
                 answer = await kube.get(f"/apis/apps/v1/namespaces/{slug}/deployments/web")

@@ -19,7 +19,11 @@ def test_every_event_type_is_an_explicit_unique_string() -> None:
 
 
 def test_an_event_survives_the_wire() -> None:
-    envelope = build(ProjectCreated(slug="default", name="Default"), subject=project_subject("default"), source="t")
+    envelope = build(
+        ProjectCreated(slug="default", name="Default"),
+        subject=project_subject("default"),
+        source="t",
+    )
     again = Envelope.from_bytes(envelope.to_bytes())
     assert again == envelope
     assert decode(again) == ProjectCreated(slug="default", name="Default")
@@ -50,8 +54,13 @@ def test_an_older_dataversion_is_upcast(monkeypatch: pytest.MonkeyPatch) -> None
     )
     monkeypatch.setattr(events, "EVENT_TYPES", {**EVENT_TYPES, "project.created": definition})
     old = Envelope(
-        id="1", source="t", type="project.created", subject="s", time="2026-01-01T00:00:00Z",
-        dataversion=1, data={"slug": "a", "title": "Old"},
+        id="1",
+        source="t",
+        type="project.created",
+        subject="s",
+        time="2026-01-01T00:00:00Z",
+        dataversion=1,
+        data={"slug": "a", "title": "Old"},
     )
     assert decode(old) == ProjectCreatedV2(slug="a", name="Old")
 

@@ -23,7 +23,18 @@ def test_names_are_normalised(raw: str, canonical: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", ".", "localhost", "*.acme.com", "-a.acme.com", "a..com", "10.0.0.1", "a" * 64 + ".com", "a_b.com", 3],
+    [
+        "",
+        ".",
+        "localhost",
+        "*.acme.com",
+        "-a.acme.com",
+        "a..com",
+        "10.0.0.1",
+        "a" * 64 + ".com",
+        "a_b.com",
+        3,
+    ],
 )
 def test_bad_names_are_rejected(raw: object) -> None:
     with pytest.raises(ValueError):

@@ -21,7 +21,10 @@ def test_pairs_that_concatenate_alike_get_different_hosts() -> None:
     assert platform_label("a-b", "c") == "a-b-c"
     assert platform_label("a", "b-c") == "a-b-c-1"
     assert platform_label("a-b-c", "1") == "a-b-c-1-5"
-    assert len({platform_label("a", "b-c"), platform_label("a-b", "c"), platform_label("a-b-c", "1")}) == 3
+    assert (
+        len({platform_label("a", "b-c"), platform_label("a-b", "c"), platform_label("a-b-c", "1")})
+        == 3
+    )
 
 
 @given(a=st.tuples(labels, labels), b=st.tuples(labels, labels))

@@ -39,7 +39,10 @@ def test_keys_must_be_32_random_bytes() -> None:
 
 def test_the_audit_view_of_an_event_leaves_the_seal_out() -> None:
     payload = SecretSet(
-        project_slug="default", name="hf-token", version=1, sealed=KEY.seal("default", "hf-token", "v")
+        project_slug="default",
+        name="hf-token",
+        version=1,
+        sealed=KEY.seal("default", "hf-token", "v"),
     )
     envelope = build(payload, subject="lc.events.secret.default.hf-token", source="test")
     assert "sealed" in envelope.data

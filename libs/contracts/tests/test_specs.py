@@ -59,7 +59,14 @@ def test_the_product_docs_examples_parse_and_round_trip() -> None:
         (_with(HELLO, "kind.container.ports", [{"port": 0}]), "greater than or equal"),
         (_with(HELLO, "kind.container.ports", [{"port": 65536}]), "less than or equal"),
         (_with(HELLO, "kind.container.ports", [{"port": 80}, {"port": 80}]), "unique"),
-        (_with(HELLO, "kind.container.ports", [{"port": 80, "name": "a"}, {"port": 81, "name": "a"}]), "unique"),
+        (
+            _with(
+                HELLO,
+                "kind.container.ports",
+                [{"port": 80, "name": "a"}, {"port": 81, "name": "a"}],
+            ),
+            "unique",
+        ),
         (_with(HELLO, "kind.container.env", [{"name": "1BAD", "value": "x"}]), "must start with"),
         (_with(HELLO, "kind.container.env", [{"name": "A"}, {"name": "A"}]), "unique"),
         (_with(HELLO, "kind.container.replicas", -1), "greater than or equal"),
@@ -72,7 +79,9 @@ def test_invalid_services_are_rejected_with_a_reason(doc: dict[str, Any], messag
         ServiceSpec.model_validate(doc)
 
 
-@pytest.mark.parametrize("slug", ["kube-system", "kube-anything", "liquidcompute-system", "Default", "a_b", ""])
+@pytest.mark.parametrize(
+    "slug", ["kube-system", "kube-anything", "liquidcompute-system", "Default", "a_b", ""]
+)
 def test_reserved_or_malformed_project_slugs_are_rejected(slug: str) -> None:
     with pytest.raises(ValidationError):
         ProjectSpec.model_validate({"name": "x", "slug": slug})

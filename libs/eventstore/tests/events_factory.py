@@ -17,4 +17,6 @@ def created(slug: str, name: str | None = None, event_id: str | None = None) -> 
 
 
 def renamed(slug: str, name: str) -> Envelope:
-    return build(ProjectUpdated(slug=slug, name=name), subject=project_subject(slug), source="tests")
+    return build(
+        ProjectUpdated(slug=slug, name=name), subject=project_subject(slug), source="tests"
+    )

@@ -12,7 +12,9 @@ from lc_eventstore.provisioning import stream_config
 from .events_factory import created, renamed
 
 
-async def test_fifty_concurrent_appends_with_the_same_expectation_one_wins(store: EventStore) -> None:
+async def test_fifty_concurrent_appends_with_the_same_expectation_one_wins(
+    store: EventStore,
+) -> None:
     subject = project_subject("race")
     results = await asyncio.gather(
         *(store.append(subject, [created("race", f"n{i}")], 0) for i in range(50)),
@@ -37,7 +39,9 @@ async def test_the_same_message_id_twice_is_stored_once(store: EventStore) -> No
     assert len((await store.load(subject)).messages) == 1
 
 
-async def test_a_stale_expectation_is_a_conflict_with_the_actual_sequence(store: EventStore) -> None:
+async def test_a_stale_expectation_is_a_conflict_with_the_actual_sequence(
+    store: EventStore,
+) -> None:
     subject = project_subject("stale")
     [seq] = await store.append(subject, [created("stale")], 0)
     await store.append(subject, [renamed("stale", "B")], seq)
@@ -47,7 +51,9 @@ async def test_a_stale_expectation_is_a_conflict_with_the_actual_sequence(store:
     assert info.value.actual == seq + 1
 
 
-async def test_load_returns_the_aggregate_in_order_and_read_the_whole_log(store: EventStore) -> None:
+async def test_load_returns_the_aggregate_in_order_and_read_the_whole_log(
+    store: EventStore,
+) -> None:
     a, b = project_subject("a"), project_subject("b")
     [s1] = await store.append(a, [created("a")], 0)
     await store.append(b, [created("b")], 0)
@@ -84,6 +90,8 @@ async def test_pipelined_appends_return_each_sequence_and_still_dedupe(store: Ev
     again = await store.append_pipelined(events[:10])  # a retried import
     assert again == seqs[:10]
     assert await store.last_seq() == seqs[-1]
-    stored = [m.event().payload.model_dump()["slug"] async for batch in store.read(1) for m in batch]
+    stored = [
+        m.event().payload.model_dump()["slug"] async for batch in store.read(1) for m in batch
+    ]
     assert stored == [f"bulk{i}" for i in range(200)]
     assert await store.append_pipelined([]) == []

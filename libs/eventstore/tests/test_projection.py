@@ -43,7 +43,9 @@ async def _wait(predicate_coro: object, timeout: float = 10.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-async def test_live_projection_follows_and_wait_for_unblocks(store: EventStore, engine: AsyncEngine) -> None:
+async def test_live_projection_follows_and_wait_for_unblocks(
+    store: EventStore, engine: AsyncEngine
+) -> None:
     runner = ProjectionRunner(engine, store, ProjectsProjection())
     task = asyncio.create_task(runner.run())
     try:
@@ -133,6 +135,7 @@ async def test_a_runner_killed_mid_batch_resumes_to_the_same_tables(
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     try:
+
         async def progressed() -> bool:
             async with engine.connect() as conn:
                 return 0 < await read_checkpoint(conn, "test_projects") < last

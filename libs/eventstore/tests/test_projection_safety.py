@@ -126,7 +126,12 @@ def test_deterministic_failures_are_told_from_transient_ones() -> None:
     integrity = sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
     lost = sa.exc.OperationalError("INSERT", {}, ConnectionResetError("reset"))
     invalidated = sa.exc.DBAPIError("INSERT", {}, Exception("x"), connection_invalidated=True)
-    wrapped = sa.exc.StatementError("bad parameter", "INSERT", {}, UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"))
+    wrapped = sa.exc.StatementError(
+        "bad parameter",
+        "INSERT",
+        {},
+        UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+    )
     assert is_deterministic(data)
     assert is_deterministic(integrity)
     assert is_deterministic(wrapped)

@@ -31,9 +31,13 @@ async def test_bootstrap_returns_exactly_the_latest_snapshot_per_subject(
     for revision in range(1, 6):
         for name in ("a", "b", "c"):
             await publish_status(
-                jetstream, service_status_subject("p", name), _status(name, ServicePhase.DEPLOYING, revision)
+                jetstream,
+                service_status_subject("p", name),
+                _status(name, ServicePhase.DEPLOYING, revision),
             )
-    await publish_status(jetstream, service_status_subject("p", "b"), _status("b", ServicePhase.READY, 6))
+    await publish_status(
+        jetstream, service_status_subject("p", "b"), _status("b", ServicePhase.READY, 6)
+    )
 
     latest = await current_status(jetstream, SERVICE_STATUS)
     parsed = {s: ServiceStatus.model_validate_json(m.data) for s, m in latest.items()}
@@ -48,7 +52,9 @@ async def test_follow_marks_the_bootstrap_then_delivers_live_changes(
 ) -> None:
     monkeypatch.setattr(reader, "FOLLOW_POLL_S", 0.05)
     await provision_streams(jetstream)
-    await publish_status(jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.PENDING, 1))
+    await publish_status(
+        jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.PENDING, 1)
+    )
     seen: list[str | None] = []
     bootstrapped = asyncio.Event()
     live = asyncio.Event()
@@ -67,7 +73,9 @@ async def test_follow_marks_the_bootstrap_then_delivers_live_changes(
     try:
         await asyncio.wait_for(bootstrapped.wait(), 5)
         await asyncio.sleep(0.3)  # idle across several empty polls before the change
-        await publish_status(jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.READY, 1))
+        await publish_status(
+            jetstream, service_status_subject("p", "a"), _status("a", ServicePhase.READY, 1)
+        )
         await asyncio.wait_for(live.wait(), 5)
         assert seen == ["Pending", None, "Ready"]
     finally:

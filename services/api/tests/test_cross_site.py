@@ -63,7 +63,9 @@ async def test_the_console_on_its_own_origin_works(client: httpx.AsyncClient) ->
     )
     assert created.status_code == 201
     # A bodiless write (as curl -X DELETE sends it) needs no Content-Type.
-    deleted = await client.delete("/api/v1/projects/default", headers={"Origin": "http://127.0.0.1"})
+    deleted = await client.delete(
+        "/api/v1/projects/default", headers={"Origin": "http://127.0.0.1"}
+    )
     assert deleted.status_code in (200, 202, 204)
 
 

@@ -134,9 +134,7 @@ def test_a_claim_lapses_only_unverified_and_past_the_window() -> None:
     assert deleted.TYPE == "domain.deleted"
     gone = custom_domain.evolve(state, recorded(deleted, 2, past))
     assert not custom_domain.lapsed(gone, past, window)
-    verified = DomainVerified(
-        id="d1", fqdn="chat.acme.com", project_slug="p", service_name="s"
-    )
+    verified = DomainVerified(id="d1", fqdn="chat.acme.com", project_slug="p", service_name="s")
     kept = custom_domain.evolve(state, recorded(verified, 2, within))
     assert not custom_domain.lapsed(kept, past + window, window)
     # A verification lost later does not reopen the claim: the domain was proven once.

@@ -92,7 +92,8 @@ class SseReader:
 
 def _name_of(cluster: ClusterSim, uuid: str) -> str:
     return next(
-        n for n in cluster.engine.gpu_names
+        n
+        for n in cluster.engine.gpu_names
         if cluster.store.get(cluster.engine._gpu_type, None, n)["spec"]["uuid"] == uuid
     )
 
@@ -116,14 +117,29 @@ async def test_get_fleet_serves_every_gpu_with_summary_and_filters(
             (f"sim-node-{n}", i) for n in range(2) for i in range(4)
         ]
         assert body["summary"] == {
-            "total": 8, "healthy": 7, "degraded": 1, "unhealthy": 0,
-            "memoryTotalMiB": 8 * 81920, "memoryAvailableMiB": 8 * 81920,
-            "byProduct": {"H100-80GB": 8}, "byNode": {"sim-node-0": 4, "sim-node-1": 4},
+            "total": 8,
+            "healthy": 7,
+            "degraded": 1,
+            "unhealthy": 0,
+            "memoryTotalMiB": 8 * 81920,
+            "memoryAvailableMiB": 8 * 81920,
+            "byProduct": {"H100-80GB": 8},
+            "byNode": {"sim-node-0": 4, "sim-node-1": 4},
         }
         gpu = body["gpus"][0]
         assert set(gpu) >= {
-            "node", "index", "uuid", "product", "mode", "health", "memoryTotalMiB",
-            "memoryAvailableMiB", "utilization", "allocations", "removed", "observedAt",
+            "node",
+            "index",
+            "uuid",
+            "product",
+            "mode",
+            "health",
+            "memoryTotalMiB",
+            "memoryAvailableMiB",
+            "utilization",
+            "allocations",
+            "removed",
+            "observedAt",
         }
 
         by_node = (await http.get("/api/v1/fleet", params={"node": "sim-node-1"})).json()
@@ -174,7 +190,10 @@ async def test_stream_sends_the_view_then_each_change(
         event, gpu = await sse.next()
         assert time.monotonic() - started < 1.0
         assert (event, gpu["uuid"], gpu["health"], gpu["removed"]) == (
-            "gpu", target["uuid"], "Unhealthy", False,
+            "gpu",
+            target["uuid"],
+            "Unhealthy",
+            False,
         )
 
         await cluster.remove_gpu(_name_of(cluster, target["uuid"]))
@@ -204,7 +223,12 @@ async def test_filtered_stream_drops_gpus_that_leave_the_filter(
         await cluster.set_gpu_health(name, GpuHealth.HEALTHY)
         event, gpu = await sse.next()
         # It left the filtered view: removed, carrying the state that made it leave.
-        assert (event, gpu["uuid"], gpu["health"], gpu["removed"]) == ("gpu", shown, "Healthy", True)
+        assert (event, gpu["uuid"], gpu["health"], gpu["removed"]) == (
+            "gpu",
+            shown,
+            "Healthy",
+            True,
+        )
 
 
 async def test_fleet_answers_503_until_lc_status_was_read(
@@ -216,7 +240,9 @@ async def test_fleet_answers_503_until_lc_status_was_read(
     app.dependency_overrides[fleet_routes.fleet_feed] = FleetFeed
     async with (
         running(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as http,
     ):
         response = await http.get("/api/v1/fleet")
         assert response.status_code == 503

@@ -62,10 +62,20 @@ def test_gpu_can_come_back_after_a_tombstone() -> None:
 
 def test_gpus_are_ordered_by_node_then_index_whatever_the_arrival_order() -> None:
     view = FleetView(
-        [snapshot("n2", 1), snapshot("n10", 0), snapshot("n2", 0), snapshot("n1", 7), snapshot("n1", 3)]
+        [
+            snapshot("n2", 1),
+            snapshot("n10", 0),
+            snapshot("n2", 0),
+            snapshot("n1", 7),
+            snapshot("n1", 3),
+        ]
     )
     assert [(g.node, g.index) for g in view.gpus()] == [
-        ("n1", 3), ("n1", 7), ("n10", 0), ("n2", 0), ("n2", 1),
+        ("n1", 3),
+        ("n1", 7),
+        ("n10", 0),
+        ("n2", 0),
+        ("n2", 1),
     ]
 
 
@@ -73,7 +83,9 @@ def test_updating_a_gpu_keeps_its_place() -> None:
     view = FleetView([snapshot("n1", 0), snapshot("n1", 1), snapshot("n1", 2)])
     view.apply(snapshot("n1", 1, health=GpuHealth.DEGRADED, at=1))
     assert [(g.index, g.health) for g in view.gpus()] == [
-        (0, GpuHealth.HEALTHY), (1, GpuHealth.DEGRADED), (2, GpuHealth.HEALTHY),
+        (0, GpuHealth.HEALTHY),
+        (1, GpuHealth.DEGRADED),
+        (2, GpuHealth.HEALTHY),
     ]
 
 
@@ -102,7 +114,10 @@ def test_filter_by_node_is_exact_not_a_prefix(mixed: FleetView) -> None:
 
 
 def test_filter_by_health_and_product(mixed: FleetView) -> None:
-    assert [(g.node, g.index) for g in mixed.gpus(health=GpuHealth.HEALTHY)] == [("n1", 0), ("n2", 0)]
+    assert [(g.node, g.index) for g in mixed.gpus(health=GpuHealth.HEALTHY)] == [
+        ("n1", 0),
+        ("n2", 0),
+    ]
     assert [g.node for g in mixed.gpus(product="A100")] == ["n1x", "n2"]
     assert mixed.gpus(product="B200") == []
 
@@ -138,8 +153,14 @@ def test_summary_follows_the_filters(mixed: FleetView) -> None:
 def test_summary_wire_names() -> None:
     wire = json.loads(FleetView([snapshot()]).summary().model_dump_json(by_alias=True))
     assert set(wire) == {
-        "total", "healthy", "degraded", "unhealthy", "memoryTotalMiB", "memoryAvailableMiB",
-        "byProduct", "byNode",
+        "total",
+        "healthy",
+        "degraded",
+        "unhealthy",
+        "memoryTotalMiB",
+        "memoryAvailableMiB",
+        "byProduct",
+        "byNode",
     }
     assert wire["byNode"] == {"node-a": 1}
     assert wire["byProduct"] == {"H100": 1}
@@ -219,7 +240,9 @@ def _expected(gpus: list[GpuSnapshot]) -> FleetSummary:
         unhealthy=sum(g.health is GpuHealth.UNHEALTHY for g in gpus),
         memory_total_mib=sum(g.memory_total_mib for g in gpus),
         memory_available_mib=sum(g.memory_available_mib for g in gpus),
-        by_product={p: sum(g.product == p for g in gpus) for p in sorted({g.product for g in gpus})},
+        by_product={
+            p: sum(g.product == p for g in gpus) for p in sorted({g.product for g in gpus})
+        },
         by_node={n: sum(g.node == n for g in gpus) for n in sorted({g.node for g in gpus})},
     )
 
@@ -245,8 +268,12 @@ def test_view_equals_the_latest_snapshot_of_each_gpu(
     assert [g.key for g in view.gpus()] == [g.key for g in expected]
     assert all(a.same_state(b) for a, b in zip(view.gpus(), expected, strict=True))
     assert view.summary() == _expected(expected)
-    for filters in ({"node": node}, {"health": health}, {"product": product},
-                    {"node": node, "health": health, "product": product}):
+    for filters in (
+        {"node": node},
+        {"health": health},
+        {"product": product},
+        {"node": node, "health": health, "product": product},
+    ):
         wanted = [g for g in expected if all(getattr(g, k) == v for k, v in filters.items())]
         assert [g.key for g in view.gpus(**filters)] == [g.key for g in wanted]  # type: ignore[arg-type]
         assert view.summary(**filters) == _expected(wanted)  # type: ignore[arg-type]

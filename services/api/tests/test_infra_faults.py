@@ -47,6 +47,7 @@ async def test_nats_down_answers_503_and_the_refused_write_never_lands(
     async with client_for(make_settings(nats_server.url, database_url)) as client:
         assert (await client.post("/api/v1/projects", json=project("before"))).status_code == 201
         nats_server.stop()
+
         async def nats_gone() -> bool:
             return not await nats_ready(client)
 
@@ -90,9 +91,12 @@ async def test_postgres_down_after_the_append_answers_202_with_the_sequence(
     nats_url: str, private_postgres: EmbeddedPostgres, projector_enabled: bool
 ) -> None:
     database_url = private_postgres.url("lcd")
-    async with client_for(make_settings(nats_url, database_url)) as projector, client_for(
-        make_settings(nats_url, database_url, projector_enabled=projector_enabled)
-    ) as client:
+    async with (
+        client_for(make_settings(nats_url, database_url)) as projector,
+        client_for(
+            make_settings(nats_url, database_url, projector_enabled=projector_enabled)
+        ) as client,
+    ):
         assert (await client.post("/api/v1/projects", json=project("first"))).status_code == 201
         private_postgres.stop()
         landed = await client.post("/api/v1/projects", json=project("landed"))
@@ -145,14 +149,19 @@ async def test_a_body_near_nats_max_payload_is_413(client: httpx.AsyncClient) ->
     assert answer.json()["type"].endswith("/payload-too-large")
     # The connection to NATS survived: the next write goes through.
     small = {**service, "kind": {"container": {"image": "nginx:1.27", "ports": [{"port": 80}]}}}
-    assert (await client.post("/api/v1/projects/big/services", json=small)).status_code in (200, 201)
+    assert (await client.post("/api/v1/projects/big/services", json=small)).status_code in (
+        200,
+        201,
+    )
 
 
 async def test_a_stored_idempotent_answer_is_replayed_only_to_an_authenticated_caller(
     auth_client: httpx.AsyncClient,
 ) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    first = await auth_client.post("/api/v1/projects", json=project("idem"), headers=key, auth=ADMIN)
+    first = await auth_client.post(
+        "/api/v1/projects", json=project("idem"), headers=key, auth=ADMIN
+    )
     assert first.status_code == 201, first.text
 
     anonymous = await auth_client.post("/api/v1/projects", json=project("idem"), headers=key)

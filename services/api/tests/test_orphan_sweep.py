@@ -139,7 +139,9 @@ async def test_services_of_live_projects_are_left_alone(
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
     assert (await client.post(f"{PROJECT}/services", json=DOCS_HELLO)).status_code == 201
     # An orphan in another project, so that the test knows a sweep has run.
-    assert (await client.post("/api/v1/projects", json={"name": "Gone", "slug": "gone"})).status_code == 201
+    assert (
+        await client.post("/api/v1/projects", json={"name": "Gone", "slug": "gone"})
+    ).status_code == 201
     assert (await client.delete("/api/v1/projects/gone")).status_code == 204
     spec = ServiceSpec.model_validate(DOCS_HELLO, by_name=False, by_alias=True)
     orphan = service_subject("gone", DOCS_HELLO["name"])

@@ -381,14 +381,18 @@ def test_a_deleted_domain_is_never_checked_again(make: object) -> None:
 
 
 def test_events_about_unknown_domains_are_ignored() -> None:
-    assert evolve(None, recorded(DomainVerificationRequested(id="x"), 1, START), policy=POLICY) is None
+    assert (
+        evolve(None, recorded(DomainVerificationRequested(id="x"), 1, START), policy=POLICY) is None
+    )
 
 
 def test_an_event_already_applied_is_not_applied_twice() -> None:
     timeline = registered()
     timeline.check(missing())
     state = timeline.current
-    replayed = evolve(state, recorded(timeline.log[-1][2], state.version, timeline.now), policy=POLICY)
+    replayed = evolve(
+        state, recorded(timeline.log[-1][2], state.version, timeline.now), policy=POLICY
+    )
     assert replayed is state
 
 

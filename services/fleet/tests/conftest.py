@@ -29,7 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.import_plugin("lc_testing.cluster")
 
 
-
 class RunningFleet:
     """One aggregator process-equivalent: its own NATS and Kubernetes clients and task."""
 

@@ -41,7 +41,9 @@ async def test_every_simulated_gpu_is_published(
     first = gpus[_uuid(cluster, names[0])]
     assert (first.node, first.index, first.product) == ("sim-node-0", 0, "H100-80GB")
     assert (first.health, first.memory_total_mib, first.memory_available_mib) == (
-        GpuHealth.HEALTHY, 81920, 81920,
+        GpuHealth.HEALTHY,
+        81920,
+        81920,
     )
     assert sorted((g.node, g.index) for g in gpus.values()) == [
         (f"sim-node-{n}", i) for n in range(2) for i in range(4)
@@ -115,7 +117,9 @@ async def test_unhealthy_gpu_is_shown_and_recorded_exactly_once(
     await cluster.set_gpu_health(cluster.engine.gpu_names[2], GpuHealth.DEGRADED)
 
     async def degraded() -> bool:
-        return (await live_gpus(jetstream))[_uuid(cluster, cluster.engine.gpu_names[2])].health is GpuHealth.DEGRADED
+        return (await live_gpus(jetstream))[
+            _uuid(cluster, cluster.engine.gpu_names[2])
+        ].health is GpuHealth.DEGRADED
 
     await wait_until(degraded, timeout=1.0, what="Degraded snapshot")
     await cluster.set_gpu_health(name, GpuHealth.HEALTHY)
@@ -154,7 +158,13 @@ async def _create_model(
             "labels": labels,
             "annotations": {"engine.greenthread.ai/memory-mib": "20000"},
         },
-        "spec": {"modelName": "llama-3-8b", "dtype": "bf16", "endpoints": ["chat"], "replicas": 1, "gpus": 1},
+        "spec": {
+            "modelName": "llama-3-8b",
+            "dtype": "bf16",
+            "endpoints": ["chat"],
+            "replicas": 1,
+            "gpus": 1,
+        },
     }
     await CustomObjectsApi(api_client).create_namespaced_custom_object(
         ENGINE_GROUP, ENGINE_VERSION, namespace, MODEL_PLURAL, body
@@ -181,14 +191,20 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
         [gpu] = _allocated(await live_gpus(jetstream), "default/chat")
         [allocation] = gpu.allocations
         assert (allocation.project_slug, allocation.service_name, allocation.model_name) == (
-            "default", "chat", "llama-3-8b",
+            "default",
+            "chat",
+            "llama-3-8b",
         )
         assert allocation.memory_mib == 20000
         assert gpu.memory_available_mib == 81920 - 20000
 
         # Relabelling the Model re-joins the GPU without any change to the GPU object.
         await CustomObjectsApi(api_client).patch_namespaced_custom_object(
-            ENGINE_GROUP, ENGINE_VERSION, "default", MODEL_PLURAL, "chat",
+            ENGINE_GROUP,
+            ENGINE_VERSION,
+            "default",
+            MODEL_PLURAL,
+            "chat",
             {"metadata": {"labels": {LABEL_SERVICE: "chat-v2"}}},
             _content_type="application/merge-patch+json",
         )
@@ -208,7 +224,11 @@ async def test_scheduled_model_shows_as_an_allocation_with_project_and_service(
         await wait_until(unowned, timeout=2.0, what="unowned allocation")
         [gpu] = _allocated(await live_gpus(jetstream), "default/adhoc")
         adhoc = next(a for a in gpu.allocations if a.model == "default/adhoc")
-        assert (adhoc.project_slug, adhoc.service_name, adhoc.model_name) == (None, None, "llama-3-8b")
+        assert (adhoc.project_slug, adhoc.service_name, adhoc.model_name) == (
+            None,
+            None,
+            "llama-3-8b",
+        )
 
         # Deleting the Model frees its GPU.
         await CustomObjectsApi(api_client).delete_namespaced_custom_object(

@@ -96,7 +96,9 @@ async def test_410_gone_relists_and_converges(
     # between), make more changes than the server keeps: the resume gets 410 Gone.
     cluster.close_watches()
     for flip in range(WATCH_WINDOW + 5):
-        await cluster.set_gpu_health(flapping, GpuHealth.HEALTHY if flip % 2 else GpuHealth.DEGRADED)
+        await cluster.set_gpu_health(
+            flapping, GpuHealth.HEALTHY if flip % 2 else GpuHealth.DEGRADED
+        )
     await cluster.set_gpu_health(flapping, GpuHealth.DEGRADED)
     await cluster.remove_gpu(removed)
 
@@ -152,7 +154,10 @@ async def test_restart_converges_without_repeating_anything(
         assert all(not snapshots[_uuid(cluster, n)].removed for n in added)
         assert len(await live_gpus(jetstream)) == 9
         # Only what changed while it was down was published again.
-        assert (aggregator.publisher.stats.snapshots, aggregator.publisher.stats.tombstones) == (3, 1)
+        assert (aggregator.publisher.stats.snapshots, aggregator.publisher.stats.tombstones) == (
+            3,
+            1,
+        )
     finally:
         await second.stop()
 
@@ -160,7 +165,10 @@ async def test_restart_converges_without_repeating_anything(
     aggregator = await third.start()
     try:
         await wait_until(lambda: _idle(third), what="publisher idle")
-        assert (aggregator.publisher.stats.snapshots, aggregator.publisher.stats.tombstones) == (0, 0)
+        assert (aggregator.publisher.stats.snapshots, aggregator.publisher.stats.tombstones) == (
+            0,
+            0,
+        )
     finally:
         await third.stop()
 
@@ -182,8 +190,12 @@ async def test_transition_recorded_before_a_crash_is_not_recorded_again(
     # The previous aggregator appended the event, then died before publishing the snapshot
     # (and the GPU object moved on since, so the event id would not match either).
     change = GpuHealthChanged(
-        node="sim-node-0", uuid=uuid, index=2, product="H100-80GB",
-        previous=GpuHealth.HEALTHY, current=GpuHealth.UNHEALTHY,
+        node="sim-node-0",
+        uuid=uuid,
+        index=2,
+        product="H100-80GB",
+        previous=GpuHealth.HEALTHY,
+        current=GpuHealth.UNHEALTHY,
     )
     subject = gpu_subject("sim-node-0", uuid)
     await EventStore(jetstream).append(

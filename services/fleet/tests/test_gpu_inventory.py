@@ -35,7 +35,11 @@ def test_relist_marks_only_differences() -> None:
     inventory.replace([gpu_object("a", rv=1), gpu_object("b", rv=1), gpu_object("c", rv=1)])
     assert len(inventory.take_pending()) == 3
     inventory.replace([gpu_object("a", rv=1), gpu_object("b", rv=5), gpu_object("d", rv=6)])
-    assert inventory.take_pending() == {("node-a", "GPU-b"), ("node-a", "GPU-c"), ("node-a", "GPU-d")}
+    assert inventory.take_pending() == {
+        ("node-a", "GPU-b"),
+        ("node-a", "GPU-c"),
+        ("node-a", "GPU-d"),
+    }
     assert inventory.get(("node-a", "GPU-c")) is None
     assert len(inventory) == 3
 

@@ -39,7 +39,10 @@ def test_full_object() -> None:
     assert (gpu.memory_total_mib, gpu.memory_available_mib, gpu.utilization) == (81920, 40000, 37.5)
     assert gpu.allocations == (
         GpuAllocation(
-            model="demo/chat", model_name="llama-3-8b", project_slug="demo", service_name="chat",
+            model="demo/chat",
+            model_name="llama-3-8b",
+            project_slug="demo",
+            service_name="chat",
             memory_mib=41920,
         ),
     )
@@ -98,7 +101,8 @@ def test_uuid_falls_back_to_the_object_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("node", None), ("node", ""), ("index", None), ("index", -1), ("index", True)]
+    ("field", "value"),
+    [("node", None), ("node", ""), ("index", None), ("index", -1), ("index", True)],
 )
 def test_objects_without_identity_are_refused(field: str, value: object) -> None:
     obj = gpu_object("g")

@@ -23,7 +23,9 @@ def test_subjects_are_status_subjects_with_safe_tokens() -> None:
 def test_snapshot_speaks_camel_case_with_mib_spelled_out() -> None:
     gpu = snapshot(
         allocations=(
-            GpuAllocation(model="p/m", model_name="llama", project_slug="p", service_name="s", memory_mib=100),
+            GpuAllocation(
+                model="p/m", model_name="llama", project_slug="p", service_name="s", memory_mib=100
+            ),
         )
     )
     wire = json.loads(gpu.model_dump_json(by_alias=True))
@@ -32,7 +34,13 @@ def test_snapshot_speaks_camel_case_with_mib_spelled_out() -> None:
     assert wire["observedAt"].startswith("2026-01-01")
     assert wire["removed"] is False
     assert wire["allocations"] == [
-        {"model": "p/m", "modelName": "llama", "projectSlug": "p", "serviceName": "s", "memoryMiB": 100}
+        {
+            "model": "p/m",
+            "modelName": "llama",
+            "projectSlug": "p",
+            "serviceName": "s",
+            "memoryMiB": 100,
+        }
     ]
     assert GpuSnapshot.model_validate_json(gpu.model_dump_json(by_alias=True)) == gpu
 

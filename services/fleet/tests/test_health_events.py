@@ -15,7 +15,10 @@ def test_change_of_health_is_a_transition() -> None:
     assert change is not None
     assert (change.previous, change.current) == (H, U)
     assert (change.node, change.uuid, change.index, change.product) == (
-        "node-a", "GPU-node-a-0", 0, "H100",
+        "node-a",
+        "GPU-node-a-0",
+        0,
+        "H100",
     )
 
 

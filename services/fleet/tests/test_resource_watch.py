@@ -113,7 +113,10 @@ async def running_watch(api: ScriptedApi, sink: RecordingSink) -> AsyncIterator[
 
 async def test_pages_resume_and_relist() -> None:
     api = ScriptedApi(
-        lists=[("10", [obj("a", 3), obj("b", 5), obj("c", 7)]), ("40", [obj("a", 30), obj("d", 39)])],
+        lists=[
+            ("10", [obj("a", 3), obj("b", 5), obj("c", 7)]),
+            ("40", [obj("a", 30), obj("d", 39)]),
+        ],
         watches=[
             (200, [line("ADDED", obj("e", 11)), b"this is not json\n"]),
             (200, [line("ERROR", status(500))]),

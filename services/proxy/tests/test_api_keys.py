@@ -55,7 +55,9 @@ async def keyed(upstreams, start_proxy, publish_service, wait_until):  # type: i
 async def test_the_sdk_needs_a_configured_key(keyed) -> None:  # type: ignore[no-untyped-def]
     proxy, upstream = keyed
     chat = {"model": "llama-3-8b", "messages": [{"role": "user", "content": "hi"}]}
-    async with openai.AsyncOpenAI(base_url=proxy.base_url, api_key="sk-wrong", max_retries=0) as bad:
+    async with openai.AsyncOpenAI(
+        base_url=proxy.base_url, api_key="sk-wrong", max_retries=0
+    ) as bad:
         with pytest.raises(openai.AuthenticationError) as caught:
             await bad.chat.completions.create(**chat)  # type: ignore[call-overload]
         assert caught.value.code == "invalid_api_key"

@@ -41,9 +41,7 @@ async def test_cross_site_requests_are_refused_before_the_replica(  # type: igno
         assert foreign.json()["error"]["code"] == "cross_origin_request"
         assert upstream.stats.requests == 0
         # The console on the proxy's own origin, and a plain JSON client, go through.
-        own = await client.post(
-            "/v1/chat/completions", json=CHAT, headers={"Origin": proxy.url}
-        )
+        own = await client.post("/v1/chat/completions", json=CHAT, headers={"Origin": proxy.url})
         assert own.status_code == 200
         assert (await client.post("/v1/chat/completions", json=CHAT)).status_code == 200
         # Uploads are multipart: not refused for their media type.

@@ -25,7 +25,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.import_plugin("lc_testing.cluster")
 
 
-
 @pytest.fixture
 async def kube(cluster: ClusterSim) -> AsyncIterator[KubeClient]:
     client = await KubeClient.connect(str(cluster.kubeconfig_path))

@@ -18,7 +18,11 @@ from lc_testing.product_docs import HELLO
 from .conftest import Events, Reconcilers
 from .helpers import project_created, project_deleted, service_applied, snapshot, spec
 
-NAMESPACE_OF_THEIRS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}
+NAMESPACE_OF_THEIRS = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {"name": "ingress-nginx"},
+}
 THEIRS = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
@@ -124,7 +128,10 @@ async def test_a_namespace_made_before_the_mark_existed_is_still_the_projects(
         "kind": "Namespace",
         "metadata": {
             "name": "shop",
-            "labels": {"app.kubernetes.io/managed-by": "liquidcompute", "liquidcompute.io/project": "shop"},
+            "labels": {
+                "app.kubernetes.io/managed-by": "liquidcompute",
+                "liquidcompute.io/project": "shop",
+            },
         },
     }
     await kube.apply(NAMESPACE, legacy)

@@ -22,7 +22,9 @@ def _pods(raw: dict[str, Any], platform: PlatformConfig = PLATFORM) -> list[dict
     return [m["spec"]["template"]["spec"] for m in manifests if m["kind"] == "Deployment"]
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if "container" in c.spec["kind"]))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, c in CASES.items() if "container" in c.spec["kind"])
+)
 def test_every_pod_is_restricted_and_every_container_requests_resources(name: str) -> None:
     case = CASES[name]
     [pod] = _pods(case.spec, case.platform)
@@ -39,7 +41,10 @@ def test_every_pod_is_restricted_and_every_container_requests_resources(name: st
 
 
 def test_defaults_fill_only_what_the_spec_leaves_out() -> None:
-    raw = {**HELLO, "kind": {"container": {**HELLO["kind"]["container"], "resources": {"cpu": "2"}}}}
+    raw = {
+        **HELLO,
+        "kind": {"container": {**HELLO["kind"]["container"], "resources": {"cpu": "2"}}},
+    }
     [pod] = _pods(raw)
     resources = pod["containers"][0]["resources"]
     assert resources == {"requests": {"cpu": "2", "memory": "128Mi"}, "limits": {"cpu": "2"}}

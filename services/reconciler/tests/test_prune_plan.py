@@ -32,7 +32,9 @@ def state_at(revision: int) -> DesiredState:
     state = DesiredState()
     state.apply(1, ProjectCreated(slug="acme", name="Acme"))
     for seq in range(revision):
-        state.apply(seq + 2, ServiceApplied(project_slug="acme", revision=seq + 1, spec=spec(HELLO)))
+        state.apply(
+            seq + 2, ServiceApplied(project_slug="acme", revision=seq + 1, spec=spec(HELLO))
+        )
     return state
 
 
@@ -78,7 +80,9 @@ def test_operators_adopt_or_delete_orphans_by_request() -> None:
     )
     touched = state.apply(1, OrphanDeletionRequested(target=target))
     assert touched.services == {KEY}
-    ingress = ManagedObject(**{**target.model_dump(), "kind": "Ingress", "api_version": INGRESS.api_version})
+    ingress = ManagedObject(
+        **{**target.model_dump(), "kind": "Ingress", "api_version": INGRESS.api_version}
+    )
     state.apply(2, OrphanAdoptionRequested(target=ingress))
     plan = plan_prune(state, KEY, set(), live("1"))
     assert plan.delete == (DEPLOYMENT,)

@@ -79,7 +79,9 @@ def _api_settings() -> ApiSettings:
         overrides = {"nats_url": endpoints.nats_url, "database_url": endpoints.database_url}
     except FileNotFoundError:
         if "LC_NATS_URL" not in os.environ:
-            raise SystemExit("lc: no running stack found; start `lc up` or set LC_NATS_URL") from None
+            raise SystemExit(
+                "lc: no running stack found; start `lc up` or set LC_NATS_URL"
+            ) from None
     explicit = {k: v for k, v in overrides.items() if f"LC_{k.upper()}" not in os.environ}
     return ApiSettings().model_copy(update=explicit)
 
@@ -163,11 +165,19 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--host", help="bind address (LC_HOST, default 127.0.0.1)")
     up.add_argument("--data-dir", type=Path, help="data directory (LC_DATA_DIR, default .lc)")
     up.add_argument("--nats-url", help="use this NATS instead of the embedded one (LC_NATS_URL)")
-    up.add_argument("--database-url", help="use this PostgreSQL instead of the embedded one (LC_DATABASE_URL)")
-    up.add_argument("--kubeconfig", type=Path, help="use this cluster instead of the simulator (LC_KUBECONFIG)")
-    up.add_argument("--dns-nameservers", help="host:port list for domain checks (LC_DNS_NAMESERVERS)")
+    up.add_argument(
+        "--database-url", help="use this PostgreSQL instead of the embedded one (LC_DATABASE_URL)"
+    )
+    up.add_argument(
+        "--kubeconfig", type=Path, help="use this cluster instead of the simulator (LC_KUBECONFIG)"
+    )
+    up.add_argument(
+        "--dns-nameservers", help="host:port list for domain checks (LC_DNS_NAMESERVERS)"
+    )
     up.set_defaults(run=_up)
-    replay = commands.add_parser("replay", help="drop and rebuild every projection from the event stream")
+    replay = commands.add_parser(
+        "replay", help="drop and rebuild every projection from the event stream"
+    )
     replay.set_defaults(run=_replay)
 
     events = commands.add_parser("events", help="print the audit log")

@@ -106,8 +106,12 @@ class WorkerPool:
         )
 
     @contextlib.asynccontextmanager
-    async def running(self, workers: dict[str, Callable[[], Awaitable[None]]]) -> AsyncIterator[None]:
-        self._tasks = [asyncio.create_task(self._supervise(n, r), name=n) for n, r in workers.items()]
+    async def running(
+        self, workers: dict[str, Callable[[], Awaitable[None]]]
+    ) -> AsyncIterator[None]:
+        self._tasks = [
+            asyncio.create_task(self._supervise(n, r), name=n) for n, r in workers.items()
+        ]
         try:
             yield
         finally:

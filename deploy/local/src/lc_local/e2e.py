@@ -63,7 +63,9 @@ def main() -> int:
             "LC_E2E_USERNAME": "admin",
             "LC_E2E_PASSWORD": password,
         }
-        return subprocess.run(["npm", "run", "e2e"], cwd=FRONTEND, env=e2e_env, check=False).returncode
+        return subprocess.run(
+            ["npm", "run", "e2e"], cwd=FRONTEND, env=e2e_env, check=False
+        ).returncode
     finally:
         stack.send_signal(signal.SIGTERM)
         try:

@@ -52,7 +52,9 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Pat
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
             return
         time.sleep(0.02)
-    raise EmbeddedServerError(f"nothing listened on {host}:{port} after {START_TIMEOUT_S}s; see {log}")
+    raise EmbeddedServerError(
+        f"nothing listened on {host}:{port} after {START_TIMEOUT_S}s; see {log}"
+    )
 
 
 def _die_with_parent() -> None:
@@ -109,7 +111,7 @@ class EmbeddedNats:
         sync = "\n  sync_interval: always" if self.sync_always else ""
         config.write_text(
             f'listen: "{self.host}:{self.port}"\n'
-            f"jetstream {{\n  store_dir: \"{self.data_dir / 'jetstream'}\"{sync}\n}}\n"
+            f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"{sync}\n}}\n'
         )
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
@@ -157,7 +159,14 @@ def _os_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(POSTGRES_OS_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", POSTGRES_OS_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                POSTGRES_OS_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -209,8 +218,10 @@ class EmbeddedPostgres:
             subprocess.run(
                 [
                     str(postgres_bin_dir() / "initdb"),
-                    "-D", str(pgdata),
-                    "-U", self.superuser,
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    self.superuser,
                     "--auth=trust",
                     "--encoding=UTF8",
                     "--no-instructions",
@@ -225,13 +236,24 @@ class EmbeddedPostgres:
         if not self.port:
             self.port = free_port(self.host)
         options = [
-            "-c", f"listen_addresses={self.host}",
-            "-c", f"port={self.port}",
-            "-c", "unix_socket_directories=",
-            "-c", "max_connections=200",
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            f"port={self.port}",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
         ]
         if not self.durable:
-            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            options += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         log = self.log
         with log.open("ab") as out:
             if user is not None:
@@ -278,7 +300,9 @@ class EmbeddedPostgres:
         import psycopg
 
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 

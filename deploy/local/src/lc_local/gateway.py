@@ -107,7 +107,9 @@ def _spa(dist: Path | None) -> ASGIApp:
         if relative and candidate.is_file() and candidate.is_relative_to(root):
             return await FileResponse(candidate)(scope, receive, send)
         if relative.startswith(("api/", "v1/")):
-            return await JSONResponse({"detail": "not found"}, status_code=404)(scope, receive, send)
+            return await JSONResponse({"detail": "not found"}, status_code=404)(
+                scope, receive, send
+            )
         return await FileResponse(root / "index.html")(scope, receive, send)
 
     return app

@@ -15,27 +15,44 @@ from lc_proxy.settings import ProxySettings
 class LocalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore")
 
-    data_dir: Path = Field(Path(".lc"), description="Where the embedded NATS, PostgreSQL and simulator keep their data.")
-    host: str = Field("127.0.0.1", description="Address the console, /api and /v1 listen on.")
-    port: int = Field(8080, ge=0, le=65535, description="Port of the console, /api and /v1 (0 picks a free one).")
-    nats_url: str | None = Field(None, description="An external NATS with JetStream; the embedded one when unset.")
-    database_url: str | None = Field(
-        None, description="An external PostgreSQL (postgresql+psycopg://...); the embedded one when unset."
+    data_dir: Path = Field(
+        Path(".lc"),
+        description="Where the embedded NATS, PostgreSQL and simulator keep their data.",
     )
-    kubeconfig: Path | None = Field(None, description="A real cluster's kubeconfig; the simulator when unset.")
-    sim_gpus: str = Field("2x4:H100-80GB", description="The simulated GPU fleet: NODESxDEVICES:PRODUCT[,...].")
+    host: str = Field("127.0.0.1", description="Address the console, /api and /v1 listen on.")
+    port: int = Field(
+        8080, ge=0, le=65535, description="Port of the console, /api and /v1 (0 picks a free one)."
+    )
+    nats_url: str | None = Field(
+        None, description="An external NATS with JetStream; the embedded one when unset."
+    )
+    database_url: str | None = Field(
+        None,
+        description="An external PostgreSQL (postgresql+psycopg://...); the embedded one when unset.",
+    )
+    kubeconfig: Path | None = Field(
+        None, description="A real cluster's kubeconfig; the simulator when unset."
+    )
+    sim_gpus: str = Field(
+        "2x4:H100-80GB", description="The simulated GPU fleet: NODESxDEVICES:PRODUCT[,...]."
+    )
     dns_nameservers: str | None = Field(
         None, description="host:port list for domain verification; the simulator's zone when unset."
     )
-    auth_username: str | None = Field(None, description="Admin user name; auth is off when unset (loopback only).")
-    auth_password: str | None = Field(None, description="Admin password (never logged).", repr=False)
+    auth_username: str | None = Field(
+        None, description="Admin user name; auth is off when unset (loopback only)."
+    )
+    auth_password: str | None = Field(
+        None, description="Admin password (never logged).", repr=False
+    )
     secret_key: str | None = Field(
         None,
         description="Platform key sealing project secrets; generated into <data-dir>/secret.key when unset.",
         repr=False,
     )
     platform_domain: str = Field(
-        "lc.localhost", description="Suffix of generated Service hostnames: <service>-<project>.<domain>."
+        "lc.localhost",
+        description="Suffix of generated Service hostnames: <service>-<project>.<domain>.",
     )
     frontend_dist: Path = Field(
         Path("services/frontend/dist"), description="The built console served at /."
@@ -53,5 +70,7 @@ class LocalSettings(BaseSettings):
         try:
             ProxySettings(proxy_host=self.host)
         except ValidationError as exc:
-            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+            raise ValueError(
+                "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            ) from None
         return self

@@ -61,7 +61,9 @@ class Endpoints:
     def load(cls, data_dir: Path) -> Endpoints:
         path = data_dir / "stack.json"
         if not path.exists():
-            raise FileNotFoundError(f"no running stack found ({path} is missing); start one with `lc up`")
+            raise FileNotFoundError(
+                f"no running stack found ({path} is missing); start one with `lc up`"
+            )
         return cls(**json.loads(path.read_text()))
 
 
@@ -198,7 +200,9 @@ def _bind(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}; set LC_PORT or --port") from None
+        raise PortInUse(
+            f"cannot listen on {host}:{port}: {exc.strerror}; set LC_PORT or --port"
+        ) from None
     listener.listen(2048)
     return listener
 

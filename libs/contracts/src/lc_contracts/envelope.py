@@ -40,7 +40,9 @@ class Envelope(BaseModel):
         try:
             return cls.model_validate_json(raw)
         except ValidationError as exc:
-            raise InvalidEnvelope(f"not a valid event envelope: {exc.error_count()} error(s)") from None
+            raise InvalidEnvelope(
+                f"not a valid event envelope: {exc.error_count()} error(s)"
+            ) from None
 
 
 def new_event_id() -> str:

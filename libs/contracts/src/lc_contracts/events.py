@@ -94,6 +94,8 @@ class OrphanDeletionRequested(Payload):
 
     TYPE = "orphan.deletion_requested"
     target: ManagedObject
+
+
 class SecretSet(Payload):
     """A project secret's new version. The value travels sealed (`lc_contracts.sealing`):
     only holders of LC_SECRET_KEY can read it; everything else shows name and version."""

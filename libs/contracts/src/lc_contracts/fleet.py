@@ -67,9 +67,10 @@ class GpuSnapshot(Contract):
 
     def same_state(self, other: GpuSnapshot | None) -> bool:
         """True when `other` says the same about the GPU; only the observation time differs."""
-        return other is not None and self.model_copy(
-            update={"observed_at": other.observed_at}
-        ) == other
+        return (
+            other is not None
+            and self.model_copy(update={"observed_at": other.observed_at}) == other
+        )
 
     def tombstone(self, observed_at: datetime) -> GpuSnapshot:
         """The snapshot that says this GPU has left the cluster."""
@@ -80,7 +81,9 @@ class FleetSummary(Contract):
     """Counts and memory over the GPUs shown, and how many of them each product and node has."""
 
     # Answers always carry every field, so the schema says so (clients need not guess).
-    model_config = ConfigDict(**Contract.model_config, json_schema_serialization_defaults_required=True)
+    model_config = ConfigDict(
+        **Contract.model_config, json_schema_serialization_defaults_required=True
+    )
 
     total: int = 0
     healthy: int = 0

@@ -17,9 +17,7 @@ LDH_LABEL: Final = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CHALLENGE_PREFIX: Final = "_lc-challenge"
 
 _LABEL = r"(?!..--)[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?"
-FQDN_PATTERN: Final = (
-    rf"^(?=.{{1,{MAX_FQDN}}}\.?$)(?:{_LABEL}\.)+(?![0-9]+\.?$){_LABEL}\.?$"
-)
+FQDN_PATTERN: Final = rf"^(?=.{{1,{MAX_FQDN}}}\.?$)(?:{_LABEL}\.)+(?![0-9]+\.?$){_LABEL}\.?$"
 """The ASCII names `normalise_fqdn` accepts, as a JSON Schema pattern: two or more LDH labels
 (no '--' in 3rd and 4th place, as IDNA says), any case, an optional final dot, and a last
 label that is not a number. Internationalised names are accepted too, as U-labels."""

@@ -24,7 +24,9 @@ IMAGE_REF: Final = re.compile(
 PROJECT_SLUG_MAX: Final = 40
 SERVICE_NAME_MAX: Final = 40
 RESERVED_SLUG_PREFIXES: Final = ("kube-",)
-RESERVED_SLUGS: Final = frozenset({"liquidcompute-system", "kube-system", "kube-public", "kube-node-lease"})
+RESERVED_SLUGS: Final = frozenset(
+    {"liquidcompute-system", "kube-system", "kube-public", "kube-node-lease"}
+)
 
 
 def dns1123_label_pattern(max_length: int) -> str:

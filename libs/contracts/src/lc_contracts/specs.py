@@ -98,7 +98,9 @@ class ModelKind(StorableContract):
     ] = Field(default_factory=lambda: [Endpoint.CHAT_COMPLETIONS, Endpoint.COMPLETIONS])
     gpus: Annotated[JsonInt, Field(ge=1, le=MAX_GPUS_PER_REPLICA)] | None = None
     replicas: Annotated[JsonInt, Field(ge=0, le=MAX_REPLICAS)] | None = None
-    args: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=64)] | None = None
+    args: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=64)] | None = (
+        None
+    )
 
 
 PORT_NAME_MAX: Final = 15
@@ -170,8 +172,12 @@ class ContainerKind(StorableContract):
     """A generic container workload (compiled to Deployment + Service + PVC)."""
 
     image: ImageRef
-    command: Annotated[list[Annotated[str, Field(max_length=4096)]], Field(max_length=64)] | None = None
-    args: Annotated[list[Annotated[str, Field(max_length=4096)]], Field(max_length=64)] | None = None
+    command: (
+        Annotated[list[Annotated[str, Field(max_length=4096)]], Field(max_length=64)] | None
+    ) = None
+    args: Annotated[list[Annotated[str, Field(max_length=4096)]], Field(max_length=64)] | None = (
+        None
+    )
     env: Annotated[list[EnvVar], Field(max_length=256)] | None = None
     ports: Annotated[list[PortSpec], Field(max_length=32)] = Field(default_factory=list)
     resources: Resources | None = None

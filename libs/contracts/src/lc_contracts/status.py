@@ -95,7 +95,19 @@ class OrphanReport(Contract):
 
 # Upper bounds (ms) of the latency histograms every proxy replica reports.
 LATENCY_BUCKETS_MS: Final = (
-    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0, 60000.0,
+    5.0,
+    10.0,
+    25.0,
+    50.0,
+    100.0,
+    250.0,
+    500.0,
+    1000.0,
+    2500.0,
+    5000.0,
+    10000.0,
+    30000.0,
+    60000.0,
 )
 
 

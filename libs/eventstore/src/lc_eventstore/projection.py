@@ -50,7 +50,9 @@ checkpoints = sa.Table(
     metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+    ),
 )
 
 quarantine = sa.Table(
@@ -299,7 +301,11 @@ class ProjectionRunner:
                     raise
                 rows.append(
                     _quarantine_row(
-                        self.projection.name, event.seq, subjects[event.seq], event.envelope.type, exc
+                        self.projection.name,
+                        event.seq,
+                        subjects[event.seq],
+                        event.envelope.type,
+                        exc,
                     )
                 )
         return rows

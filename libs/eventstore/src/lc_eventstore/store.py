@@ -189,7 +189,9 @@ class EventStore:
                 seq = int(raw.seq or 0) + 1
         return None
 
-    async def append_pipelined(self, events: Sequence[Envelope], *, timeout: float = 30.0) -> list[int]:
+    async def append_pipelined(
+        self, events: Sequence[Envelope], *, timeout: float = 30.0
+    ) -> list[int]:
         """Append many events without expected sequences: publish them all, then collect the
         acknowledgements, so the round trips overlap. For bulk writes (imports, seeding)
         where no decision depends on an aggregate's state; ids still dedupe. Returns the
@@ -222,14 +224,18 @@ class EventStore:
             try:
                 await asyncio.wait_for(all_acked.wait(), timeout)
             except TimeoutError:
-                raise EventStoreUnavailable(f"{remaining} of {len(events)} appends were not acknowledged") from None
+                raise EventStoreUnavailable(
+                    f"{remaining} of {len(events)} appends were not acknowledged"
+                ) from None
         finally:
             await sub.unsubscribe()
         seqs = []
         for event, raw in zip(events, acks, strict=True):
             ack = json.loads(raw or b"{}")
             if "error" in ack:
-                raise EventStoreError(f"{event.subject}: {ack['error'].get('description', ack['error'])}")
+                raise EventStoreError(
+                    f"{event.subject}: {ack['error'].get('description', ack['error'])}"
+                )
             seqs.append(int(ack["seq"]))
         return seqs
 
@@ -268,7 +274,9 @@ class EventStore:
     async def last_per_subject(self, subject_filter: str) -> list[StoredMessage]:
         """The last message of every subject matching `subject_filter`."""
         out: list[StoredMessage] = []
-        async for batch in read_batches(self._js, self.stream, [subject_filter], last_per_subject=True):
+        async for batch in read_batches(
+            self._js, self.stream, [subject_filter], last_per_subject=True
+        ):
             out.extend(batch)
         return out
 
@@ -294,7 +302,12 @@ class EventStore:
     ) -> AsyncGenerator[list[StoredMessage], None]:
         """Batches of the log from `from_seq`, in order (see `read_batches`)."""
         async for batch in read_batches(
-            self._js, self.stream, list(subjects), from_seq=from_seq, follow=follow, batch=batch_size
+            self._js,
+            self.stream,
+            list(subjects),
+            from_seq=from_seq,
+            follow=follow,
+            batch=batch_size,
         ):
             yield batch
 

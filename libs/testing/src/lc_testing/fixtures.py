@@ -46,7 +46,9 @@ def _in_scratch_dir(prefix: str, start: Callable[[Path], Server]) -> Iterator[Se
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[EmbeddedPostgres]:
-    with _in_scratch_dir("lc-test-pg-", lambda root: EmbeddedPostgres(root, durable=False).start()) as server:
+    with _in_scratch_dir(
+        "lc-test-pg-", lambda root: EmbeddedPostgres(root, durable=False).start()
+    ) as server:
         yield server
 
 
@@ -74,7 +76,9 @@ def database_dsn(postgres_server: EmbeddedPostgres, database_name: str) -> str:
 
 @pytest.fixture
 def nats_server() -> Iterator[EmbeddedNats]:
-    with _in_scratch_dir("lc-test-nats-", lambda root: EmbeddedNats(root, sync_always=False).start()) as server:
+    with _in_scratch_dir(
+        "lc-test-nats-", lambda root: EmbeddedNats(root, sync_always=False).start()
+    ) as server:
         yield server
 
 

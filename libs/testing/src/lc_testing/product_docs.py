@@ -34,4 +34,8 @@ HELLO: Final[dict[str, Any]] = {
     },
 }
 
-DOMAIN: Final[dict[str, Any]] = {"fqdn": "chat.acme.com", "projectSlug": "default", "serviceName": "llama-3-8b"}
+DOMAIN: Final[dict[str, Any]] = {
+    "fqdn": "chat.acme.com",
+    "projectSlug": "default",
+    "serviceName": "llama-3-8b",
+}

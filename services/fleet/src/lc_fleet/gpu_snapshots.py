@@ -116,9 +116,7 @@ def _mode(value: Any) -> GpuMode:
         return GpuMode.EXCLUSIVE
 
 
-def snapshot_of(
-    obj: Mapping[str, Any], owners: OwnerLookup, observed_at: datetime
-) -> GpuSnapshot:
+def snapshot_of(obj: Mapping[str, Any], owners: OwnerLookup, observed_at: datetime) -> GpuSnapshot:
     """The snapshot of a GPU object, its allocations joined with their owners.
 
     Raises InvalidGpuObject for an object without node, uuid or a valid index.
@@ -147,7 +145,8 @@ def snapshot_of(
         memory_total_mib=total,
         memory_available_mib=total if available is None else _int(available),
         utilization=float(utilization)
-        if isinstance(utilization, int | float) and not isinstance(utilization, bool)
+        if isinstance(utilization, int | float)
+        and not isinstance(utilization, bool)
         and utilization >= 0
         else 0.0,
         allocations=allocations,

@@ -22,7 +22,9 @@ from lc_contracts.fleet import GpuSnapshot
 HEALTH_EVENT_NAMESPACE: Final = uuid.UUID("8d0f6f0e-4b8e-5c3a-9a57-6c1f2b0e7d41")
 
 
-def health_transition(previous: GpuSnapshot | None, current: GpuSnapshot) -> GpuHealthChanged | None:
+def health_transition(
+    previous: GpuSnapshot | None, current: GpuSnapshot
+) -> GpuHealthChanged | None:
     """The `gpu.health_changed` payload if `current` changes the GPU's health, else None."""
     before = previous.health if previous is not None else None
     if current.removed or before == current.health:

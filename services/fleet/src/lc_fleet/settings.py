@@ -54,7 +54,9 @@ class FleetSettings(BaseSettings):
     backoff_max_s: float = Field(default=10.0, gt=0, validation_alias=_env("backoff_max_s"))
     """LC_FLEET_BACKOFF_MAX_S: longest wait between reconnection attempts."""
 
-    publish_concurrency: int = Field(default=256, ge=1, validation_alias=_env("publish_concurrency"))
+    publish_concurrency: int = Field(
+        default=256, ge=1, validation_alias=_env("publish_concurrency")
+    )
     """LC_FLEET_PUBLISH_CONCURRENCY: snapshots in flight to JetStream at once."""
 
     event_source: str = Field(default="lc-fleet", validation_alias=_env("event_source"))

@@ -17,7 +17,11 @@ from lc_contracts.cross_site import JSON, MULTIPART, AllowedHosts, check_asgi_re
 from lc_proxy.openai_errors import ProxyError
 
 ACCEPTED_MEDIA: Final = frozenset({JSON, MULTIPART})
-_CODES: Final = {421: "misdirected_request", 403: "cross_origin_request", 415: "unsupported_media_type"}
+_CODES: Final = {
+    421: "misdirected_request",
+    403: "cross_origin_request",
+    415: "unsupported_media_type",
+}
 
 
 def refusal(scope: Mapping[str, Any], allowed: AllowedHosts) -> ProxyError | None:

@@ -36,7 +36,7 @@ async def orphan_report(js: JetStreamContext) -> OrphanReport | None:
 
 def find_orphan(report: OrphanReport | None, name: str) -> ManagedObject:
     """The orphan named `Kind/namespace/name` (as `lc orphans` prints it; kind in any case)."""
-    for target in (report.orphans if report is not None else []):
+    for target in report.orphans if report is not None else []:
         if str(target).lower() == name.lower():
             return target
     raise OrphanNotFound(f"no orphan named {name!r}; `lc orphans` lists them")

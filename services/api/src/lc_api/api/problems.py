@@ -68,6 +68,7 @@ TITLES: Final[Mapping[str, str]] = {
     "internal-error": "Internal error",
 }
 
+
 class ProblemFieldError(BaseModel):
     pointer: str = Field(description="JSON pointer to the offending field, e.g. /kind/model")
     detail: str

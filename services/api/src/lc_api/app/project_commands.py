@@ -17,7 +17,9 @@ class ProjectCommands:
         self._loop = loop
 
     async def state(self, slug: str) -> project.ProjectState:
-        return await self._loop.load(project_subject(slug), project.ProjectState(slug), project.evolve)
+        return await self._loop.load(
+            project_subject(slug), project.ProjectState(slug), project.evolve
+        )
 
     async def require(self, slug: str) -> None:
         """NotFound unless the project exists now."""

@@ -60,9 +60,7 @@ class ServiceCommands:
         if_match: int | None,
         ctx: CommandContext,
     ) -> Written:
-        return await self._keep_live(
-            slug, name, lambda s: service.patch(s, changes, if_match), ctx
-        )
+        return await self._keep_live(slug, name, lambda s: service.patch(s, changes, if_match), ctx)
 
     async def rollback(
         self, slug: str, name: str, revision: int, if_match: int | None, ctx: CommandContext
@@ -100,7 +98,11 @@ class ServiceCommands:
                 raise _orphaned(slug, name) from None
             raise
         written = await self._loop.run(
-            service_subject(slug, name), service.ServiceState(slug, name), service.evolve, decide, ctx
+            service_subject(slug, name),
+            service.ServiceState(slug, name),
+            service.evolve,
+            decide,
+            ctx,
         )
         if not (await self._projects.state(slug)).exists:
             await self._withdraw_own_write(slug, name, ctx)

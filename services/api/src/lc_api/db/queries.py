@@ -338,6 +338,7 @@ class ReadModels:
         )
         async with self._engine.connect() as conn:
             return [(r.project_slug, r.id) for r in (await conn.execute(query)).all()]
+
     # --- secrets (names and versions only) -------------------------------------------
 
     @staticmethod

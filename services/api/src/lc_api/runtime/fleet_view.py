@@ -235,4 +235,3 @@ class FleetView:
 
 def summary_json(summary: FleetSummary) -> bytes:
     return summary.model_dump_json(by_alias=True).encode()
-

@@ -43,6 +43,7 @@ Sort = Annotated[
     ),
 ]
 
+
 class ProjectPatch(StorableContract):
     """A change to a project. The slug is immutable."""
 
