@@ -31,8 +31,8 @@ import nats
 
 from lc_contracts.events import ProjectCreated, build
 from lc_contracts.subjects import project_subject
+from lc_embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from lc_eventstore import EventStore, provision_streams
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -31,8 +31,8 @@ from throwaway_venv import throwaway_venv
 
 from lc_contracts.events import ProjectCreated, build
 from lc_contracts.subjects import project_subject
+from lc_embedded import EmbeddedNats
 from lc_eventstore import EventStore, provision_streams
-from lc_local.embedded import EmbeddedNats
 
 FASTSTREAM = "faststream[nats]==0.7.8"
 NATS_PY = "nats-py==2.16.0"

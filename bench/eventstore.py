@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, build, decode
 from lc_contracts.subjects import project_subject
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import EventStore, ProjectionRunner, StoredEvent, provision_streams
 from lc_eventstore.projection import metadata as checkpoint_metadata
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 
 metadata = sa.MetaData()
 projects = sa.Table(

@@ -52,10 +52,10 @@ from lc_api.runtime.fleet_view import FleetView
 from lc_clustersim.sim import ClusterSim, SimConfig
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION, GPU_PLURAL, GpuHealth
 from lc_contracts.fleet import FleetSummary, GpuSnapshot
+from lc_embedded import EmbeddedNats, free_port
 from lc_eventstore import provision_streams
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
-from lc_local.embedded import EmbeddedNats, free_port
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -29,8 +29,8 @@ from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.subjects import project_subject, service_subject
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import EventStore, ProjectionRunner, provision_streams
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 
 
 def burst(events: int, services: int = 50) -> list[Envelope]:

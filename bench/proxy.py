@@ -488,7 +488,7 @@ async def wait_routable(url: str, timeout: float = 30.0) -> None:
 
 @contextlib.contextmanager
 def embedded_nats(root: Path) -> Iterator[str]:
-    from lc_local.embedded import EmbeddedNats
+    from lc_embedded import EmbeddedNats
 
     server = EmbeddedNats(root / "nats", sync_always=False).start()
     try:

@@ -38,8 +38,8 @@ from lc_clustersim.sim import ClusterSim, SimConfig
 from lc_contracts.events import Payload, ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.subjects import project_subject, service_subject
+from lc_embedded import EmbeddedNats
 from lc_eventstore import EventStore, provision_streams
-from lc_local.embedded import EmbeddedNats
 from lc_reconciler.domain.compiler import Manifest, compile_namespace, compile_service
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, NAMESPACE, kind_of, service_kinds

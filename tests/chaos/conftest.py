@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 
 from .lc_up import LcUp
 

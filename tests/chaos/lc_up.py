@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from lc_local.embedded import free_port
+from lc_embedded import free_port
 
 START_DEADLINE_S = 120.0  # a loaded two-core machine needs well over 30 s
 

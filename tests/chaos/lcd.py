@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from lc_local.embedded import free_port
+from lc_embedded import free_port
 
 READY_DEADLINE_S = 60.0
 

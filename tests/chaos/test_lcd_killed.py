@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 
 from .lcd import Lcd
 from .load import assert_invariants, create_projects

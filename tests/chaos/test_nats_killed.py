@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 
 from .lc_up import LcUp
 from .lcd import Lcd

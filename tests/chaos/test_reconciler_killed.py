@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from lc_clustersim.sim import ClusterSim
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 
 from .lcd import Lcd
 from .load import eventually

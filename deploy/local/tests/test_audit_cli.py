@@ -13,8 +13,8 @@ import uvicorn
 
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
+from lc_embedded import free_port
 from lc_local.cli import main
-from lc_local.embedded import free_port
 from lc_testing import product_docs
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_local.supervision import FIRST_BACKOFF_S, MAX_BACKOFF_S, ServerSupervisor, next_backoff
 
 DEADLINE_S = 30.0

@@ -13,9 +13,9 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_contracts.subjects import project_subject
+from lc_embedded import EmbeddedPostgres
 from lc_eventstore import EventStore, ProjectionRunner
 from lc_eventstore.projection import read_checkpoint
-from lc_local.embedded import EmbeddedPostgres
 
 from .conftest import prepare_engine
 from .events_factory import created, renamed

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 
 from .conftest import ADMIN, client_for, make_settings
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from lc_local.embedded import free_port
+from lc_embedded import free_port
 from lc_local.stack import Endpoints
 
 FRONTEND = Path(__file__).resolve().parents[4] / "services" / "frontend"

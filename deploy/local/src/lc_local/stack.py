@@ -29,9 +29,9 @@ import uvicorn
 
 from lc_api.main import KEEP_ALIVE_S
 from lc_contracts.sealing import generate_key
+from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import provision_streams
 from lc_local.components import Wiring, WorkerPool, http_apps, workers
-from lc_local.embedded import EmbeddedNats, EmbeddedPostgres
 from lc_local.gateway import Gateway, Health
 from lc_local.settings import LocalSettings
 from lc_local.supervision import ServerSupervisor, Supervised
