@@ -30,11 +30,11 @@ from pydantic_settings import BaseSettings
 
 from lc_api.settings import ApiSettings
 from lc_clustersim.sim import ClusterSim
-from lc_clustersim.testing import wait_until
 from lc_domain_verifier.settings import VerifierSettings
 from lc_fleet.settings import FleetSettings
 from lc_proxy.settings import ProxySettings
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing import wait_until
 from lc_testing.product_docs import LLAMA
 
 from .chart_render import DOCS_INSTALL_FLAGS, Rendered, render_flags
@@ -186,7 +186,7 @@ async def test_each_program_starts_from_the_rendered_environment(
                 return False
 
             try:
-                await wait_until(alive_and, within=WITHIN, interval=0.25, message=what)
+                await wait_until(alive_and, timeout=WITHIN, interval=0.25, what=what)
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{logs()}") from None
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 
-from lc_clustersim.testing import wait_until
 from lc_contracts.engine import ANNOTATION_CREATED_BY, LABEL_MANAGED_BY
 from lc_contracts.status import ProjectPhase, ProjectStatus, ServicePhase
 from lc_contracts.subjects import project_status_subject
 from lc_eventstore import current_status
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, NAMESPACE
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO
 
 from .conftest import Events, Reconcilers
@@ -63,7 +63,7 @@ async def test_a_project_cannot_take_over_an_existing_namespace(
         status = await project_status(jetstream, "ingress-nginx")
         return status is not None and status.phase is ProjectPhase.FAILED
 
-    await wait_until(project_failed, within=10, message="project Failed")
+    await wait_until(project_failed, timeout=10, what="project Failed")
     status = await project_status(jetstream, "ingress-nginx")
     assert status is not None
     assert "'ingress-nginx'" in status.message
@@ -73,7 +73,7 @@ async def test_a_project_cannot_take_over_an_existing_namespace(
         found = await snapshot(jetstream, "ingress-nginx", "hello")
         return found is not None and found.phase is ServicePhase.FAILED
 
-    await wait_until(service_failed, within=10, message="service Failed")
+    await wait_until(service_failed, timeout=10, what="service Failed")
     found = await snapshot(jetstream, "ingress-nginx", "hello")
     assert found is not None
     assert "ingress-nginx" in found.message
@@ -88,7 +88,7 @@ async def test_a_project_cannot_take_over_an_existing_namespace(
         status = await project_status(jetstream, "ingress-nginx")
         return status is not None and status.phase is ProjectPhase.DELETED
 
-    await wait_until(project_gone, within=10, message="project Deleted")
+    await wait_until(project_gone, timeout=10, what="project Deleted")
     namespace = await kube.get(NAMESPACE, None, "ingress-nginx")
     assert namespace is not None, "a namespace it did not create is never deleted"
     assert namespace["metadata"].get("deletionTimestamp") is None
@@ -106,7 +106,7 @@ async def test_a_namespace_the_platform_creates_carries_its_mark_and_goes_with_t
         live = await kube.get(NAMESPACE, None, "shop")
         return live is not None and status is not None and status.phase is ProjectPhase.READY
 
-    await wait_until(ready, within=10, message="project Ready, its namespace created")
+    await wait_until(ready, timeout=10, what="project Ready, its namespace created")
     namespace = await kube.get(NAMESPACE, None, "shop")
     assert namespace is not None
     assert namespace["metadata"]["annotations"][ANNOTATION_CREATED_BY] == "liquidcompute"
@@ -116,7 +116,7 @@ async def test_a_namespace_the_platform_creates_carries_its_mark_and_goes_with_t
         live = await kube.get(NAMESPACE, None, "shop")
         return live is None or live["metadata"].get("deletionTimestamp") is not None
 
-    await wait_until(gone, within=10, message="namespace shop deleted")
+    await wait_until(gone, timeout=10, what="namespace shop deleted")
 
 
 async def test_a_namespace_made_before_the_mark_existed_is_still_the_projects(
@@ -148,4 +148,4 @@ async def test_a_namespace_made_before_the_mark_existed_is_still_the_projects(
             and status.phase is ProjectPhase.READY
         )
 
-    await wait_until(marked_and_ready, within=10, message="legacy namespace kept, and marked")
+    await wait_until(marked_and_ready, timeout=10, what="legacy namespace kept, and marked")

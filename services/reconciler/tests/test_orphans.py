@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 
-from lc_clustersim.testing import wait_until
 from lc_contracts.events import OrphanDetected, build
 from lc_contracts.status import OrphanReport
 from lc_contracts.streams import EVENTS_STREAM
@@ -18,6 +17,7 @@ from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import NAMESPACE
 from lc_reconciler.orphan_commands import find_orphan, orphan_report, request, run_orphans
 from lc_reconciler.reconcile import Reconciler
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -26,7 +26,7 @@ from .helpers import compiled_refs, managed_objects, project_created, service_ap
 
 async def _resynced(reconciler: Reconciler) -> None:
     """Until the first resync ran and every key it queued was processed."""
-    await wait_until(lambda: reconciler.resyncs >= 1, within=10, message="first resync")
+    await wait_until(lambda: reconciler.resyncs >= 1, timeout=10, what="first resync")
     await reconciler.queue.wait_idle()
 
 
@@ -38,7 +38,7 @@ async def _report(js: JetStreamContext, count: int) -> OrphanReport:
         found[:] = [report] if report is not None else []
         return report is not None and len(report.orphans) == count
 
-    await wait_until(reported, within=10, message=f"{count} orphans reported")
+    await wait_until(reported, timeout=10, what=f"{count} orphans reported")
     return found[0]
 
 
@@ -59,7 +59,7 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     async def holds_all() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(holds_all, within=10, message="both services applied")
+    await wait_until(holds_all, timeout=10, what="both services applied")
     await first.stop()
     # LC_EVENTS is lost; provisioning at the next start creates an empty one.
     await jetstream.delete_stream(EVENTS_STREAM.name)
@@ -79,7 +79,7 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
         payloads[:] = [m.event().payload for m in detected.messages]
         return len(payloads) >= hellos
 
-    await wait_until(each_detected, within=10, message="an orphan.detected event per object")
+    await wait_until(each_detected, timeout=10, what="an orphan.detected event per object")
     assert all(isinstance(p, OrphanDetected) for p in payloads)
     assert len(payloads) == hellos
 
@@ -104,7 +104,7 @@ async def test_an_emptied_stream_deletes_nothing_and_reports_orphans(
     # A restart neither reports the same orphans twice nor forgets the requests.
     await second.stop()
     third = await reconcilers.start()
-    await wait_until(lambda: third.runtime.reconciler.resyncs >= 1, within=10, message="resync")
+    await wait_until(lambda: third.runtime.reconciler.resyncs >= 1, timeout=10, what="resync")
     await _report(jetstream, len(want) - 2)
     again = await EventStore(jetstream).load(orphan_subject("acme", "hello"))
     redetected = [m for m in again.messages if isinstance(m.event().payload, OrphanDetected)]
@@ -126,7 +126,7 @@ async def test_a_service_whose_events_it_cannot_read_keeps_its_objects(
     async def holds_all() -> bool:
         return set(await managed_objects(kube, platform)) == want
 
-    await wait_until(holds_all, within=10, message="service applied")
+    await wait_until(holds_all, timeout=10, what="service applied")
     await first.stop()
     # The stream is restored from elsewhere; its service.applied comes from a newer version.
     await jetstream.delete_stream(EVENTS_STREAM.name)

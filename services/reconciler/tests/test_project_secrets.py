@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from lc_clustersim.testing import wait_until
 from lc_contracts.events import SecretDeleted, SecretSet
 from lc_contracts.sealing import SecretKey, generate_key
 from lc_contracts.subjects import secret_subject
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, SECRET
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing import wait_until
 
 from .conftest import Events, Reconcilers
 from .helpers import project_created, service_applied, spec
@@ -68,10 +68,8 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
     async def holds(value: str) -> bool:
         return await value_in_cluster(kube) == value
 
-    await wait_until(lambda: holds("hf_first"), within=10, message="Secret written")
-    await wait_until(
-        lambda: kube.get(DEPLOYMENT, "default", "app"), within=10, message="Deployment"
-    )
+    await wait_until(lambda: holds("hf_first"), timeout=10, what="Secret written")
+    await wait_until(lambda: kube.get(DEPLOYMENT, "default", "app"), timeout=10, what="Deployment")
     deployment = await kube.get(DEPLOYMENT, "default", "app")
     assert deployment is not None
     [container] = deployment["spec"]["template"]["spec"]["containers"]
@@ -85,16 +83,16 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
     # Deleted by hand: the next resync writes it again.
     await kube.delete(SECRET, "default", "lc-secret-hf-token")
     running.runtime.reconciler.request_resync()
-    await wait_until(lambda: holds("hf_first"), within=10, message="Secret restored by resync")
+    await wait_until(lambda: holds("hf_first"), timeout=10, what="Secret restored by resync")
     await events.append(*secret_set("default", "hf-token", "hf_second", 2))
-    await wait_until(lambda: holds("hf_second"), within=10, message="Secret rotated")
+    await wait_until(lambda: holds("hf_second"), timeout=10, what="Secret rotated")
 
     async def rolled() -> bool:
         live = await kube.get(DEPLOYMENT, "default", "app")
         return live is not None and annotation(live) == "hf-token=2"
 
     # Containers read env only at start: the rotation rolls the Deployment's pods.
-    await wait_until(rolled, within=10, message="pod template stamped with version 2")
+    await wait_until(rolled, timeout=10, what="pod template stamped with version 2")
     await events.append(
         secret_subject("default", "hf-token"),
         SecretDeleted(project_slug="default", name="hf-token"),
@@ -103,7 +101,7 @@ async def test_the_cluster_secret_holds_the_value_and_follows_it(
     async def gone() -> bool:
         return await kube.get(SECRET, "default", "lc-secret-hf-token") is None
 
-    await wait_until(gone, within=10, message="Secret deleted")
+    await wait_until(gone, timeout=10, what="Secret deleted")
 
 
 async def test_without_the_key_nothing_is_written_and_the_log_says_why(
@@ -120,6 +118,6 @@ async def test_without_the_key_nothing_is_written_and_the_log_says_why(
     def logged() -> bool:
         return "LC_SECRET_KEY" in caplog.text
 
-    await wait_until(logged, within=10, message="missing key logged")
+    await wait_until(logged, timeout=10, what="missing key logged")
     assert await value_in_cluster(kube) is None
     assert "hf_first" not in caplog.text

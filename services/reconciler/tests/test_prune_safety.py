@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 
-from lc_clustersim.testing import wait_until
 from lc_contracts.subjects import project_subject, service_subject
 from lc_eventstore import EventStore
 from lc_reconciler.domain.desired_state import DesiredState
@@ -15,6 +14,7 @@ from lc_reconciler.kube.resources import DEPLOYMENT, PVC
 from lc_reconciler.orphan_commands import orphan_report
 from lc_reconciler.reconcile import Reconciler
 from lc_reconciler.settings import ReconcilerSettings
+from lc_testing import wait_until
 from lc_testing.product_docs import HELLO, LLAMA
 
 from .conftest import Events, Reconcilers
@@ -39,7 +39,7 @@ async def test_workspace_volume_outlives_every_revision_and_goes_with_its_servic
     async def volume() -> dict[str, object] | None:
         return await kube.get(PVC, "acme", "hello-workspace")
 
-    await wait_until(volume, within=10, message="workspace volume created")
+    await wait_until(volume, timeout=10, what="workspace volume created")
     # The service becomes an inference Model: its Deployment and Service go, its data stays.
     as_model = spec(LLAMA, name="hello")
     await events.append(*service_applied("acme", as_model, revision=2))
@@ -47,7 +47,7 @@ async def test_workspace_volume_outlives_every_revision_and_goes_with_its_servic
     async def deployment_gone() -> bool:
         return await kube.get(DEPLOYMENT, "acme", "hello") is None
 
-    await wait_until(deployment_gone, within=10, message="revision 2 pruned the Deployment")
+    await wait_until(deployment_gone, timeout=10, what="revision 2 pruned the Deployment")
     objects = await managed_objects(kube, platform)
     assert set(objects) == compiled_refs(platform, [("acme", as_model, 2)]) | {
         ref for ref in objects if ref.kind == "PersistentVolumeClaim"
@@ -56,7 +56,7 @@ async def test_workspace_volume_outlives_every_revision_and_goes_with_its_servic
     reconciler = running.runtime.reconciler
     resyncs = reconciler.resyncs
     reconciler.request_resync()
-    await wait_until(lambda: reconciler.resyncs > resyncs, within=10, message="resync done")
+    await wait_until(lambda: reconciler.resyncs > resyncs, timeout=10, what="resync done")
     await reconciler.queue.wait_idle()
     assert await volume() is not None, "a resync must not delete the user's volume"
 
@@ -65,7 +65,7 @@ async def test_workspace_volume_outlives_every_revision_and_goes_with_its_servic
     async def volume_gone() -> bool:
         return await volume() is None
 
-    await wait_until(volume_gone, within=10, message="volume deleted with its service")
+    await wait_until(volume_gone, timeout=10, what="volume deleted with its service")
 
 
 async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
@@ -87,7 +87,7 @@ async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
     async def holds(refs: set[object]) -> bool:
         return set(await managed_objects(kube, platform)) == refs
 
-    await wait_until(lambda: holds(everything), within=15, message="five services applied")
+    await wait_until(lambda: holds(everything), timeout=15, what="five services applied")
     await first.stop()
     # While it is down, the stream comes to say that most services were deleted.
     for name in names[:4]:
@@ -95,7 +95,7 @@ async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
 
     second = await reconcilers.start(guarded)
     reconciler = second.runtime.reconciler
-    await wait_until(lambda: reconciler.resyncs >= 1, within=10, message="first resync")
+    await wait_until(lambda: reconciler.resyncs >= 1, timeout=10, what="first resync")
     await reconciler.queue.wait_idle()
     assert await holds(everything), "a guarded resync deletes nothing"
 
@@ -103,7 +103,7 @@ async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
         report = await orphan_report(jetstream)
         return report is not None and len(report.held_deletions) == 20
 
-    await wait_until(held, within=10, message="20 deletions held and reported")
+    await wait_until(held, timeout=10, what="20 deletions held and reported")
     report = await orphan_report(jetstream)
     assert report is not None
     assert "held" in report.message
@@ -112,13 +112,13 @@ async def test_resync_that_would_delete_most_of_the_cluster_holds_and_reports(
     # Told otherwise, the same resync goes ahead.
     await reconcilers.start(guarded.model_copy(update={"prune_guard_share": 1.0}))
     rest = compiled_refs(platform, [("acme", spec(HELLO, name=names[4]), 1)])
-    await wait_until(lambda: holds(rest), within=15, message="deletions made once allowed")
+    await wait_until(lambda: holds(rest), timeout=15, what="deletions made once allowed")
 
     async def released() -> bool:
         report = await orphan_report(jetstream)
         return report is not None and not report.held_deletions
 
-    await wait_until(released, within=10, message="no deletion held any more")
+    await wait_until(released, timeout=10, what="no deletion held any more")
 
 
 async def test_a_lagging_replica_never_prunes_a_newer_revisions_objects(
@@ -146,7 +146,7 @@ async def test_a_lagging_replica_never_prunes_a_newer_revisions_objects(
     async def holds_newer() -> bool:
         return set(await managed_objects(kube, platform)) == newer
 
-    await wait_until(holds_newer, within=10, message="revision 2 applied with its Ingress")
+    await wait_until(holds_newer, timeout=10, what="revision 2 applied with its Ingress")
     await leader.stop()
 
     lagging = Reconciler(kube, platform, lagging_state)
