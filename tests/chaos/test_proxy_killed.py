@@ -1,0 +1,170 @@
+"""SIGKILL an lc-proxy replica in the middle of a streamed chat completion: the client's
+stream breaks (it cannot be told otherwise), its retry is served whole by the other
+replica, the upstream sees the cut request go away, and the restarted replica serves
+streams again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
+from lc_contracts.specs import Endpoint
+from lc_contracts.status import Replica, ServicePhase, ServiceStatus
+from lc_contracts.subjects import service_status_subject
+from lc_embedded import EmbeddedNats, free_port
+from lc_eventstore import provision_streams, publish_status
+from lc_testing import wait_until
+
+MODEL = "sim/chaos-model"
+CHUNKS = 200
+READY_DEADLINE_S = 60.0
+
+
+class Proxy:
+    """`lc-proxy` as its own process, as each replica runs in a cluster."""
+
+    def __init__(self, nats_url: str, name: str, log: Path) -> None:
+        self.nats_url, self.name, self.log = nats_url, name, log
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Proxy:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
+            "LC_NATS_URL": self.nats_url,
+            "LC_PROXY_HOST": "127.0.0.1",
+            "LC_PROXY_PORT": str(self.port),
+            "LC_PROXY_REPLICA_NAME": self.name,
+        }
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "lc_proxy.main"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + READY_DEADLINE_S
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"lc-proxy exited:\n{self.log.read_text()[-3000:]}"
+            try:
+                models = httpx.get(f"{self.url}/v1/models", timeout=2)
+                if models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"lc-proxy did not route {MODEL} within {READY_DEADLINE_S}s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+async def upstream(durable_nats: EmbeddedNats) -> AsyncIterator[SimulatedUpstream]:
+    """A model replica whose streams last a few seconds, routable through LC_STATUS."""
+    server = SimulatedUpstream(models=[MODEL], faults=UpstreamFaults(token_delay_s=0.01))
+    await server.start()
+    nc = await nats.connect(durable_nats.url)
+    try:
+        js = nc.jetstream()
+        await provision_streams(js)
+        status = ServiceStatus(
+            project_slug="chaos",
+            service_name="model",
+            phase=ServicePhase.READY,
+            model_name=MODEL,
+            endpoints=[Endpoint.CHAT_COMPLETIONS],
+            replicas=[Replica(name="model-0", url=server.url)],
+            ready_replicas=1,
+            observed_at=datetime.now(UTC),
+        )
+        await publish_status(js, service_status_subject("chaos", "model"), status)
+        yield server
+    finally:
+        await nc.close()
+        await server.stop()
+
+
+def request() -> dict[str, object]:
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Hello!"}],
+        "stream": True,
+        "max_tokens": CHUNKS,
+    }
+
+
+async def stream(client: httpx.AsyncClient, url: str, on_chunk: object = None) -> list[str]:
+    """The content pieces of one streamed completion, up to `data: [DONE]`."""
+    pieces: list[str] = []
+    async with client.stream("POST", f"{url}/v1/chat/completions", json=request()) as answer:
+        assert answer.status_code == 200
+        async for line in answer.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            if line == "data: [DONE]":
+                return pieces
+            delta = json.loads(line.removeprefix("data: "))["choices"][0]["delta"]
+            pieces.append(delta.get("content") or "")
+            if callable(on_chunk):
+                on_chunk(len(pieces))
+    raise AssertionError(f"the stream ended without [DONE] after {len(pieces)} chunks")
+
+
+async def test_a_replica_killed_mid_stream_is_retried_on_the_other(
+    durable_nats: EmbeddedNats, upstream: SimulatedUpstream, scratch: Path
+) -> None:
+    first = Proxy(durable_nats.url, "proxy-a", scratch / "proxy-a.log").start()
+    second = Proxy(durable_nats.url, "proxy-b", scratch / "proxy-b.log").start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            whole = await stream(client, second.url)
+            assert len([p for p in whole if p]) == CHUNKS
+
+            def kill_after_ten(received: int) -> None:
+                if received == 10:
+                    first.kill()
+
+            with pytest.raises(httpx.TransportError):
+                await stream(client, first.url, on_chunk=kill_after_ten)
+
+            # The client's retry goes to the other replica and gets the whole answer.
+            assert await stream(client, second.url) == whole
+            # The killed replica's upstream request went away with it.
+            await wait_until(
+                lambda: upstream.stats.in_flight == 0, timeout=10, what="no request left"
+            )
+            assert upstream.stats.aborted >= 1
+
+            first.start()  # same port, as a restarted pod behind its Service
+            assert await stream(client, first.url) == whole
+    finally:
+        first.stop()
+        second.stop()
