@@ -32,7 +32,7 @@ def start_reconciler(nats_url: str, cluster: ClusterSim, log: Path) -> subproces
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "lc_reconciler.cli"],
+            [sys.executable, "-m", "lc_reconciler.main"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

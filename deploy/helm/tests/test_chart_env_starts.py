@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings
 
 from lc_api.settings import ApiSettings
 from lc_clustersim.sim import ClusterSim
+from lc_contracts.hostnames import platform_hostname
 from lc_domain_verifier.settings import VerifierSettings
 from lc_fleet.settings import FleetSettings
 from lc_proxy.settings import ProxySettings
@@ -218,7 +219,8 @@ async def test_each_program_starts_from_the_rendered_environment(
         await until(lambda: status_is(kube, ingress_path, 200), "the reconciler's Ingress")
         ingress = (await kube.get(ingress_path)).json()
         assert ingress["spec"]["ingressClassName"] == "nginx"
-        assert ingress["spec"]["rules"][0]["host"] == "llama-3-8b-helm-check.example.com"
+        host = platform_hostname("llama-3-8b", PROJECT["slug"], "example.com")
+        assert ingress["spec"]["rules"][0]["host"] == host
         certificate = (
             await kube.get(
                 f"/apis/cert-manager.io/v1/namespaces/{PROJECT['slug']}/certificates/llama-3-8b"
