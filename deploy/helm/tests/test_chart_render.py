@@ -7,11 +7,14 @@ Run with LC_UPDATE_GOLDEN=1 to rewrite golden/docs-install.yaml after an intende
 from __future__ import annotations
 
 import os
+import string
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from lc_contracts.sealing import SecretKey
 
 from .chart_render import (
     DOCS_INSTALL_FLAGS,
@@ -30,6 +33,7 @@ GENERATED_KEYS = {
     ("liquidcompute-lc-proxy-keys", "apiKeys"),
     ("liquidcompute-postgres", "password"),
     ("liquidcompute-postgres", "dsn"),
+    ("liquidcompute-secret-key", "secretKey"),
 }
 
 
@@ -209,6 +213,7 @@ def test_existing_secrets_replace_the_chart_secrets() -> None:
             *DOCS_SET_FLAGS[:-3],
             "lcd.auth.existingSecret=my-admin",
             "lcProxy.existingSecret=my-keys",
+            "secrets.existingSecret=my-platform-key",
         ]
     )
     refs = {
@@ -336,3 +341,96 @@ def test_generated_secrets_are_secret_enough(docs: Rendered) -> None:
     assert (
         keys != render_flags(DOCS_INSTALL_FLAGS).env("liquidcompute-lc-proxy")["LC_PROXY_API_KEYS"]
     )
+
+
+CONSOLE_HOST = "app.example.com"
+
+
+def test_lcd_and_lc_proxy_answer_for_the_console_host_and_their_service_names() -> None:
+    rendered = render_flags(
+        [
+            *DOCS_INSTALL_FLAGS,
+            "allowedHosts[0]=lcd.corp.example",
+            "allowedHosts[1]=*.internal.example",
+        ]
+    )
+    for service in ("lcd", "lc-proxy"):
+        name = f"liquidcompute-{service}"
+        allowed = rendered.env(name)["LC_ALLOWED_HOSTS"].split(",")
+        assert allowed == [
+            CONSOLE_HOST,
+            name,
+            f"{name}.{NAMESPACE}",
+            f"{name}.{NAMESPACE}.svc",
+            f"{name}.{NAMESPACE}.svc.cluster.local",
+            "lcd.corp.example",
+            "*.internal.example",
+        ]
+        rendered.get("Service", name)  # the names above are a Service's
+
+
+def test_the_http_probes_of_lcd_and_lc_proxy_send_host_localhost(docs: Rendered) -> None:
+    probed = 0
+    for name in ("liquidcompute-lcd", "liquidcompute-lc-proxy"):
+        container = docs.container(name)
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            if "httpGet" in container[probe]:
+                probed += 1
+                assert container[probe]["httpGet"]["httpHeaders"] == [
+                    {"name": "Host", "value": "localhost"}
+                ], f"{name} {probe}"
+    assert probed == 4
+
+
+def test_a_bad_allowed_host_is_refused() -> None:
+    assert "/allowedHosts/0" in refusal([*DOCS_INSTALL_FLAGS, "allowedHosts[0]=http://x.example"])
+
+
+def test_lcd_and_the_reconciler_take_the_generated_secret_key_from_a_kept_secret(
+    docs: Rendered,
+) -> None:
+    secret = docs.get("Secret", "liquidcompute-secret-key")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    for name in ("liquidcompute-lcd", "liquidcompute-reconciler"):
+        (var,) = [v for v in docs.container(name)["env"] if v["name"] == "LC_SECRET_KEY"]
+        assert var == {
+            "name": "LC_SECRET_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "liquidcompute-secret-key", "key": "secretKey"}},
+        }
+    key = docs.env("liquidcompute-lcd")["LC_SECRET_KEY"]
+    SecretKey.parse(key)  # the format lcd and the reconciler accept
+    assert set(key) <= set(string.ascii_letters + string.digits + "-_=")  # URL-safe base64
+    assert key != render_flags(DOCS_INSTALL_FLAGS).env("liquidcompute-lcd")["LC_SECRET_KEY"]
+    for name in ("liquidcompute-lc-proxy", "liquidcompute-fleet", "liquidcompute-domain-verifier"):
+        assert "LC_SECRET_KEY" not in docs.env(name)
+
+
+def test_an_existing_secret_key_secret_is_referenced_and_none_rendered() -> None:
+    rendered = render_flags(
+        [
+            *DOCS_INSTALL_FLAGS,
+            "secrets.existingSecret=platform-key",
+            "secrets.existingSecretKey=key",
+        ]
+    )
+    assert "liquidcompute-secret-key" not in {
+        s["metadata"]["name"] for s in rendered.of_kind("Secret")
+    }
+    for name in ("liquidcompute-lcd", "liquidcompute-reconciler"):
+        (var,) = [v for v in rendered.container(name)["env"] if v["name"] == "LC_SECRET_KEY"]
+        assert var["valueFrom"]["secretKeyRef"] == {"name": "platform-key", "key": "key"}
+
+
+def test_the_domain_expiry_and_the_prune_guard_reach_every_program_reading_them() -> None:
+    rendered = render_flags(
+        [
+            *DOCS_INSTALL_FLAGS,
+            "domains.expiryHours=24",
+            "workers.reconciler.pruneGuard.share=0.25",
+            "workers.reconciler.pruneGuard.floor=5",
+        ]
+    )
+    assert rendered.env("liquidcompute-lcd")["LC_DOMAIN_EXPIRY_H"] == "24"
+    assert rendered.env("liquidcompute-domain-verifier")["LC_DOMAIN_EXPIRY_H"] == "24"
+    reconciler = rendered.env("liquidcompute-reconciler")
+    assert (reconciler["LC_PRUNE_GUARD_SHARE"], reconciler["LC_PRUNE_GUARD_FLOOR"]) == ("0.25", "5")

@@ -85,11 +85,45 @@ imagePullSecrets:
 {{- .Values.lcProxy.existingSecret | default (printf "%s-lc-proxy-keys" (include "lc.fullname" .)) -}}
 {{- end -}}
 
-{{/* A generated secret value, kept across upgrades: the live Secret's key when it exists. */}}
+{{/* A generated secret value, kept across upgrades: the live Secret's key when it exists.
+Else `length` random letters and digits, or with `bytes`, that many random bytes in URL-safe
+base64 (randBytes answers standard base64). */}}
 {{- define "lc.keptSecret" -}}
 {{- $live := lookup "v1" "Secret" .root.Release.Namespace .name -}}
 {{- $kept := dig "data" .key "" ($live | default dict) -}}
-{{- if $kept -}}{{ $kept | b64dec }}{{- else -}}{{ randAlphaNum (int .length) }}{{- end -}}
+{{- if $kept -}}{{ $kept | b64dec }}
+{{- else if .bytes -}}{{ randBytes (int .bytes) | replace "+" "-" | replace "/" "_" }}
+{{- else -}}{{ randAlphaNum (int .length) }}{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding LC_SECRET_KEY, the platform key sealing project secrets. */}}
+{{- define "lc.secretKeySecretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secret-key" (include "lc.fullname" .)) -}}
+{{- end -}}
+
+{{- define "lc.secretKeyEnv" -}}
+- name: LC_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "lc.secretKeySecretName" . }}
+      key: {{ if .Values.secrets.existingSecret }}{{ .Values.secrets.existingSecretKey }}{{ else }}secretKey{{ end }}
+{{- end -}}
+
+{{/* LC_ALLOWED_HOSTS of lcd or lc-proxy (`service`): the console's host, the names its
+Service answers to in the cluster, and allowedHosts. */}}
+{{- define "lc.allowedHostsEnv" -}}
+{{- $svc := printf "%s-%s" (include "lc.fullname" .root) .service -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- $hosts := list .root.Values.console.host $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $hosts = concat $hosts .root.Values.allowedHosts | compact | uniq -}}
+- name: LC_ALLOWED_HOSTS
+  value: {{ join "," $hosts | quote }}
+{{- end -}}
+
+{{/* LC_DOMAIN_EXPIRY_H: lcd's claim window and the verifier's verification window are one value. */}}
+{{- define "lc.domainExpiryEnv" -}}
+- name: LC_DOMAIN_EXPIRY_H
+  value: {{ .Values.domains.expiryHours | toString | quote }}
 {{- end -}}
 
 {{/* A writable /tmp: every root file system is read-only. */}}
