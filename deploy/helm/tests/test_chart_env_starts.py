@@ -13,6 +13,7 @@ using the settings the chart gave it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -34,11 +35,12 @@ from lc_contracts.hostnames import platform_hostname
 from lc_domain_verifier.settings import VerifierSettings
 from lc_fleet.settings import FleetSettings
 from lc_proxy.settings import ProxySettings
+from lc_reconciler.domain.compiler import secret_object_name
 from lc_reconciler.settings import ReconcilerSettings
 from lc_testing import wait_until
 from lc_testing.product_docs import LLAMA
 
-from .chart_render import DOCS_INSTALL_FLAGS, Rendered, render_flags
+from .chart_render import DOCS_INSTALL_FLAGS, NAMESPACE, Rendered, render_flags
 
 SETTINGS: dict[str, type[BaseSettings]] = {
     "liquidcompute-lcd": ApiSettings,
@@ -49,6 +51,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 BIN = Path(sys.executable).parent
 PROJECT = {"name": "Helm", "slug": "helm-check"}
+SECRET = {"name": "hf-token", "value": "hf_chart_sealed_value"}
+CONSOLE_HOST = "app.example.com"  # console.host of the docs' flags
 WITHIN = 90.0  # seconds; the machine is shared
 
 
@@ -197,6 +201,18 @@ async def test_each_program_starts_from_the_rendered_environment(
         await until(lambda: status_is(api, "/readyz", 200), "lcd ready")
         await until(lambda: status_is(proxy, "/healthz", 200), "lc-proxy ready")
 
+        # LC_ALLOWED_HOSTS: what the Ingress and the Services' in-cluster names send passes the
+        # DNS-rebinding guard; another name is refused. The probes' Host (localhost) is loopback.
+        for client, path, service in (
+            (api, "/healthz", "liquidcompute-lcd"),
+            (proxy, "/healthz", "liquidcompute-lc-proxy"),
+        ):
+            for host in (CONSOLE_HOST, f"{service}.{NAMESPACE}.svc:8080", "localhost"):
+                answer = await client.get(path, headers={"Host": host})
+                assert answer.status_code == 200, (service, host, answer.text)
+            answer = await client.get(path, headers={"Host": "evil.example"})
+            assert answer.status_code == 421, (service, answer.text)
+
         # lcd: auth on (the rendered login), and the platform values it shows.
         assert (await api.get("/v1/fleet", auth=None)).status_code == 401
         config = (await api.get("/v1/config")).json()
@@ -211,6 +227,17 @@ async def test_each_program_starts_from_the_rendered_environment(
 
         # lc-reconciler: a Project and a Service become objects, with the chart's values.
         assert (await api.post("/v1/projects", json=PROJECT)).status_code in (201, 202)
+
+        # LC_SECRET_KEY from the rendered Secret: lcd seals a project secret (not 503
+        # secrets-disabled), and the reconciler, given the same key, opens it into a Secret.
+        answer = await api.post(f"/v1/projects/{PROJECT['slug']}/secrets", json=SECRET)
+        assert answer.status_code == 201, answer.text
+        secret_path = (
+            f"/api/v1/namespaces/{PROJECT['slug']}/secrets/{secret_object_name(SECRET['name'])}"
+        )
+        await until(lambda: status_is(kube, secret_path, 200), "the reconciler's Secret")
+        written = (await kube.get(secret_path)).json()["data"]
+        assert [base64.b64decode(v).decode() for v in written.values()] == [SECRET["value"]]
         answer = await api.post(f"/v1/projects/{PROJECT['slug']}/services", json=LLAMA)
         assert answer.status_code in (201, 202), answer.text
         ingress_path = (
