@@ -35,7 +35,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,8 @@ from typing import Any
 import aiohttp
 import orjson
 from throwaway_venv import throwaway_venv
+
+from lc_embedded import free_port
 
 MODEL = "sim-model"
 CHAT_BODY = orjson.dumps(
@@ -69,12 +70,6 @@ HERE = Path(__file__).resolve()
 def _pin(cpu: int) -> None:
     with contextlib.suppress(OSError, AttributeError, ValueError):
         os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_upstream(port: int) -> None:
