@@ -15,6 +15,11 @@ from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from .lc_up import LcUp
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The simulator's fixtures (`cluster`), for the reconciler's fault."""
+    config.pluginmanager.import_plugin("lc_testing.cluster")
+
+
 @pytest.fixture
 def scratch() -> Iterator[Path]:
     """A throwaway directory PostgreSQL's unprivileged user can reach (not tmp_path)."""

@@ -6,11 +6,6 @@ streams again."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,67 +18,42 @@ from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
 from lc_contracts.specs import Endpoint
 from lc_contracts.status import Replica, ServicePhase, ServiceStatus
 from lc_contracts.subjects import service_status_subject
-from lc_embedded import EmbeddedNats, free_port
+from lc_embedded import EmbeddedNats
 from lc_eventstore import provision_streams, publish_status
 from lc_testing import wait_until
 
+from .child import Child
+
 MODEL = "sim/chaos-model"
 CHUNKS = 200
-READY_DEADLINE_S = 60.0
 
 
-class Proxy:
-    """`lc-proxy` as its own process, as each replica runs in a cluster."""
+def _routes_model(url: str) -> bool:
+    try:
+        models = httpx.get(f"{url}/v1/models", timeout=2)
+    except httpx.TransportError:
+        return False
+    return models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}
+
+
+class Proxy(Child):
+    """`lc-proxy` as its own process, as each replica runs in a cluster; ready once it
+    routes the test's model."""
 
     def __init__(self, nats_url: str, name: str, log: Path) -> None:
-        self.nats_url, self.name, self.log = nats_url, name, log
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        def settings(port: int) -> dict[str, str]:
+            return {
+                "LC_NATS_URL": nats_url,
+                "LC_PROXY_HOST": "127.0.0.1",
+                "LC_PROXY_PORT": str(port),
+                "LC_PROXY_REPLICA_NAME": name,
+            }
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__("lc_proxy.main", settings, log, is_ready=_routes_model)
 
     def start(self) -> Proxy:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
-            "LC_NATS_URL": self.nats_url,
-            "LC_PROXY_HOST": "127.0.0.1",
-            "LC_PROXY_PORT": str(self.port),
-            "LC_PROXY_REPLICA_NAME": self.name,
-        }
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "lc_proxy.main"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + READY_DEADLINE_S
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"lc-proxy exited:\n{self.log.read_text()[-3000:]}"
-            try:
-                models = httpx.get(f"{self.url}/v1/models", timeout=2)
-                if models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"lc-proxy did not route {MODEL} within {READY_DEADLINE_S}s")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().start()
+        return self
 
 
 @pytest.fixture

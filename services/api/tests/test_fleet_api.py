@@ -29,9 +29,9 @@ from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
 from lc_testing import wait_until
+from lc_testing.gpus import snapshot
 
 from .conftest import running, serve
-from .gpu_factory import snapshot
 
 
 @pytest.fixture

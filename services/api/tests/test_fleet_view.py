@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from lc_api.runtime.fleet_view import FleetView
 from lc_contracts.engine import GpuHealth
 from lc_contracts.fleet import FleetSummary, GpuSnapshot
-
-from .gpu_factory import snapshot
+from lc_testing.gpus import snapshot
 
 
 def test_new_gpu_is_a_change_from_nothing() -> None:

@@ -1,4 +1,5 @@
-"""Build GPU snapshots, as the fleet aggregator publishes them, for the fleet view's tests."""
+"""GPU snapshots as the fleet aggregator publishes them on LC_STATUS, for the tests of
+whoever reads them (the fleet's own, lcd's fleet view and routes)."""
 
 from __future__ import annotations
 
