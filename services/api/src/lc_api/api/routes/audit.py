@@ -37,6 +37,7 @@ from lc_api.views import (
 router = APIRouter(tags=["audit"])
 
 MOMENT = "A stream sequence, or an RFC 3339 time with its zone (Z or ±hh:mm)"
+RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 def _rfc3339(value: object) -> object:
@@ -46,7 +47,6 @@ def _rfc3339(value: object) -> object:
     return value
 
 
-RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 # A time without a zone is refused (422) rather than guessed.
 Moment = (
     Annotated[int, Field(ge=0, le=MAX_SEQ)] | Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
