@@ -321,23 +321,20 @@ class ReadModels:
 
     async def orphaned_services(self) -> list[tuple[str, str]]:
         """(project slug, name) of every projected service whose project is not projected."""
-        query = (
-            sa.select(services.c.project_slug, services.c.name)
-            .where(~sa.exists().where(projects.c.slug == services.c.project_slug))
-            .order_by(services.c.project_slug, services.c.name)
-        )
-        async with self._engine.connect() as conn:
-            return [(r.project_slug, r.name) for r in (await conn.execute(query)).all()]
+        return await self._without_project(services, services.c.name)
 
     async def orphaned_domains(self) -> list[tuple[str, str]]:
         """(project slug, id) of every projected domain whose project is not projected."""
+        return await self._without_project(domains, domains.c.id)
+
+    async def _without_project(self, table: sa.Table, key: sa.Column[Any]) -> list[tuple[str, str]]:
         query = (
-            sa.select(domains.c.project_slug, domains.c.id)
-            .where(~sa.exists().where(projects.c.slug == domains.c.project_slug))
-            .order_by(domains.c.project_slug, domains.c.id)
+            sa.select(table.c.project_slug, key)
+            .where(~sa.exists().where(projects.c.slug == table.c.project_slug))
+            .order_by(table.c.project_slug, key)
         )
         async with self._engine.connect() as conn:
-            return [(r.project_slug, r.id) for r in (await conn.execute(query)).all()]
+            return [(r[0], r[1]) for r in (await conn.execute(query)).all()]
 
     # --- secrets (names and versions only) -------------------------------------------
 
