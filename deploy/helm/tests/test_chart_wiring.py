@@ -101,6 +101,8 @@ def test_the_reconciler_may_make_exactly_the_kinds_it_compiles(docs: Rendered) -
     assert "watch" in granted[("apps", "deployments")]
     assert "watch" in granted[(platform.engine_group, MODEL_PLURAL)]
     assert "get" in granted[("", "namespaces")]
+    # Every namespace is watched, to tell lcd which ones a project cannot take.
+    assert "watch" in granted[("", "namespaces")]
     assert not any("*" in verbs for verbs in granted.values())
 
 

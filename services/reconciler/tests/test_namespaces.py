@@ -1,14 +1,16 @@
 """A project cannot take over a namespace it did not create: the reconciler never marks
 or adopts an existing namespace, the project and its services go Failed with a message
-naming it, and deleting the project leaves that namespace and its contents alone."""
+naming it, and deleting the project leaves that namespace and its contents alone. It
+also tells lcd which namespaces are not its own, as they come and go, so lcd can refuse
+such a slug before it is created."""
 
 from __future__ import annotations
 
 from nats.js import JetStreamContext
 
 from lc_contracts.engine import ANNOTATION_CREATED_BY, LABEL_MANAGED_BY
-from lc_contracts.status import ProjectPhase, ProjectStatus, ServicePhase
-from lc_contracts.subjects import project_status_subject
+from lc_contracts.status import ForeignNamespaces, ProjectPhase, ProjectStatus, ServicePhase
+from lc_contracts.subjects import FOREIGN_NAMESPACES_STATUS, project_status_subject
 from lc_eventstore import current_status
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.resources import DEPLOYMENT, NAMESPACE
@@ -36,6 +38,22 @@ THEIRS = {
         },
     },
 }
+
+
+async def create_as_helm_would(kube: KubeClient, namespace: str) -> None:
+    """A namespace made by someone else (`kubectl create`, Helm): no created-by mark."""
+    await kube._call(
+        "POST",
+        NAMESPACE.collection_path(None),
+        "create",
+        query=[("fieldManager", "helm")],
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+    )
+
+
+async def foreign_namespaces(js: JetStreamContext) -> ForeignNamespaces | None:
+    found = (await current_status(js, FOREIGN_NAMESPACES_STATUS)).get(FOREIGN_NAMESPACES_STATUS)
+    return ForeignNamespaces.model_validate_json(found.data) if found is not None else None
 
 
 async def project_status(js: JetStreamContext, slug: str) -> ProjectStatus | None:
@@ -149,3 +167,70 @@ async def test_a_namespace_made_before_the_mark_existed_is_still_the_projects(
         )
 
     await wait_until(marked_and_ready, timeout=10, what="legacy namespace kept, and marked")
+
+
+async def test_the_namespaces_that_are_not_ours_are_published_as_they_come_and_go(
+    events: Events, reconcilers: Reconcilers, kube: KubeClient, jetstream: JetStreamContext
+) -> None:
+    await create_as_helm_would(kube, "ingress-nginx")
+    await reconcilers.start()
+    await events.append(*project_created("shop"))
+
+    async def listed(*wanted: str) -> bool:
+        inventory = await foreign_namespaces(jetstream)
+        return inventory is not None and set(wanted) <= set(inventory.namespaces)
+
+    await wait_until(lambda: listed("ingress-nginx"), timeout=10, what="ingress-nginx listed")
+
+    async def shop_ready() -> bool:
+        status = await project_status(jetstream, "shop")
+        return status is not None and status.phase is ProjectPhase.READY
+
+    await wait_until(shop_ready, timeout=10, what="project shop Ready, its namespace made")
+    assert await kube.get(NAMESPACE, None, "shop") is not None
+
+    # One that appears while the reconciler runs is listed too; ours never are.
+    await create_as_helm_would(kube, "monitoring")
+    await wait_until(lambda: listed("monitoring"), timeout=10, what="monitoring listed")
+    inventory = await foreign_namespaces(jetstream)
+    assert inventory is not None
+    assert inventory.namespaces == ["ingress-nginx", "monitoring"]
+    assert inventory.total == 2
+    assert not inventory.truncated
+    assert inventory.namespace_of("ingress-nginx") == "ingress-nginx"
+
+    # A namespace deleted from the cluster leaves the inventory.
+    await kube.delete(NAMESPACE, None, "ingress-nginx")
+
+    async def dropped() -> bool:
+        inventory = await foreign_namespaces(jetstream)
+        return inventory is not None and inventory.namespaces == ["monitoring"]
+
+    await wait_until(dropped, timeout=10, what="ingress-nginx gone from the inventory")
+
+
+async def test_a_namespace_marked_as_ours_by_hand_leaves_the_inventory(
+    reconcilers: Reconcilers, kube: KubeClient, jetstream: JetStreamContext
+) -> None:
+    await create_as_helm_would(kube, "team-a")
+    await reconcilers.start()
+
+    async def listed() -> bool:
+        inventory = await foreign_namespaces(jetstream)
+        return inventory is not None and inventory.namespaces == ["team-a"]
+
+    await wait_until(listed, timeout=10, what="team-a listed")
+    # What the Failed project's message tells the operator to run.
+    await kube._call(
+        "PATCH",
+        NAMESPACE.object_path(None, "team-a"),
+        "annotate",
+        body={"metadata": {"annotations": {ANNOTATION_CREATED_BY: "liquidcompute"}}},
+        content_type="application/merge-patch+json",
+    )
+
+    async def unlisted() -> bool:
+        inventory = await foreign_namespaces(jetstream)
+        return inventory is not None and inventory.namespaces == []
+
+    await wait_until(unlisted, timeout=10, what="team-a no longer listed")

@@ -1,7 +1,9 @@
-"""The platform hostname of a Service, and names cut to Kubernetes' length limits. Pure.
+"""The platform hostname of a Service, a project's namespace, and names cut to
+Kubernetes' length limits. Pure.
 
-Callers: the reconciler (Ingress and Certificate hosts, object names) and lcd (the URL
-it shows), so both always name the same host.
+Callers: the reconciler (Ingress and Certificate hosts, object and namespace names) and
+lcd (the URL it shows, the namespace a new project would take), so both always name the
+same host and namespace.
 
 The hostname is `<service>-<project>.<platformDomain>`, the product docs' form
 (`whisper-prod.example.com`), whenever that form can be read back one way only: the
@@ -33,6 +35,11 @@ def fit(name: str, limit: int = DNS_LABEL_MAX) -> str:
     digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LEN]
     head = name[: limit - HASH_LEN - 1].rstrip("-")
     return f"{head}-{digest}"
+
+
+def namespace_name(prefix: str, project_slug: str) -> str:
+    """The namespace of project `project_slug` (`prefix` is the platform's setting)."""
+    return fit(f"{prefix}{project_slug}")
 
 
 def platform_label(service_name: str, project_slug: str) -> str:

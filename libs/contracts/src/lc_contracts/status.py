@@ -1,8 +1,9 @@
 """Observed-state snapshots published on LC_STATUS (the latest one per subject is kept).
 
-The reconciler publishes `ServiceStatus`, `ProjectStatus` and `OrphanReport`; the proxy
-builds its routing table from service status and publishes `UsageSnapshot`; the API reads
-service status and usage; `lc orphans` reads the orphan report.
+The reconciler publishes `ServiceStatus`, `ProjectStatus`, `OrphanReport` and
+`ForeignNamespaces`; the proxy builds its routing table from service status and publishes
+`UsageSnapshot`; the API reads service status, usage and the foreign namespaces (to refuse
+a project whose namespace it could not use); `lc orphans` reads the orphan report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Final
 from pydantic import Field
 
 from lc_contracts.base import Contract
+from lc_contracts.engine import ANNOTATION_CREATED_BY, MANAGED_BY_VALUE
+from lc_contracts.hostnames import namespace_name
 from lc_contracts.specs import Endpoint
 
 
@@ -91,6 +94,45 @@ class OrphanReport(Contract):
     held_deletions: list[ManagedObject] = Field(default_factory=list)
     message: str = ""
     observed_at: datetime
+
+
+FOREIGN_NAMESPACES_MAX: Final = 5000
+"""How many names one `ForeignNamespaces` lists at most: 5,000 names of at most 63
+characters stay well under NATS's default 1 MiB payload. A cluster with more lists the
+first 5,000 in name order and says how many there are (`total`)."""
+
+
+def foreign_namespace_message(namespace: str) -> str:
+    """Why a project cannot use `namespace`, and what to do: the reconciler's Failed status
+    and lcd's 422 say the same."""
+    return (
+        f"namespace {namespace!r} already exists and was not created by LiquidCompute; "
+        f"the project cannot use it (choose another slug, or, if it is the platform's, "
+        f"kubectl annotate namespace {namespace} {ANNOTATION_CREATED_BY}={MANAGED_BY_VALUE})"
+    )
+
+
+class ForeignNamespaces(Contract):
+    """The namespaces of the cluster that a project's namespace could be and that the
+    platform did not create (no created-by mark), so a project cannot use them.
+
+    `namespaces` holds the names starting with `namespace_prefix`, sorted, at most
+    `FOREIGN_NAMESPACES_MAX`; `total` counts them all, so `total > len(namespaces)` says
+    the list was cut and a slug beyond it is not known to be taken.
+    """
+
+    namespace_prefix: str = ""
+    namespaces: list[str] = Field(default_factory=list)
+    total: int = 0
+    observed_at: datetime
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.namespaces)
+
+    def namespace_of(self, project_slug: str) -> str:
+        """The namespace a project of this slug would live in."""
+        return namespace_name(self.namespace_prefix, project_slug)
 
 
 # Upper bounds (ms) of the latency histograms every proxy replica reports.

@@ -12,7 +12,11 @@ What it owns:
   reported orphans are folded from the stream, so a restart does not report one twice;
 - `lc.status.project.<slug>`: `ProjectStatus`, Failed with a message naming the
   namespace when the project's namespace exists and the platform did not create it,
-  Ready otherwise, Deleted (expiring like a deleted service's) once the project is gone.
+  Ready otherwise, Deleted (expiring like a deleted service's) once the project is gone;
+- `lc.status.reconciler.foreign-namespaces`: one `ForeignNamespaces`, the namespaces of
+  the cluster without our created-by mark (from `namespace_mirror`, once it has listed
+  them), republished whenever that set changes. lcd refuses to create a project whose
+  namespace is one of them.
 """
 
 from __future__ import annotations
@@ -27,9 +31,16 @@ from typing import Any, Final
 from nats.js import JetStreamContext
 
 from lc_contracts.events import OrphanDetected, build
-from lc_contracts.status import ManagedObject, OrphanReport, ProjectPhase, ProjectStatus
+from lc_contracts.status import (
+    ForeignNamespaces,
+    ManagedObject,
+    OrphanReport,
+    ProjectPhase,
+    ProjectStatus,
+)
 from lc_contracts.streams import UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import (
+    FOREIGN_NAMESPACES_STATUS,
     ORPHAN_STATUS,
     PROJECT_STATUS,
     orphan_subject,
@@ -39,8 +50,10 @@ from lc_eventstore import EventStore, current_status, publish_status
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey
+from lc_reconciler.domain.foreign_namespaces import foreign_namespaces
 from lc_reconciler.domain.naming import namespace_name
 from lc_reconciler.domain.prune import LiveObject
+from lc_reconciler.namespace_mirror import NamespaceMirror
 from lc_reconciler.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -65,7 +78,7 @@ def _listed(found: dict[ServiceKey, tuple[LiveObject, ...]]) -> list[ManagedObje
     return [managed_object(key, obj) for key in sorted(found) for obj in found[key]]
 
 
-def _comparable(snapshot: OrphanReport | ProjectStatus) -> dict[str, Any]:
+def _comparable(snapshot: OrphanReport | ProjectStatus | ForeignNamespaces) -> dict[str, Any]:
     return snapshot.model_dump(mode="json", exclude={"observed_at"})
 
 
@@ -76,6 +89,7 @@ class FindingsPublisher:
         state: DesiredState,
         reconciler: Reconciler,
         *,
+        namespaces: NamespaceMirror | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -87,6 +101,8 @@ class FindingsPublisher:
         self.clock = clock
         self.published_report: dict[str, Any] | None = None
         self.published_projects: dict[str, dict[str, Any]] = {}
+        self.namespaces = namespaces
+        self.published_namespaces: dict[str, Any] | None = None
         self._dirty = asyncio.Event()
 
     def mark(self) -> None:
@@ -106,6 +122,16 @@ class FindingsPublisher:
                 self.published_report = _comparable(OrphanReport.model_validate_json(found.data))
             except ValueError:
                 self.published_report = None
+        found = (await current_status(self.js, FOREIGN_NAMESPACES_STATUS)).get(
+            FOREIGN_NAMESPACES_STATUS
+        )
+        if found is not None:
+            try:
+                self.published_namespaces = _comparable(
+                    ForeignNamespaces.model_validate_json(found.data)
+                )
+            except ValueError:
+                self.published_namespaces = None
 
     async def run(self) -> None:
         failures = 0
@@ -126,6 +152,7 @@ class FindingsPublisher:
     async def publish(self) -> None:
         await self._report_orphans()
         await self._report_projects()
+        await self._report_foreign_namespaces()
 
     async def _report_orphans(self) -> None:
         orphans = _listed(self.reconciler.orphans)
@@ -189,3 +216,20 @@ class FindingsPublisher:
                 ttl_s=UNREFRESHED_STATUS_TTL_S if deleted else None,
             )
             self.published_projects[slug] = _comparable(status)
+
+    async def _report_foreign_namespaces(self) -> None:
+        if self.namespaces is None or not self.namespaces.synced:
+            return  # not listed yet: an empty inventory would say "none" without knowing
+        inventory = foreign_namespaces(
+            self.namespaces.foreign, self.reconciler.platform.namespace_prefix, self.clock()
+        )
+        if _comparable(inventory) == self.published_namespaces:
+            return
+        if inventory.truncated:
+            log.warning(
+                "%d namespaces were not created by the platform; lcd is told the first %d",
+                inventory.total,
+                len(inventory.namespaces),
+            )
+        await publish_status(self.js, FOREIGN_NAMESPACES_STATUS, inventory)
+        self.published_namespaces = _comparable(inventory)

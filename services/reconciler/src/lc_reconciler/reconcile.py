@@ -38,6 +38,7 @@ from lc_contracts.engine import (
     MANAGED_BY_VALUE,
 )
 from lc_contracts.sealing import SealingError, SecretKey
+from lc_contracts.status import foreign_namespace_message
 from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.compiler import (
@@ -47,7 +48,6 @@ from lc_reconciler.domain.compiler import (
     compile_namespace,
     compile_secret,
     compile_service,
-    foreign_namespace_message,
     namespace_is_ours,
     secret_object_name,
     with_secret_versions,

@@ -5,7 +5,8 @@ Who calls it: `lc-reconciler` (cli), `lc up` (as an asyncio task, cancelled to s
 tests and the benchmark (which build a `ReconcilerRuntime` on their own connections).
 
 `findings` publishes what the reconciler would not act on alone: orphans, deletions held
-by the guard, projects whose namespace is not ours.
+by the guard, projects whose namespace is not ours, and the namespaces of the cluster
+that are not ours (a watch over every namespace keeps `namespace_mirror` current).
 
 Start-up order matters: the desired state is folded from LC_EVENTS up to the present
 first, then a full resync makes the cluster match it (and prunes what a crash left
@@ -28,8 +29,9 @@ from lc_reconciler.domain.desired_state import DesiredState, Touched
 from lc_reconciler.event_feed import EventFeed
 from lc_reconciler.findings import FindingsPublisher
 from lc_reconciler.kube.client import KubeClient
-from lc_reconciler.kube.resources import DEPLOYMENT, model_kind
+from lc_reconciler.kube.resources import DEPLOYMENT, NAMESPACE, model_kind
 from lc_reconciler.kube.watch import ObjectWatch
+from lc_reconciler.namespace_mirror import NamespaceMirror
 from lc_reconciler.reconcile import Reconciler
 from lc_reconciler.settings import ReconcilerSettings
 from lc_reconciler.status_reporter import StatusReporter
@@ -59,8 +61,9 @@ class ReconcilerRuntime:
             on_findings=self._mark_findings,
             secret_key=settings.sealing_key(),
         )
+        self.namespaces = NamespaceMirror(self._mark_findings)
         self.findings = FindingsPublisher(
-            js, self.state, self.reconciler, backoff=settings.backoff()
+            js, self.state, self.reconciler, namespaces=self.namespaces, backoff=settings.backoff()
         )
         self.reporter.rejection = self.reconciler.rejections.get
         self.feed = EventFeed(
@@ -84,6 +87,7 @@ class ReconcilerRuntime:
                 self.reporter.deployments,
                 timeout_s=settings.watch_timeout_s,
             ),
+            ObjectWatch(kube, NAMESPACE, "", self.namespaces, timeout_s=settings.watch_timeout_s),
         ]
         self.ready = asyncio.Event()
         """Set once the desired state is rebuilt and the first resync has been queued."""

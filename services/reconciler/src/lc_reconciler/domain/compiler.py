@@ -102,14 +102,6 @@ def namespace_is_ours(live: Manifest) -> bool:
     return managers == {FIELD_MANAGER}
 
 
-def foreign_namespace_message(namespace: str) -> str:
-    return (
-        f"namespace {namespace!r} already exists and was not created by LiquidCompute; "
-        f"the project cannot use it (choose another slug, or, if it is the platform's, "
-        f"kubectl annotate namespace {namespace} {ANNOTATION_CREATED_BY}={MANAGED_BY_VALUE})"
-    )
-
-
 def hostnames(
     project_slug: str, service_name: str, verified_domains: Iterable[str], platform: PlatformConfig
 ) -> list[str]:

@@ -1,13 +1,14 @@
 """Names of emitted objects and hostnames, kept within Kubernetes' length limits.
 
 A name that would exceed its limit is cut and given a short hash of the whole name (see
-`lc_contracts.hostnames.fit`). The platform hostname's rule lives in `lc_contracts`,
-because lcd shows the same URL. Called by the compiler only.
+`lc_contracts.hostnames.fit`). The rules of the platform hostname and of a project's
+namespace live in `lc_contracts`, because lcd shows the same URL and checks the same
+namespace. Called by the compiler only.
 """
 
 from __future__ import annotations
 
-from lc_contracts.hostnames import DNS_LABEL_MAX, HASH_LEN, fit, platform_hostname
+from lc_contracts.hostnames import DNS_LABEL_MAX, HASH_LEN, fit, namespace_name, platform_hostname
 
 __all__ = [
     "DNS_LABEL_MAX",
@@ -18,10 +19,6 @@ __all__ = [
     "object_name",
     "platform_hostname",
 ]
-
-
-def namespace_name(prefix: str, project_slug: str) -> str:
-    return fit(f"{prefix}{project_slug}")
 
 
 def object_name(service_name: str) -> str:
