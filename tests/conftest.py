@@ -10,6 +10,11 @@ import pytest
 from .stack_process import Stack
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The simulator's fixtures (`cluster`), for the tests that run the reconciler in-process."""
+    config.pluginmanager.import_plugin("lc_testing.cluster")
+
+
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="lc-up-"))

@@ -19,7 +19,7 @@ from typing import Any
 from lc_api.app.command_loop import CommandContext, CommandLoop, Contended, Written
 from lc_api.app.deletion_cascade import DeletionCascade, ListDomains
 from lc_api.app.domain_commands import DomainCommands
-from lc_api.app.project_commands import ProjectCommands
+from lc_api.app.project_commands import ForeignNamespaceOf, ProjectCommands
 from lc_api.app.secret_commands import SecretCommands
 from lc_api.app.service_commands import ServiceCommands
 from lc_api.domain import custom_domain, project, service
@@ -43,9 +43,10 @@ class Commands:
         platform_domain: str | None = None,
         claim_window: timedelta = custom_domain.VERIFICATION_WINDOW,
         secret_key: SecretKey | None = None,
+        foreign_namespace_of: ForeignNamespaceOf = lambda slug: None,
     ) -> None:
         loop = CommandLoop(store, source=source, attempts=attempts)
-        self.projects = ProjectCommands(loop)
+        self.projects = ProjectCommands(loop, foreign_namespace_of)
         self.services = ServiceCommands(loop, self.projects)
         self.secrets = SecretCommands(loop, self.projects, secret_key)
         self.domains = DomainCommands(

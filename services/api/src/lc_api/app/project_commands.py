@@ -6,15 +6,23 @@ Callers: the `Commands` facade; the service and domain commands, which check the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lc_api.app.command_loop import CommandContext, CommandLoop, Written
 from lc_api.domain import project
 from lc_contracts.specs import ProjectSpec
 from lc_contracts.subjects import project_subject
 
+ForeignNamespaceOf = Callable[[str], str | None]
+"""The namespace a project of this slug would take, when it is known not to be ours."""
+
 
 class ProjectCommands:
-    def __init__(self, loop: CommandLoop) -> None:
+    def __init__(
+        self, loop: CommandLoop, foreign_namespace_of: ForeignNamespaceOf = lambda slug: None
+    ) -> None:
         self._loop = loop
+        self._foreign_namespace_of = foreign_namespace_of
 
     async def state(self, slug: str) -> project.ProjectState:
         return await self._loop.load(
@@ -30,7 +38,7 @@ class ProjectCommands:
             project_subject(spec.slug),
             project.ProjectState(spec.slug),
             project.evolve,
-            lambda s: project.create(s, spec),
+            lambda s: project.create(s, spec, self._foreign_namespace_of(spec.slug)),
             ctx,
         )
 

@@ -1,7 +1,9 @@
 """The Project aggregate: events on `lc.events.project.<slug>`.
 
 A project can be created, renamed and deleted; after a deletion the slug is free again
-and a new incarnation starts from a clean state.
+and a new incarnation starts from a clean state. A project is not created when its
+namespace is known to exist without the platform having made it: the reconciler would
+never adopt it, so the project could never run.
 """
 
 from __future__ import annotations
@@ -9,10 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import singledispatch
 
-from lc_api.domain.errors import AlreadyExists, NotFound, PreconditionFailed
+from lc_api.domain.errors import (
+    AlreadyExists,
+    FieldError,
+    InvalidCommand,
+    NotFound,
+    PreconditionFailed,
+)
 from lc_contracts.events import Payload, ProjectCreated, ProjectDeleted, ProjectUpdated
 from lc_contracts.recorded import RecordedEvent
 from lc_contracts.specs import ProjectSpec
+from lc_contracts.status import foreign_namespace_message
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,16 @@ def require(state: ProjectState) -> None:
         raise NotFound(f"project '{state.slug}' does not exist")
 
 
-def create(state: ProjectState, spec: ProjectSpec) -> list[Payload]:
+def create(
+    state: ProjectState, spec: ProjectSpec, foreign_namespace: str | None = None
+) -> list[Payload]:
+    """`foreign_namespace`: the project's namespace, when it is known to exist and not to
+    be the platform's."""
     if state.exists:
         raise AlreadyExists(f"project '{spec.slug}' already exists; choose another slug")
+    if foreign_namespace is not None:
+        message = foreign_namespace_message(foreign_namespace)
+        raise InvalidCommand(message, [FieldError("/slug", message)])
     return [ProjectCreated(slug=spec.slug, name=spec.name)]
 
 

@@ -1,5 +1,5 @@
 """lcd's process-wide runtime: connections, the projector and the status followers
-(services, usage, the GPU fleet).
+(services, usage, the GPU fleet, the namespaces that are not ours).
 
 Started in the FastAPI lifespan by `create_app` (and by the CLI commands, without the
 HTTP part); stopped on shutdown. Nothing here exists before `Runtime.start`.
@@ -32,12 +32,18 @@ from lc_api.db.queries import ReadModels
 from lc_api.db.usage_history import UsageHistory
 from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.fleet_feed import FleetFeed
+from lc_api.runtime.namespace_board import ForeignNamespaceBoard
 from lc_api.runtime.status_board import StatusBoard
 from lc_api.runtime.usage_board import HISTORY as USAGE_HISTORY
 from lc_api.runtime.usage_board import UsageBoard
 from lc_api.settings import ApiSettings
 from lc_contracts.status import ServiceStatus
-from lc_contracts.subjects import SERVICE_STATUS, USAGE_STATUS, service_status_subject
+from lc_contracts.subjects import (
+    FOREIGN_NAMESPACES_STATUS,
+    SERVICE_STATUS,
+    USAGE_STATUS,
+    service_status_subject,
+)
 from lc_eventstore import EventStore, ProjectionRunner, connect, follow_status, provision_streams
 from lc_eventstore.projection import read_checkpoint
 from lc_runtime.supervision import run_restarting
@@ -77,6 +83,7 @@ class Runtime:
     usage_board: UsageBoard
     usage_history: UsageHistory
     fleet: FleetFeed
+    foreign_namespaces: ForeignNamespaceBoard
     limiter: LoginLimiter
     authenticator: Authenticator | None
     registry: CollectorRegistry
@@ -98,6 +105,7 @@ class Runtime:
         runner = ProjectionRunner(engine, store, ReadModelProjection())
         status_board = StatusBoard()
         usage_board = UsageBoard()
+        foreign_namespaces = ForeignNamespaceBoard()
 
         def status_of(slug: str, name: str) -> ServiceStatus | None:
             return status_board.get(service_status_subject(slug, name))
@@ -139,6 +147,7 @@ class Runtime:
                 platform_domain=settings.platform_domain,
                 claim_window=timedelta(hours=settings.domain_expiry_h),
                 secret_key=settings.sealing_key(),
+                foreign_namespace_of=foreign_namespaces.foreign_namespace_of,
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),
@@ -146,6 +155,7 @@ class Runtime:
             usage_board=usage_board,
             usage_history=UsageHistory(engine),
             fleet=FleetFeed(),
+            foreign_namespaces=foreign_namespaces,
             limiter=limiter,
             authenticator=authenticator,
             registry=registry,
@@ -189,6 +199,7 @@ class Runtime:
         self._spawn("service-status", self._follow_service_status)
         self._spawn("usage", self._follow_usage)
         self._spawn("fleet", partial(self.fleet.follow, self.js))
+        self._spawn("foreign-namespaces", self._follow_foreign_namespaces)
         self._spawn("expiry-purge", self._purge_expired)
         self._spawn("orphan-sweep", self._sweep_orphans)
 
@@ -221,6 +232,10 @@ class Runtime:
             if not batch:
                 self.status_board.bootstrapped = True
             self.status_board.update(batch)
+
+    async def _follow_foreign_namespaces(self) -> None:
+        async for batch in follow_status(self.js, FOREIGN_NAMESPACES_STATUS):
+            self.foreign_namespaces.update(batch)
 
     async def _follow_usage(self) -> None:
         for snapshot in await self.usage_history.since(datetime.now(UTC) - USAGE_HISTORY):
