@@ -57,6 +57,18 @@ class Rendered:
     objects: list[dict[str, Any]]
     notes: str
 
+    @classmethod
+    def from_manifests(cls, manifests: dict[str, str]) -> Rendered:
+        """The objects of Helm's rendered templates (path -> YAML), in path order."""
+        objects: list[dict[str, Any]] = []
+        notes = ""
+        for path in sorted(manifests):
+            if path.endswith("NOTES.txt"):
+                notes = manifests[path]
+                continue
+            objects.extend(doc for doc in yaml.safe_load_all(manifests[path]) if doc)
+        return cls(objects, notes)
+
     def get(self, kind: str, name: str) -> dict[str, Any]:
         for obj in self.objects:
             if obj["kind"] == kind and obj["metadata"]["name"] == name:
@@ -91,15 +103,9 @@ class Rendered:
 def render(values: dict[str, Any]) -> Rendered:
     """Render as an install into NAMESPACE; raises helm.HelmError for refused values."""
     chart = helm.Chart.load(CHART)
-    manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
-    objects: list[dict[str, Any]] = []
-    notes = ""
-    for path in sorted(manifests):
-        if path.endswith("NOTES.txt"):
-            notes = manifests[path]
-            continue
-        objects.extend(doc for doc in yaml.safe_load_all(manifests[path]) if doc)
-    return Rendered(objects, notes)
+    return Rendered.from_manifests(
+        chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    )
 
 
 def render_flags(flags: tuple[str, ...] | list[str]) -> Rendered:
