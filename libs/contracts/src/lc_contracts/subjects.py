@@ -76,3 +76,11 @@ SERVICE_STATUS: Final = f"{STATUS_PREFIX}.service.>"
 USAGE_STATUS: Final = f"{STATUS_PREFIX}.usage.>"
 PROJECT_STATUS: Final = f"{STATUS_PREFIX}.project.>"
 ORPHAN_STATUS: Final = f"{STATUS_PREFIX}.reconciler.orphans"
+
+
+def webhook_subject(subscription_id: str) -> str:
+    """A webhook subscription's aggregate: its settings, secret rotations, pauses, replays."""
+    return f"{EVENTS_PREFIX}.webhook.{token(subscription_id)}"
+
+
+WEBHOOK_EVENTS: Final = f"{EVENTS_PREFIX}.webhook.>"
