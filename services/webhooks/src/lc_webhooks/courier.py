@@ -186,7 +186,7 @@ class Courier:
             outcome = {Verdict.DELIVERED: "delivered", Verdict.GONE: "gone"}.get(verdict, "failed")
             if verdict is Verdict.RETRY and delay is None:
                 outcome = "paused"
-            await self._record(
+            self._log.record(
                 DeliveryRecord(
                     subscription_id=self.id,
                     event_id=envelope.id,
@@ -225,12 +225,6 @@ class Courier:
             if in_progress is not None and left > 600.0:
                 with contextlib.suppress(Exception):
                     await in_progress()
-
-    async def _record(self, record: DeliveryRecord) -> None:
-        try:
-            await self._log.record(record)
-        except Exception:  # the log is for people; it never holds deliveries back
-            log.exception("could not write the delivery log")
 
     async def _pause(self, reason: WebhookPauseReason, seq: int, detail: str) -> None:
         subject = webhook_subject(self.id)

@@ -54,3 +54,7 @@ def main() -> None:
         raise SystemExit(2) from None
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -75,6 +75,7 @@ class WebhookWorker:
 
     async def run(self) -> None:
         purge = asyncio.create_task(self._purge_loop())
+        writer = asyncio.create_task(self._log.run())
         try:
             async for batch in self._store.read(1, [WEBHOOK_EVENTS], follow=True):
                 if not batch and not self.started.is_set():
@@ -93,6 +94,9 @@ class WebhookWorker:
             purge.cancel()
             for sub_id in list(self._couriers):
                 await self._stop(sub_id)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
     async def _apply(self, event: StoredEvent) -> None:
         payload = event.payload
