@@ -257,3 +257,36 @@ async def test_without_the_platform_key_webhooks_answer_503(settings: ApiSetting
         assert_problem(refused, 503)
         assert "LC_SECRET_KEY" in refused.json()["detail"]
         assert json.loads(refused.text)["type"].endswith("secrets-disabled")
+
+
+async def test_a_retried_create_answers_the_same_secret_and_stores_it_nowhere(
+    hooks: httpx.AsyncClient, hook_settings: ApiSettings
+) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    headers = {"Idempotency-Key": "create-hook-1"}
+    body = {"url": RECEIVER, "eventTypes": ["*"]}
+    first = await hooks.post(HOOKS, json=body, headers=headers)
+    again = await hooks.post(HOOKS, json=body, headers=headers)
+    assert first.status_code == 201
+    assert again.status_code in (200, 201)
+    assert first.headers["Cache-Control"] == "no-store"
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["secret"] == first.json()["secret"]
+    rotate_key = {"Idempotency-Key": "rotate-hook-1"}
+    url = f"{HOOKS}/{first.json()['id']}/rotate-secret"
+    rotated = await hooks.post(url, headers=rotate_key)
+    rotated_again = await hooks.post(url, headers=rotate_key)
+    assert rotated_again.json()["secret"] == rotated.json()["secret"]
+    engine = create_async_engine(hook_settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            stored = (await conn.execute(sa.text("SELECT body FROM idempotency_records"))).all()
+    finally:
+        await engine.dispose()
+    dumped = b"".join(row[0] or b"" for row in stored)
+    for secret in (first.json()["secret"], rotated.json()["secret"]):
+        assert secret.encode() not in dumped
+    listed = (await hooks.get(HOOKS)).json()["items"]
+    assert len(listed) == 1

@@ -14,14 +14,20 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from lc_api.app.command_loop import COMMAND_NAMESPACE, CommandContext, CommandLoop, Written
+from lc_api.app.command_loop import (
+    COMMAND_NAMESPACE,
+    CommandContext,
+    CommandLoop,
+    Written,
+    events_of,
+)
 from lc_api.app.project_commands import ProjectCommands
 from lc_api.app.secret_commands import SecretsDisabled
 from lc_api.app.webhook_targets import WebhookTargets
 from lc_api.domain import webhook
-from lc_api.domain.errors import FieldError, InvalidCommand
+from lc_api.domain.errors import FieldError, InvalidCommand, NotFound
 from lc_contracts.events import Payload
-from lc_contracts.sealing import SecretKey
+from lc_contracts.sealing import SealedValue, SecretKey
 from lc_contracts.subjects import webhook_subject
 from lc_contracts.webhooks import (
     ROTATION_OVERLAP_H,
@@ -29,6 +35,7 @@ from lc_contracts.webhooks import (
     WebhookReplay,
     WebhookUpdate,
     new_secret,
+    open_secret,
     seal_secret,
 )
 
@@ -100,7 +107,17 @@ class WebhookCommands:
         written = await self._decide(
             subscription_id, lambda s: webhook.subscribe(s, request, sealed), ctx
         )
+        if not written.appended:  # a retry: the secret is the one the first attempt sealed
+            secret = await self._written_secret(key, subscription_id, written.seq)
         return subscription_id, secret, written
+
+    async def _written_secret(self, key: SecretKey, subscription_id: str, seq: int) -> str:
+        """The secret sealed in this subscription's event at `seq` (subscribed or rotated)."""
+        for event in events_of(await self._loop.store.load(webhook_subject(subscription_id))):
+            sealed = getattr(event.payload, "sealed_secret", None)
+            if event.seq == seq and isinstance(sealed, SealedValue):
+                return open_secret(key, subscription_id, sealed)
+        raise NotFound(f"webhook '{subscription_id}' has no secret at sequence {seq}")
 
     async def update(
         self, subscription_id: str, change: WebhookUpdate, ctx: CommandContext
@@ -130,6 +147,8 @@ class WebhookCommands:
         written = await self._decide(
             subscription_id, lambda s: webhook.rotate(s, sealed, until), ctx
         )
+        if not written.appended:
+            secret = await self._written_secret(key, subscription_id, written.seq)
         return secret, written
 
     async def replay(

@@ -43,6 +43,8 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 WEBHOOK_ID_PARAM = Path(
     description="The subscription's id", json_schema_extra={"pattern": ID_IN_PATH.pattern}
 )
+# Answers holding a signing secret: kept by no cache, nor by the idempotency records.
+NO_STORE = {"Cache-Control": "no-store"}
 WRITE_ANSWERS = {202: {"model": AcceptedView}, **problem_responses(*WRITE_PROBLEMS, 404)}
 
 
@@ -89,7 +91,7 @@ async def _answer(runtime: Runtime, webhook_id: str, written: Written) -> Respon
 async def create_webhook(request: Request, runtime: RuntimeDep, ctx: CommandCtx) -> Response:
     spec = parse(WebhookCreate, await read_json(request))
     webhook_id, secret, written = await runtime.commands.webhooks.subscribe(spec, ctx)
-    headers = {"Location": location(webhook_id), "X-LC-Seq": str(written.seq)}
+    headers = {"Location": location(webhook_id), "X-LC-Seq": str(written.seq), **NO_STORE}
     view = None
     if await runtime.wait_projected(written.seq):
         view = await reads(runtime).webhook(webhook_id)
@@ -175,7 +177,7 @@ async def rotate_webhook_secret(
     return JSONResponse(
         wire(body),
         status_code=200 if view else 202,
-        headers={"X-LC-Seq": str(written.seq), "Location": location(webhook_id)},
+        headers={"X-LC-Seq": str(written.seq), "Location": location(webhook_id), **NO_STORE},
     )
 
 
