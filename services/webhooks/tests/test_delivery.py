@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -262,21 +265,48 @@ async def test_rotation_signs_with_both_secrets_during_the_overlap(
         verified("whsec_" + "A" * 44, got)
 
 
+def worker_process(settings: WebhookSettings) -> subprocess.Popen[bytes]:
+    """The worker as its entry point runs it, in its own process."""
+    assert settings.secret_key is not None
+    env = {
+        **os.environ,
+        "LC_NATS_URL": settings.nats_url,
+        "LC_DATABASE_URL": settings.database_url,
+        "LC_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "LC_WEBHOOK_ALLOW_NETWORKS": settings.webhook_allow_networks,
+        "LC_WEBHOOK_RETRY_SCHEDULE_S": json.dumps(list(settings.webhook_retry_schedule_s)),
+        "LC_WEBHOOK_RETRY_JITTER": "0",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "lc_webhooks.main"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def test_a_worker_killed_mid_delivery_loses_nothing(
     lcd: httpx.AsyncClient,
     worker_settings: Callable[..., WebhookSettings],
     receiver: Receiver,
 ) -> None:
     settings = worker_settings()
-    async with running_worker(settings):
+    first = worker_process(settings)
+    try:
         await subscribe(lcd, receiver.url, ["project.*"])
         receiver.script = [Answer(200), Answer(200, delay_s=8.0)]
         await projects(lcd, "k1", "k2", "k3")
-        await wait_until(lambda: len(receiver.received) >= 2, what="k2 in flight")
-    # The worker is gone with k2 unanswered; a new one sends it again, then k3.
-    async with running_worker(settings):
-        await wait_until(lambda: len(receiver.received) >= 4, timeout=20, what="k2, k3")
+        await wait_until(lambda: len(receiver.received) >= 2, timeout=30, what="k2 in flight")
+    finally:
+        first.kill()  # SIGKILL: no clean-up of any kind
+        first.wait(10)
     # k2 was received, its answer never reached the killed worker: sent again, one id.
+    second = worker_process(settings)
+    try:
+        await wait_until(lambda: len(receiver.received) >= 4, timeout=30, what="k2, k3")
+    finally:
+        second.terminate()
+        second.wait(20)
     assert slugs_of(receiver.received) == ["k1", "k2", "k2", "k3"]
     ids = [r.headers["webhook-id"] for r in receiver.received]
     assert ids[1] == ids[2]
