@@ -11,9 +11,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
+from nats.js import JetStreamContext
 from standardwebhooks import Webhook
 
 from lc_testing import wait_until
@@ -310,3 +312,36 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     assert slugs_of(receiver.received) == ["k1", "k2", "k2", "k3"]
     ids = [r.headers["webhook-id"] for r in receiver.received]
     assert ids[1] == ids[2]
+
+
+async def test_a_subscription_deleted_while_no_worker_ran_leaves_no_consumer(
+    lcd: httpx.AsyncClient,
+    worker_settings: Callable[..., WebhookSettings],
+    receiver: Receiver,
+    jetstream: JetStreamContext,
+) -> None:
+    async def consumers() -> set[str]:
+        return {c.name or "" for c in await jetstream.consumers_info("LC_EVENTS")}
+
+    settings = worker_settings()
+    async with running_worker(settings):
+        kept, _ = await subscribe(lcd, receiver.url, ["project.*"])
+        dropped, _ = await subscribe(lcd, receiver.url, ["project.*"])
+        await wait_until(
+            lambda: _has(consumers, {f"lc-webhook-{kept}", f"lc-webhook-{dropped}"}),
+            what="two consumers",
+        )
+    assert (await lcd.delete(f"{HOOKS}/{dropped}")).status_code == 204
+    async with running_worker(settings):
+        await wait_until(
+            lambda: _lacks(consumers, f"lc-webhook-{dropped}"), what="the deleted one's gone"
+        )
+        assert f"lc-webhook-{kept}" in await consumers()
+
+
+async def _has(consumers: Callable[[], Any], names: set[str]) -> bool:
+    return names <= await consumers()
+
+
+async def _lacks(consumers: Callable[[], Any], name: str) -> bool:
+    return name not in await consumers()

@@ -32,8 +32,11 @@ RESUME_AT = "lc-resume-at"
 UNTIL = "lc-until"
 
 
+PREFIX = "lc-webhook-"
+
+
 def consumer_name(subscription_id: str) -> str:
-    return f"lc-webhook-{subscription_id}"
+    return f"{PREFIX}{subscription_id}"
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,20 @@ async def place(js: JetStreamContext, sub: Subscription, batch: int) -> Position
 async def forget(js: JetStreamContext, subscription_id: str) -> None:
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(EVENTS_STREAM.name, consumer_name(subscription_id))
+
+
+async def forget_all_but(js: JetStreamContext, keep: set[str]) -> list[str]:
+    """Delete the consumers of subscriptions not in `keep` (deleted while no worker ran);
+    the ids whose consumers went."""
+    gone: list[str] = []
+    offset = 0
+    while True:
+        infos = await js.consumers_info(EVENTS_STREAM.name, offset=offset)
+        for info in infos:
+            name = info.name or ""
+            if name.startswith(PREFIX) and name.removeprefix(PREFIX) not in keep:
+                await forget(js, name.removeprefix(PREFIX))
+                gone.append(name.removeprefix(PREFIX))
+        if len(infos) < 256:
+            return gone
+        offset += len(infos)

@@ -1,7 +1,8 @@
 """The webhooks worker: folds the subscriptions' events (`lc.events.webhook.>`) and keeps
 one courier per active subscription.
 
-On start it reads every subscription event, then starts the couriers of the active ones;
+On start it reads every subscription event, removes the consumers of subscriptions
+deleted while no worker ran, then starts the couriers of the active ones;
 live, a new or resumed subscription gets a courier, a paused or deleted one loses it (a
 deleted one its consumer too), and a replay request restarts it at the replayed position.
 Every hour it purges the delivery log of attempts past their retention.
@@ -32,7 +33,7 @@ from lc_contracts.subjects import WEBHOOK_EVENTS
 from lc_eventstore import EventStore, StoredEvent
 from lc_runtime.supervision import run_restarting
 from lc_webhooks.checked_transport import CheckedTransport, Resolver
-from lc_webhooks.consumer_position import forget
+from lc_webhooks.consumer_position import forget, forget_all_but
 from lc_webhooks.courier import Courier
 from lc_webhooks.delivery_log import DeliveryLog
 from lc_webhooks.selection import Subscriptions, fold
@@ -79,6 +80,9 @@ class WebhookWorker:
         try:
             async for batch in self._store.read(1, [WEBHOOK_EVENTS], follow=True):
                 if not batch and not self.started.is_set():
+                    gone = await forget_all_but(self._js, set(self.subscriptions.by_id))
+                    if gone:
+                        log.info("removed the consumers of deleted subscriptions %s", gone)
                     for sub in list(self.subscriptions.by_id.values()):
                         if not sub.paused:
                             self._start(sub.id)
