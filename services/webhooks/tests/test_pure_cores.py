@@ -144,3 +144,20 @@ def test_subscriptions_fold_and_filter() -> None:
     assert signing_secrets(sub, until) == [second]
     assert fold(state, 13, WebhookPaused(id="s1", reason="gone")).paused  # type: ignore[union-attr]
     assert not fold(state, 14, WebhookResumed(id="s1")).paused  # type: ignore[union-attr]
+
+
+def test_domain_events_reach_the_subscriptions_of_their_project() -> None:
+    from lc_contracts.events import DomainRegistered, DomainVerificationRequested
+    from lc_webhooks.selection import Subscription, note_domain
+
+    state = Subscriptions()
+    scoped = Subscription("s", "https://x.test/", ("domain.*",), "a", 1, ())
+    requested = envelope(DomainVerificationRequested(id="d1"), "lc.events.domain.d1")
+    assert not wants(scoped, requested, state.domain_projects)  # whose is d1? unknown yet
+    registered = DomainRegistered(
+        id="d1", fqdn="x.acme.test", project_slug="a", service_name="s", challenge_token="t"
+    )
+    note_domain(state, envelope(registered, "lc.events.domain.d1"))
+    assert wants(scoped, requested, state.domain_projects)
+    other = Subscription("o", "https://x.test/", ("domain.*",), "b", 1, ())
+    assert not wants(other, requested, state.domain_projects)

@@ -48,7 +48,13 @@ from lc_webhooks.outcomes import (
     judge,
 )
 from lc_webhooks.retry_schedule import next_delay, parse_retry_after
-from lc_webhooks.selection import Subscription, Subscriptions, signing_secrets, wants
+from lc_webhooks.selection import (
+    Subscription,
+    Subscriptions,
+    note_domain,
+    signing_secrets,
+    wants,
+)
 from lc_webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -113,7 +119,9 @@ class Courier:
                     except ContractError:
                         unacked = msg  # not an event: nothing to deliver
                         continue
-                    if position.skips(seq, envelope.time) or not wants(sub, envelope):
+                    note_domain(self._subs, envelope)
+                    wanted = wants(sub, envelope, self._subs.domain_projects)
+                    if position.skips(seq, envelope.time) or not wanted:
                         unacked = msg
                         continue
                     with bind(subscription=self.id, event_id=envelope.id, seq=seq):

@@ -10,11 +10,14 @@ Pure. Callers: the worker (fold, on start and live) and the courier (wants).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Final
 
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import (
+    DomainRegistered,
     Payload,
     WebhookDeleted,
     WebhookPaused,
@@ -26,6 +29,8 @@ from lc_contracts.events import (
 )
 from lc_contracts.sealing import SealedValue
 from lc_contracts.webhooks import TEST_EVENT, matches
+
+DOMAIN_REGISTERED: Final = DomainRegistered.TYPE
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,17 @@ class Subscription:
 @dataclass
 class Subscriptions:
     by_id: dict[str, Subscription] = field(default_factory=dict)
+    # The project of every domain registered so far: most domain events name only the
+    # domain's id, and a subscription may be scoped to one project.
+    domain_projects: dict[str, str] = field(default_factory=dict)
+
+
+def note_domain(state: Subscriptions, envelope: Envelope) -> None:
+    """Remember a registered domain's project (from `domain.registered`)."""
+    if envelope.type == DOMAIN_REGISTERED:
+        domain_id, slug = envelope.data.get("id"), envelope.data.get("projectSlug")
+        if isinstance(domain_id, str) and isinstance(slug, str):
+            state.domain_projects[domain_id] = slug
 
 
 def fold(state: Subscriptions, seq: int, payload: Payload) -> Subscription | None:
@@ -100,17 +116,23 @@ def signing_secrets(sub: Subscription, now: datetime) -> list[SealedValue]:
     return [sealed for sealed, until in sub.secrets if until is None or now < until]
 
 
-def event_project(envelope: Envelope) -> str | None:
+def event_project(envelope: Envelope, domain_projects: Mapping[str, str]) -> str | None:
     data = envelope.data
     value = data.get("projectSlug")
     if value is None and envelope.type.startswith("project."):
         value = data.get("slug")
+    if value is None and envelope.type.startswith("domain."):
+        value = domain_projects.get(str(data.get("id")))
     return value if isinstance(value, str) else None
 
 
-def wants(sub: Subscription, envelope: Envelope) -> bool:
+def wants(
+    sub: Subscription, envelope: Envelope, domain_projects: Mapping[str, str] | None = None
+) -> bool:
     if envelope.type == TEST_EVENT:
         return envelope.data.get("id") == sub.id
     if not matches(sub.event_types, envelope.type):
         return False
-    return sub.project_slug is None or event_project(envelope) == sub.project_slug
+    if sub.project_slug is None:
+        return True
+    return event_project(envelope, domain_projects or {}) == sub.project_slug

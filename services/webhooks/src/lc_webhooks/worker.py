@@ -29,18 +29,19 @@ from lc_contracts.events import (
     WebhookResumed,
     WebhookSubscribed,
 )
-from lc_contracts.subjects import WEBHOOK_EVENTS
+from lc_contracts.subjects import EVENTS_PREFIX, WEBHOOK_EVENTS
 from lc_eventstore import EventStore, StoredEvent
 from lc_runtime.supervision import run_restarting
 from lc_webhooks.checked_transport import CheckedTransport, Resolver
 from lc_webhooks.consumer_position import forget, forget_all_but
 from lc_webhooks.courier import Courier
 from lc_webhooks.delivery_log import DeliveryLog
-from lc_webhooks.selection import Subscriptions, fold
+from lc_webhooks.selection import Subscriptions, fold, note_domain
 from lc_webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
+DOMAIN_EVENTS = f"{EVENTS_PREFIX}.domain.>"  # for the projects of domains
 
 
 def http_client(settings: WebhookSettings) -> httpx.AsyncClient:
@@ -78,7 +79,8 @@ class WebhookWorker:
         purge = asyncio.create_task(self._purge_loop())
         writer = asyncio.create_task(self._log.run())
         try:
-            async for batch in self._store.read(1, [WEBHOOK_EVENTS], follow=True):
+            subjects = [WEBHOOK_EVENTS, DOMAIN_EVENTS]
+            async for batch in self._store.read(1, subjects, follow=True):
                 if not batch and not self.started.is_set():
                     gone = await forget_all_but(self._js, set(self.subscriptions.by_id))
                     if gone:
@@ -103,6 +105,7 @@ class WebhookWorker:
                 await writer
 
     async def _apply(self, event: StoredEvent) -> None:
+        note_domain(self.subscriptions, event.envelope)
         payload = event.payload
         sub = fold(self.subscriptions, event.seq, payload)
         if not self.started.is_set():
