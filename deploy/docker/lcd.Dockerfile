@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # The control-plane image: lcd, and the workers the chart runs from the same image
-# (lc-reconciler, lc-fleet, lc-domain-verifier). Built from the repository root:
+# (lc-reconciler, lc-fleet, lc-domain-verifier, lc-webhooks). Built from the repository root:
 #   docker build -f deploy/docker/lcd.Dockerfile -t liquidcompute/lcd:0.1.0 .
 
 FROM python:3.11.14-slim-bookworm AS build
@@ -17,7 +17,7 @@ COPY deploy/local/ deploy/local/
 # Only the packages this image runs, their workspace libraries and their locked
 # dependencies, installed as wheels (no editable links back to /src).
 RUN uv sync --frozen --no-dev --no-editable \
-        --package lc-api --package lc-reconciler --package lc-fleet --package lc-domain-verifier
+        --package lc-api --package lc-reconciler --package lc-fleet --package lc-domain-verifier --package lc-webhooks
 
 FROM python:3.11.14-slim-bookworm
 RUN groupadd --system --gid 10001 lc \

@@ -39,6 +39,7 @@ from lc_reconciler.domain.compiler import secret_object_name
 from lc_reconciler.settings import ReconcilerSettings
 from lc_testing import wait_until
 from lc_testing.product_docs import LLAMA
+from lc_webhooks.settings import WebhookSettings
 
 from .chart_render import DOCS_INSTALL_FLAGS, NAMESPACE, Rendered, render_flags
 
@@ -48,6 +49,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "liquidcompute-reconciler": ReconcilerSettings,
     "liquidcompute-fleet": FleetSettings,
     "liquidcompute-domain-verifier": VerifierSettings,
+    "liquidcompute-webhooks": WebhookSettings,
 }
 BIN = Path(sys.executable).parent
 PROJECT = {"name": "Helm", "slug": "helm-check"}

@@ -64,6 +64,7 @@ def test_workloads_are_named_as_the_docs_kubectl_get_pods(docs: Rendered) -> Non
         "liquidcompute-reconciler": 1,
         "liquidcompute-fleet": 1,
         "liquidcompute-domain-verifier": 1,
+        "liquidcompute-webhooks": 1,
     }
     nats = docs.get("StatefulSet", "liquidcompute-nats")
     assert nats["spec"]["replicas"] == 3
@@ -434,3 +435,18 @@ def test_the_domain_expiry_and_the_prune_guard_reach_every_program_reading_them(
     assert rendered.env("liquidcompute-domain-verifier")["LC_DOMAIN_EXPIRY_H"] == "24"
     reconciler = rendered.env("liquidcompute-reconciler")
     assert (reconciler["LC_PRUNE_GUARD_SHARE"], reconciler["LC_PRUNE_GUARD_FLOOR"]) == ("0.25", "5")
+
+
+def test_the_webhooks_worker_gets_the_database_the_key_and_its_networks() -> None:
+    rendered = render_flags(
+        [*DOCS_INSTALL_FLAGS, "workers.webhooks.allowNetworks={10.20.0.0/16,fd00::/8}"]
+    )
+    env = rendered.env("liquidcompute-webhooks")
+    assert env["LC_WEBHOOK_ALLOW_NETWORKS"] == "10.20.0.0/16,fd00::/8"
+    assert {"LC_NATS_URL", "LC_DATABASE_URL", "LC_SECRET_KEY"} <= set(env)
+    assert rendered.container("liquidcompute-webhooks")["command"] == ["lc-webhooks"]
+    assert "LC_WEBHOOK_ALLOW_NETWORKS" not in render_flags(DOCS_INSTALL_FLAGS).env(
+        "liquidcompute-webhooks"
+    )
+    message = refusal([*DOCS_INSTALL_FLAGS, "workers.webhooks.allowNetworks={everything}"])
+    assert "allowNetworks" in message

@@ -70,7 +70,8 @@ const called = [
   "/api/v1/projects/{slug}/services/{name}", "/api/v1/projects/{slug}/services/{name}/revisions",
   "/api/v1/projects/{slug}/services/{name}/rollback", "/api/v1/domains", "/api/v1/domains/{domain_id}",
   "/api/v1/domains/{domain_id}/verify", "/api/v1/events", "/api/v1/events/stream", "/api/v1/metrics",
-  "/api/v1/fleet", "/api/v1/fleet/stream",
+  "/api/v1/fleet", "/api/v1/fleet/stream", "/api/v1/webhooks", "/api/v1/webhooks/{webhook_id}",
+  "/api/v1/webhooks/{webhook_id}/deliveries",
 ];
 const missing = called.filter((p) => !(p in (schema.paths ?? {})));
 if (missing.length) console.log(`check:api: not in the schema yet: ${missing.join(", ")}`);

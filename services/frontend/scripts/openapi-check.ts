@@ -33,6 +33,12 @@ import type {
   Diff,
   DiffQuery,
   ProjectState,
+  Webhook,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookReplay,
+  WebhookSecret,
 } from "../src/api/types";
 
 type Method = "get" | "put" | "post" | "delete" | "patch";
@@ -99,6 +105,18 @@ expect<Reads<Answer<"/api/v1/projects/{slug}/secrets", "post">, Secret | Accepte
 expect<Sends<SecretValue, RequestBody<"/api/v1/projects/{slug}/secrets/{name}", "put">>>();
 expect<Reads<Answer<"/api/v1/projects/{slug}/secrets/{name}", "put">, Secret | Accepted>>();
 expect<Has<"/api/v1/projects/{slug}/secrets/{name}", "delete">>();
+
+// ---- webhooks ----------------------------------------------------------------------------
+expect<Reads<Answer<"/api/v1/webhooks", "get">, { items: Webhook[] }>>();
+expect<Sends<WebhookCreate, RequestBody<"/api/v1/webhooks", "post">>>();
+expect<Reads<Answer<"/api/v1/webhooks", "post">, WebhookCreated>>();
+expect<Reads<Answer<"/api/v1/webhooks/{webhook_id}/pause", "post">, Webhook>>();
+expect<Reads<Answer<"/api/v1/webhooks/{webhook_id}/resume", "post">, Webhook>>();
+expect<Reads<Answer<"/api/v1/webhooks/{webhook_id}/rotate-secret", "post">, WebhookSecret>>();
+expect<Sends<WebhookReplay, RequestBody<"/api/v1/webhooks/{webhook_id}/replay", "post">>>();
+expect<Has<"/api/v1/webhooks/{webhook_id}/test", "post">>();
+expect<Has<"/api/v1/webhooks/{webhook_id}", "delete">>();
+expect<Reads<Answer<"/api/v1/webhooks/{webhook_id}/deliveries", "get">, { items: WebhookDelivery[] }>>();
 
 // ---- domains -----------------------------------------------------------------------------
 expect<Reads<Answer<"/api/v1/domains", "get">, { items: Domain[] }>>();

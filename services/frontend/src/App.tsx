@@ -17,6 +17,7 @@ import { ServiceDetailPage } from "./pages/ServiceDetail/ServiceDetailPage";
 import { ServiceFormPage } from "./pages/ServiceForm/ServiceFormPage";
 import { ServicesPage } from "./pages/Services/ServicesPage";
 import { SignInPage } from "./pages/SignIn/SignInPage";
+import { WebhooksPage } from "./pages/Webhooks/WebhooksPage";
 
 export function App({ client, signedOutRef }: { client: ApiClient; signedOutRef?: { current: () => void } }) {
   return (
@@ -69,6 +70,7 @@ function Gate() {
           <Route path="/fleet" element={<FleetPage />} />
           <Route path="/metrics" element={<MetricsPage />} />
           <Route path="/events" element={<EventsPage />} />
+          <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/audit/diff" element={<DiffPage />} />
           <Route path="/projects/:slug/as-of" element={<AsOfPage />} />
           <Route path="*" element={<NotFoundPage />} />

@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from lc_contracts.network import is_loopback
 from lc_runtime.supervision import run_restarting
 
 log = logging.getLogger("lc.up")
@@ -37,6 +38,15 @@ class Wiring:
     secret_key: str | None = field(default=None, repr=False)
 
 
+# On a loopback-bound stack, webhook receivers on this machine (the examples, a test
+# server) are allowed; elsewhere LC_WEBHOOK_ALLOW_NETWORKS decides.
+LOCAL_RECEIVERS = "127.0.0.0/8,::1/128"
+
+
+def _webhook_networks(wiring: Wiring) -> dict[str, Any]:
+    return {"webhook_allow_networks": LOCAL_RECEIVERS} if is_loopback(wiring.bind_host) else {}
+
+
 def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
     """Path prefix → ASGI app."""
     from lc_api.server import create_app as create_api
@@ -52,6 +62,7 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
         auth_username=wiring.auth_username,
         auth_password=wiring.auth_password,
         secret_key=wiring.secret_key,
+        **_webhook_networks(wiring),
     )
     return {
         "/api": create_api(api),
@@ -76,11 +87,23 @@ def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
     )
     fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
     verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)
-    return {
+    running: dict[str, Callable[[], Awaitable[None]]] = {
         "reconciler": lambda: run_reconciler(reconciler),
         "fleet": lambda: run_fleet(fleet),
         "domain-verifier": lambda: run_verifier(verifier),
     }
+    if wiring.secret_key is not None:
+        from lc_webhooks.main import run as run_webhooks
+        from lc_webhooks.settings import WebhookSettings
+
+        hooks = WebhookSettings(
+            nats_url=wiring.nats_url,
+            database_url=wiring.database_url,
+            secret_key=wiring.secret_key,
+            **_webhook_networks(wiring),
+        )
+        running["webhooks"] = lambda: run_webhooks(hooks)
+    return running
 
 
 @dataclass

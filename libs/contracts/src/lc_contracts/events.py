@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field, ValidationError
@@ -198,6 +199,84 @@ class GpuHealthChanged(Payload):
     current: GpuHealth
 
 
+# --- webhook subscriptions (lc.events.webhook.<id>) --------------------------------------
+
+WebhookPauseReason = Literal["admin", "retries_exhausted", "gone"]
+
+
+class WebhookSubscribed(Payload):
+    """A subscription, delivering the events after this one. Its signing secret travels
+    sealed (`lc_contracts.webhooks.seal_secret`), left out of the audit log and feeds."""
+
+    TYPE = "webhook.subscribed"
+    UNSHOWN = frozenset({"sealedSecret"})
+    id: str
+    url: str
+    event_types: list[str]
+    project_slug: str | None = None
+    description: str = ""
+    sealed_secret: SealedValue
+
+
+class WebhookUpdated(Payload):
+    """The subscription's settings after the change (the whole of them)."""
+
+    TYPE = "webhook.updated"
+    id: str
+    url: str
+    event_types: list[str]
+    description: str = ""
+
+
+class WebhookDeleted(Payload):
+    TYPE = "webhook.deleted"
+    id: str
+
+
+class WebhookSecretRotated(Payload):
+    """A new signing secret; the previous one still signs until `previous_expires_at`."""
+
+    TYPE = "webhook.secret_rotated"
+    UNSHOWN = frozenset({"sealedSecret"})
+    id: str
+    sealed_secret: SealedValue
+    previous_expires_at: datetime
+
+
+class WebhookPaused(Payload):
+    """Delivery stops; the subscription keeps its position. `at_sequence`: the event it
+    stopped on (the one delivery failed for), when the worker paused it."""
+
+    TYPE = "webhook.paused"
+    id: str
+    reason: WebhookPauseReason
+    at_sequence: int | None = None
+    detail: str = ""
+
+
+class WebhookResumed(Payload):
+    TYPE = "webhook.resumed"
+    id: str
+
+
+class WebhookReplayRequested(Payload):
+    """Deliver again from a stream sequence or a time, up to an optional time."""
+
+    TYPE = "webhook.replay_requested"
+    id: str
+    from_sequence: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class WebhookTest(Payload):
+    """A test event for one subscription only, delivered like any other."""
+
+    TYPE = "webhook.test"
+    id: str
+    message: str = "a test event from LiquidCompute"
+
+
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -235,6 +314,14 @@ EVENT_TYPES: Final[Mapping[str, EventDef]] = _defs(
     FqdnClaimed,
     FqdnReleased,
     GpuHealthChanged,
+    WebhookSubscribed,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    WebhookPaused,
+    WebhookResumed,
+    WebhookReplayRequested,
+    WebhookTest,
 )
 
 

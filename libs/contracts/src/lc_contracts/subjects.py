@@ -77,3 +77,11 @@ USAGE_STATUS: Final = f"{STATUS_PREFIX}.usage.>"
 PROJECT_STATUS: Final = f"{STATUS_PREFIX}.project.>"
 ORPHAN_STATUS: Final = f"{STATUS_PREFIX}.reconciler.orphans"
 FOREIGN_NAMESPACES_STATUS: Final = f"{STATUS_PREFIX}.reconciler.foreign-namespaces"
+
+
+def webhook_subject(subscription_id: str) -> str:
+    """A webhook subscription's aggregate: its settings, secret rotations, pauses, replays."""
+    return f"{EVENTS_PREFIX}.webhook.{token(subscription_id)}"
+
+
+WEBHOOK_EVENTS: Final = f"{EVENTS_PREFIX}.webhook.>"

@@ -40,6 +40,7 @@ from lc_api.api.routes import (
     services,
     system,
     usage,
+    webhooks,
 )
 from lc_api.api.routes.auth import LoginRequest
 from lc_api.api.routes.projects import ProjectPatch
@@ -57,6 +58,7 @@ from lc_contracts.specs import (
     SecretValue,
     ServiceSpec,
 )
+from lc_contracts.webhooks import WebhookCreate, WebhookReplay, WebhookUpdate
 
 API_PREFIX = "/api"
 OPENAPI_URL = "/api/openapi.json"
@@ -70,6 +72,9 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     SecretCreate,
     SecretValue,
     LoginRequest,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookReplay,
 )
 
 
@@ -157,6 +162,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     v1.include_router(audit.router, dependencies=guarded, responses=guard_answers)
     v1.include_router(usage.router, dependencies=guarded, responses=guard_answers)
     v1.include_router(fleet.router, dependencies=guarded, responses=guard_answers)
+    v1.include_router(webhooks.router, dependencies=guarded, responses=guard_answers)
     v1.include_router(auth.router)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.hostnames import platform_hostname
 from lc_contracts.network import is_loopback
+from lc_contracts.outbound import parse_networks
 from lc_contracts.sealing import SecretKey
 
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -104,6 +105,16 @@ class ApiSettings(BaseSettings):
     base64). Without it the secrets routes answer 503; `lc up` generates one into its data
     directory. The reconciler needs the same key to write the Kubernetes Secrets."""
 
+    webhook_allow_networks: str = ""
+    """Comma-separated networks webhook URLs may reach although the SSRF rules refuse them
+    (loopback, private, link-local, ...): `10.20.0.0/16` for an in-house receiver."""
+
+    webhook_allow_http: bool = False
+    """Allow `http://` webhook URLs off loopback (https is required otherwise)."""
+
+    dns_nameservers: str = ""
+    """`host:port` list of DNS servers webhook hosts are resolved with; empty: the system's."""
+
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
 
@@ -144,6 +155,15 @@ class ApiSettings(BaseSettings):
                     f"LC_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network"
                 ) from None
         return ",".join(items)
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _webhook_networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"LC_WEBHOOK_ALLOW_NETWORKS: {exc}") from None
+        return value
 
     @field_validator("allowed_hosts")
     @classmethod

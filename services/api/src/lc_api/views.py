@@ -7,7 +7,7 @@ models, returned by the routes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -68,6 +68,56 @@ class SecretView(View):
     version: int = Field(description="1 for the first value; each new value adds one")
     created_at: datetime
     updated_at: datetime
+
+
+class WebhookView(View):
+    """A webhook subscription as every answer shows it: never its signing secret."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    project_slug: str | None = None
+    description: str = ""
+    status: Literal["active", "paused"]
+    pause_reason: str | None = Field(
+        default=None, description="admin, retries_exhausted (schedule spent) or gone (410)"
+    )
+    pause_detail: str | None = None
+    paused_at_sequence: int | None = Field(
+        default=None, description="The event delivery stopped on; resuming starts there"
+    )
+    secret_rotated_at: datetime | None = None
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="Until then, deliveries carry the previous signature too"
+    )
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreatedView(WebhookView):
+    secret: str = Field(description="The signing secret (whsec_...): shown this once only")
+
+
+class WebhookSecretView(View):
+    id: str
+    secret: str = Field(description="The new signing secret (whsec_...): shown this once only")
+    previous_secret_expires_at: datetime | None = None
+
+
+class WebhookDeliveryView(View):
+    id: int
+    event_id: str = Field(description="The webhook-id header the receiver saw")
+    event_seq: int
+    event_type: str
+    attempt: int
+    outcome: str = Field(description="delivered, failed, or skipped")
+    status_code: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    response_body: str | None = Field(default=None, description="The first 1 KiB of the answer")
+    next_attempt_at: datetime | None = None
+    attempted_at: datetime
 
 
 class ServiceStatusView(View):

@@ -35,6 +35,12 @@ import type {
   Service,
   ServiceQuery,
   ServiceSpec,
+  Webhook,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookReplay,
+  WebhookSecret,
 } from "./types";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -230,6 +236,35 @@ export class ApiClient {
   }
   async deleteSecret(project: string, name: string): Promise<void> {
     await this.request("DELETE", `/projects/${enc(project)}/secrets/${enc(name)}`);
+  }
+
+  // ---- webhooks (the secret comes back once: on create and on rotate) ------------------
+  async listWebhooks(): Promise<Webhook[]> {
+    return items<Webhook>(await this.request("GET", "/webhooks"));
+  }
+  createWebhook(body: WebhookCreate): Promise<WebhookCreated | (Accepted & { id: string; secret: string })> {
+    return this.request("POST", "/webhooks", body);
+  }
+  pauseWebhook(id: string): Promise<Webhook | Accepted> {
+    return this.request("POST", `/webhooks/${enc(id)}/pause`);
+  }
+  resumeWebhook(id: string): Promise<Webhook | Accepted> {
+    return this.request("POST", `/webhooks/${enc(id)}/resume`);
+  }
+  rotateWebhookSecret(id: string): Promise<WebhookSecret> {
+    return this.request("POST", `/webhooks/${enc(id)}/rotate-secret`);
+  }
+  testWebhook(id: string): Promise<Accepted> {
+    return this.request("POST", `/webhooks/${enc(id)}/test`);
+  }
+  replayWebhook(id: string, body: WebhookReplay): Promise<Accepted> {
+    return this.request("POST", `/webhooks/${enc(id)}/replay`, body);
+  }
+  async deleteWebhook(id: string): Promise<void> {
+    await this.request("DELETE", `/webhooks/${enc(id)}`);
+  }
+  async webhookDeliveries(id: string): Promise<WebhookDelivery[]> {
+    return items<WebhookDelivery>(await this.request("GET", `/webhooks/${enc(id)}/deliveries`));
   }
 
   // ---- domains ------------------------------------------------------------------------

@@ -185,6 +185,65 @@ export interface Accepted {
   location: string;
 }
 
+// ---- Webhooks -------------------------------------------------------------------------
+
+/** A webhook subscription as lcd shows it: never its signing secret. */
+export interface Webhook {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  projectSlug?: string | null;
+  description: string;
+  status: "active" | "paused";
+  pauseReason?: string | null;
+  pauseDetail?: string | null;
+  pausedAtSequence?: number | null;
+  secretRotatedAt?: string | null;
+  previousSecretExpiresAt?: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The answer to a create: the subscription and its secret, shown this once. */
+export interface WebhookCreated extends Webhook {
+  secret: string;
+}
+
+export interface WebhookCreate {
+  url: string;
+  eventTypes: string[];
+  projectSlug?: string;
+  description?: string;
+}
+
+export interface WebhookReplay {
+  fromSequence?: number;
+  since?: string;
+  until?: string;
+}
+
+export interface WebhookSecret {
+  id: string;
+  secret: string;
+  previousSecretExpiresAt?: string | null;
+}
+
+export interface WebhookDelivery {
+  id: number;
+  eventId: string;
+  eventSeq: number;
+  eventType: string;
+  attempt: number;
+  outcome: string;
+  statusCode?: number | null;
+  latencyMs?: number | null;
+  error?: string | null;
+  responseBody?: string | null;
+  nextAttemptAt?: string | null;
+  attemptedAt: string;
+}
+
 // ---- Domains --------------------------------------------------------------------------
 
 export type DomainStatus = "pending" | "verifying" | "verified" | "failed";

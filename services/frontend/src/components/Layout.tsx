@@ -10,6 +10,7 @@ const NAV = [
   { to: "/fleet", label: "Fleet", end: false },
   { to: "/metrics", label: "Metrics", end: false },
   { to: "/events", label: "Events", end: false },
+  { to: "/webhooks", label: "Webhooks", end: false },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {

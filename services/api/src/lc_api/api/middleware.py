@@ -243,16 +243,21 @@ class Idempotency:
         status = 500
         headers: dict[str, str] = {}
         chunks: list[bytes] = []
+        # An answer marked `Cache-Control: no-store` (one holding a secret shown once) is
+        # not kept: a retry with the key runs the command again, which finds its events.
+        keep = True
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, keep
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 for name, value in message.get("headers", []):
                     lowered = name.decode("latin-1").lower()
                     if lowered in REPLAYED_HEADERS:
                         headers[lowered] = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
+                    if lowered == "cache-control" and b"no-store" in value:
+                        keep = False
+            elif message["type"] == "http.response.body" and keep:
                 chunks.append(message.get("body", b""))
             await send(message)
 
@@ -262,7 +267,7 @@ class Idempotency:
             completed = True
         finally:
             try:
-                if completed and status < 500 and status not in NOT_REPLAYABLE:
+                if completed and keep and status < 500 and status not in NOT_REPLAYABLE:
                     await records.complete(key, StoredAnswer(status, headers, b"".join(chunks)))
                 else:
                     await records.release(key)

@@ -4,6 +4,7 @@
 - `project_commands`  create and rename a project; ProjectDeleted itself
 - `service_commands`  write services, checking their project on both sides of the append
 - `domain_commands`   register (claiming the FQDN), verify and delete custom domains
+- `webhook_commands`  webhook subscriptions: subscribe, change, pause, rotate, replay
 - `deletion_cascade`  delete a project with its services and domains, then sweep
 - `orphan_sweep`      (run by the runtime) withdraw what a dying writer left in a deleted project
 
@@ -22,6 +23,8 @@ from lc_api.app.domain_commands import DomainCommands
 from lc_api.app.project_commands import ForeignNamespaceOf, ProjectCommands
 from lc_api.app.secret_commands import SecretCommands
 from lc_api.app.service_commands import ServiceCommands
+from lc_api.app.webhook_commands import WebhookCommands
+from lc_api.app.webhook_targets import WebhookTargets
 from lc_api.domain import custom_domain, project, service
 from lc_contracts.envelope import now
 from lc_contracts.sealing import SecretKey
@@ -44,11 +47,15 @@ class Commands:
         claim_window: timedelta = custom_domain.VERIFICATION_WINDOW,
         secret_key: SecretKey | None = None,
         foreign_namespace_of: ForeignNamespaceOf = lambda slug: None,
+        webhook_targets: WebhookTargets | None = None,
     ) -> None:
         loop = CommandLoop(store, source=source, attempts=attempts)
         self.projects = ProjectCommands(loop, foreign_namespace_of)
         self.services = ServiceCommands(loop, self.projects)
         self.secrets = SecretCommands(loop, self.projects, secret_key)
+        self.webhooks = WebhookCommands(
+            loop, self.projects, secret_key, webhook_targets or WebhookTargets(), clock
+        )
         self.domains = DomainCommands(
             loop,
             self.projects,

@@ -24,6 +24,7 @@ from lc_api.db.tables import (
     projects,
     service_revisions,
     services,
+    webhooks,
 )
 from lc_api.domain.custom_domain import DomainStatus
 from lc_contracts.events import (
@@ -42,6 +43,12 @@ from lc_contracts.events import (
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
+    WebhookDeleted,
+    WebhookPaused,
+    WebhookResumed,
+    WebhookSecretRotated,
+    WebhookSubscribed,
+    WebhookUpdated,
     shown,
 )
 from lc_eventstore import StoredEvent
@@ -323,3 +330,89 @@ class ReadModelProjection:
     @_apply.register
     async def _(self, event: DomainDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
         await conn.execute(domains.delete().where(domains.c.id == event.id))
+
+    @_apply.register
+    async def _(
+        self, event: WebhookSubscribed, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        values = {
+            "url": event.url,
+            "event_types": event.event_types,
+            "project_slug": event.project_slug,
+            "description": event.description,
+            "status": "active",
+            "pause_reason": None,
+            "pause_detail": None,
+            "paused_at_sequence": None,
+            "secret_rotated_at": None,
+            "previous_secret_expires_at": None,
+            "version": seq,
+            "created_at": at,
+            "updated_at": at,
+        }
+        stmt = insert(webhooks).values(id=event.id, **values)
+        await conn.execute(stmt.on_conflict_do_update(index_elements=[webhooks.c.id], set_=values))
+
+    async def _webhook(
+        self, conn: AsyncConnection, subscription_id: str, seq: int, at: datetime, **values: Any
+    ) -> None:
+        await conn.execute(
+            webhooks.update()
+            .where(webhooks.c.id == subscription_id)
+            .values(version=seq, updated_at=at, **values)
+        )
+
+    @_apply.register
+    async def _(self, event: WebhookUpdated, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await self._webhook(
+            conn,
+            event.id,
+            seq,
+            at,
+            url=event.url,
+            event_types=event.event_types,
+            description=event.description,
+        )
+
+    @_apply.register
+    async def _(self, event: WebhookPaused, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await self._webhook(
+            conn,
+            event.id,
+            seq,
+            at,
+            status="paused",
+            pause_reason=event.reason,
+            pause_detail=event.detail,
+            paused_at_sequence=event.at_sequence,
+        )
+
+    @_apply.register
+    async def _(self, event: WebhookResumed, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await self._webhook(
+            conn,
+            event.id,
+            seq,
+            at,
+            status="active",
+            pause_reason=None,
+            pause_detail=None,
+            paused_at_sequence=None,
+        )
+
+    @_apply.register
+    async def _(
+        self, event: WebhookSecretRotated, conn: AsyncConnection, seq: int, at: datetime
+    ) -> None:
+        await self._webhook(
+            conn,
+            event.id,
+            seq,
+            at,
+            secret_rotated_at=at,
+            previous_secret_expires_at=event.previous_expires_at,
+        )
+
+    @_apply.register
+    async def _(self, event: WebhookDeleted, conn: AsyncConnection, seq: int, at: datetime) -> None:
+        await conn.execute(webhooks.delete().where(webhooks.c.id == event.id))

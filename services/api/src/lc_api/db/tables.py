@@ -1,9 +1,10 @@
 """SQLAlchemy Core tables of lcd's database.
 
 Read models (rebuilt by `lc replay`): projects, services, service_revisions, domains,
-project_secrets (names and versions), audit_events. Kept across replays: idempotency_records,
-admin_sessions. The projection checkpoint and quarantine tables belong to
-`lc_eventstore.projection.metadata`; the migrations create them too.
+project_secrets (names and versions), webhooks, audit_events. Kept across replays:
+idempotency_records, admin_sessions, webhook_deliveries. The projection checkpoint and
+quarantine tables belong to `lc_eventstore.projection.metadata`; the migrations create
+them too.
 """
 
 from __future__ import annotations
@@ -131,4 +132,53 @@ usage_samples = sa.Table(
     sa.Column("snapshot", JSONB, nullable=False),
 )
 
-READ_MODELS = (audit_events, domains, service_revisions, services, projects, project_secrets)
+webhooks = sa.Table(
+    # Settings and state of webhook subscriptions; signing secrets stay sealed in the stream.
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event_types", JSONB, nullable=False),
+    sa.Column("project_slug", sa.Text, nullable=True, index=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("pause_reason", sa.Text, nullable=True),
+    sa.Column("pause_detail", sa.Text, nullable=True),
+    sa.Column("paused_at_sequence", sa.BigInteger, nullable=True),
+    sa.Column("secret_rotated_at", TS, nullable=True),
+    sa.Column("previous_secret_expires_at", TS, nullable=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    # The delivery log, written by the webhooks worker and kept for LC_WEBHOOK_LOG_RETENTION_H;
+    # not a read model (a replay of the stream does not rebuild it).
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("subscription_id", sa.Text, nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("next_attempt_at", TS, nullable=True),
+    sa.Column("attempted_at", TS, nullable=False, index=True),
+    sa.Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
+)
+
+READ_MODELS = (
+    audit_events,
+    domains,
+    service_revisions,
+    services,
+    projects,
+    project_secrets,
+    webhooks,
+)

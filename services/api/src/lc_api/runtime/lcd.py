@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lc_api.app.commands import Commands
 from lc_api.app.orphan_sweep import OrphanSweep
+from lc_api.app.webhook_targets import WebhookTargets, parse_nameservers
 from lc_api.db.admin_auth import Authenticator, LoginLimiter
 from lc_api.db.idempotency import IdempotencyRecords
 from lc_api.db.migrate import migrate
@@ -37,6 +38,7 @@ from lc_api.runtime.status_board import StatusBoard
 from lc_api.runtime.usage_board import HISTORY as USAGE_HISTORY
 from lc_api.runtime.usage_board import UsageBoard
 from lc_api.settings import ApiSettings
+from lc_contracts.outbound import parse_networks
 from lc_contracts.status import ServiceStatus
 from lc_contracts.subjects import (
     FOREIGN_NAMESPACES_STATUS,
@@ -148,6 +150,11 @@ class Runtime:
                 claim_window=timedelta(hours=settings.domain_expiry_h),
                 secret_key=settings.sealing_key(),
                 foreign_namespace_of=foreign_namespaces.foreign_namespace_of,
+                webhook_targets=WebhookTargets(
+                    allowed=parse_networks(settings.webhook_allow_networks),
+                    allow_http=settings.webhook_allow_http,
+                    nameservers=parse_nameservers(settings.dns_nameservers),
+                ),
             ),
             read_models=read_models,
             idempotency=IdempotencyRecords(engine, settings.idempotency_ttl_s),

@@ -1,0 +1,60 @@
+"""Entry points of the webhooks worker: `run(settings)` and the `lc-webhooks` script.
+
+Who calls it: `lc up` starts `run` as an asyncio task in its embedded stack; a deployment
+runs `lc-webhooks`, configured through `LC_*` variables (see `WebhookSettings`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+import nats
+from pydantic import ValidationError
+
+from lc_eventstore import provision_streams
+from lc_runtime.logs import configure_logging
+from lc_webhooks.delivery_log import DeliveryLog, make_engine
+from lc_webhooks.settings import WebhookSettings
+from lc_webhooks.worker import WebhookWorker, http_client
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: WebhookSettings) -> None:
+    """Deliver until cancelled."""
+    client = await nats.connect(
+        settings.nats_url, name="lc-webhooks", max_reconnect_attempts=-1, reconnect_time_wait=1
+    )
+    engine = make_engine(settings.database_url)
+    http = http_client(settings)
+    try:
+        js = client.jetstream()
+        await provision_streams(js)
+        await WebhookWorker(js, DeliveryLog(engine), settings, http).run()
+    finally:
+        with contextlib.suppress(Exception):
+            await http.aclose()
+        with contextlib.suppress(Exception):
+            await engine.dispose()
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        settings = WebhookSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        print(f"lc-webhooks: invalid configuration: {where}: {first['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

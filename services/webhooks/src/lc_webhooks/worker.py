@@ -1,0 +1,156 @@
+"""The webhooks worker: folds the subscriptions' events (`lc.events.webhook.>`) and keeps
+one courier per active subscription.
+
+On start it reads every subscription event, removes the consumers of subscriptions
+deleted while no worker ran, then starts the couriers of the active ones;
+live, a new or resumed subscription gets a courier, a paused or deleted one loses it (a
+deleted one its consumer too), and a replay request restarts it at the replayed position.
+Every hour it purges the delivery log of attempts past their retention.
+
+Callers: `lc_webhooks.main.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import httpx
+from nats.js import JetStreamContext
+
+from lc_contracts.envelope import now
+from lc_contracts.errors import ContractError
+from lc_contracts.events import (
+    WebhookDeleted,
+    WebhookPaused,
+    WebhookReplayRequested,
+    WebhookResumed,
+    WebhookSubscribed,
+)
+from lc_contracts.subjects import EVENTS_PREFIX, WEBHOOK_EVENTS
+from lc_eventstore import EventStore, StoredEvent
+from lc_runtime.supervision import run_restarting
+from lc_webhooks.checked_transport import CheckedTransport, Resolver
+from lc_webhooks.consumer_position import forget, forget_all_but
+from lc_webhooks.courier import Courier
+from lc_webhooks.delivery_log import DeliveryLog
+from lc_webhooks.selection import Subscriptions, fold, note_domain
+from lc_webhooks.settings import WebhookSettings
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_S = 3600.0
+DOMAIN_EVENTS = f"{EVENTS_PREFIX}.domain.>"  # for the projects of domains
+
+
+def http_client(settings: WebhookSettings) -> httpx.AsyncClient:
+    transport = CheckedTransport(
+        Resolver(settings.nameservers()),
+        allowed=settings.allowed_networks(),
+        allow_http=settings.webhook_allow_http,
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=False,
+        timeout=httpx.Timeout(settings.webhook_timeout_s),
+    )
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        delivery_log: DeliveryLog,
+        settings: WebhookSettings,
+        client: httpx.AsyncClient,
+    ) -> None:
+        self._js = js
+        self._store = EventStore(js)
+        self._log = delivery_log
+        self._settings = settings
+        self._client = client
+        self._key = settings.sealing_key()
+        self.subscriptions = Subscriptions()
+        self._couriers: dict[str, asyncio.Task[None]] = {}
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        purge = asyncio.create_task(self._purge_loop())
+        writer = asyncio.create_task(self._log.run())
+        try:
+            subjects = [WEBHOOK_EVENTS, DOMAIN_EVENTS]
+            async for batch in self._store.read(1, subjects, follow=True):
+                if not batch and not self.started.is_set():
+                    gone = await forget_all_but(self._js, set(self.subscriptions.by_id))
+                    if gone:
+                        log.info("removed the consumers of deleted subscriptions %s", gone)
+                    for sub in list(self.subscriptions.by_id.values()):
+                        if not sub.paused:
+                            self._start(sub.id)
+                    self.started.set()
+                for message in batch:
+                    try:
+                        event = message.event()
+                    except ContractError as exc:
+                        log.warning("skipping unreadable event seq=%s: %s", message.seq, exc)
+                        continue
+                    await self._apply(event)
+        finally:
+            purge.cancel()
+            for sub_id in list(self._couriers):
+                await self._stop(sub_id)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _apply(self, event: StoredEvent) -> None:
+        note_domain(self.subscriptions, event.envelope)
+        payload = event.payload
+        sub = fold(self.subscriptions, event.seq, payload)
+        if not self.started.is_set():
+            return
+        sub_id = getattr(payload, "id", "")
+        if isinstance(payload, WebhookDeleted):
+            await self._stop(sub_id)
+            await forget(self._js, sub_id)
+        elif isinstance(payload, WebhookPaused):
+            await self._stop(sub_id)
+        elif isinstance(payload, WebhookSubscribed | WebhookResumed | WebhookReplayRequested):
+            await self._stop(sub_id)
+            if sub is not None and not sub.paused:
+                self._start(sub_id)
+
+    def _start(self, sub_id: str) -> None:
+        courier = Courier(
+            sub_id,
+            self.subscriptions,
+            js=self._js,
+            store=self._store,
+            client=self._client,
+            delivery_log=self._log,
+            settings=self._settings,
+            key=self._key,
+        )
+        self._couriers[sub_id] = asyncio.create_task(
+            run_restarting(f"courier {sub_id}", courier.run, delay_s=1.0, logger=log),
+            name=f"courier-{sub_id}",
+        )
+
+    async def _stop(self, sub_id: str) -> None:
+        task = self._couriers.pop(sub_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _purge_loop(self) -> None:
+        retention = timedelta(hours=self._settings.webhook_log_retention_h)
+        while True:
+            try:
+                removed = await self._log.purge(now(), retention)
+                if removed:
+                    log.info("purged %d delivery log rows", removed)
+            except Exception:
+                log.exception("could not purge the delivery log")
+            await asyncio.sleep(PURGE_EVERY_S)
