@@ -101,7 +101,10 @@ class Probes:
         return self.fold
 
     def unmet(self) -> dict[str, str]:
-        """The conditions that do not hold, with why."""
+        """The conditions that do not hold, with why. A worker that has not yet said what
+        readiness means for it (it is still connecting) is not ready."""
+        if not self._checks:
+            return {"started": "starting"}
         out = {}
         for name, check in self._checks.items():
             reason = check()
@@ -117,7 +120,7 @@ class Probes:
         unmet = self.unmet()
         report: dict[str, Any] = {
             "status": "ready" if not unmet else "not ready",
-            "checks": {name: unmet.get(name, "ok") for name in self._checks},
+            "checks": {name: unmet.get(name, "ok") for name in self._checks} or unmet,
         }
         if self.fold is not None:
             report["events"] = self.fold.report()
