@@ -18,6 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from lc_contracts.network import is_loopback
+from lc_runtime.probes import Probes
 from lc_runtime.supervision import run_restarting
 
 log = logging.getLogger("lc.up")
@@ -70,7 +71,17 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
     }
 
 
-def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
+WORKER_NAMES = ("reconciler", "fleet", "domain-verifier")
+
+
+def worker_probes() -> dict[str, Probes]:
+    """Each worker's probes, read in-process by `/healthz` (no probe port under `lc up`)."""
+    return {name: Probes(name) for name in WORKER_NAMES}
+
+
+def workers(
+    wiring: Wiring, probes: dict[str, Probes] | None = None
+) -> dict[str, Callable[[], Awaitable[None]]]:
     """Name → coroutine function that runs the worker until cancelled."""
     from lc_domain_verifier.main import run as run_verifier
     from lc_domain_verifier.settings import VerifierSettings
@@ -87,10 +98,11 @@ def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
     )
     fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
     verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)
+    probes = probes or worker_probes()
     running: dict[str, Callable[[], Awaitable[None]]] = {
-        "reconciler": lambda: run_reconciler(reconciler),
-        "fleet": lambda: run_fleet(fleet),
-        "domain-verifier": lambda: run_verifier(verifier),
+        "reconciler": lambda: run_reconciler(reconciler, probes["reconciler"]),
+        "fleet": lambda: run_fleet(fleet, probes["fleet"]),
+        "domain-verifier": lambda: run_verifier(verifier, probes["domain-verifier"]),
     }
     if wiring.secret_key is not None:
         from lc_webhooks.main import run as run_webhooks
@@ -104,6 +116,23 @@ def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
         )
         running["webhooks"] = lambda: run_webhooks(hooks)
     return running
+
+
+def readiness(probes: dict[str, Probes]) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """(each worker: "ready" or why not, the workers still folding the log: how far behind)."""
+    ready: dict[str, str] = {}
+    catching_up: dict[str, dict[str, int]] = {}
+    for name, probe in probes.items():
+        unmet = probe.unmet()
+        ready[name] = "ready" if not unmet else "; ".join(unmet.values())
+        fold = probe.fold
+        if fold is not None and not fold.caught_up:
+            catching_up[name] = {
+                "behind": fold.behind,
+                "position": fold.position,
+                "target": fold.target,
+            }
+    return ready, catching_up
 
 
 @dataclass

@@ -6,7 +6,9 @@ SIGTERM, when it stops everything it started, children included. What it started
 where is written to `<data dir>/stack.json` for the other `lc` commands.
 
 The embedded servers are supervised (`lc_local.supervision`): one that dies is started
-again, and `/healthz` names it until it is back.
+again, and `/healthz` names it until it is back. `/healthz` also answers 503 `starting`
+while a worker is not yet ready, naming it and, for those still folding the event log,
+how many sequences they are behind.
 """
 
 from __future__ import annotations
@@ -31,10 +33,18 @@ from lc_api.main import KEEP_ALIVE_S
 from lc_contracts.sealing import generate_key
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import provision_streams
-from lc_local.components import Wiring, WorkerPool, http_apps, workers
+from lc_local.components import (
+    Wiring,
+    WorkerPool,
+    http_apps,
+    readiness,
+    worker_probes,
+    workers,
+)
 from lc_local.gateway import Gateway, Health
 from lc_local.settings import LocalSettings
 from lc_local.supervision import ServerSupervisor, Supervised
+from lc_runtime.probes import Probes
 
 log = logging.getLogger("lc.up")
 
@@ -155,6 +165,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
                 secret_key=secret_key(settings),
             )
             pool = WorkerPool()
+            probes = worker_probes()
             stack_json = settings.data_dir / "stack.json"
 
             def restarted(name: str, pid: int) -> None:
@@ -165,7 +176,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
             gateway = Gateway(
                 mounts=http_apps(wiring),
                 frontend_dist=settings.frontend_dist,
-                health=_health(pool, supervisor),
+                health=_health(pool, supervisor, probes),
             )
             host, port = listener.getsockname()[:2]
             endpoints = Endpoints(
@@ -181,7 +192,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
             try:
                 async with (
                     supervisor.running(),
-                    pool.running(workers(wiring)),
+                    pool.running(workers(wiring, probes)),
                     _serving(gateway, listener) as server,
                 ):
                     yield endpoints, server
@@ -230,14 +241,19 @@ async def _serving(gateway: Gateway, listener: socket.socket) -> AsyncIterator[u
         await serving
 
 
-def _health(pool: WorkerPool, supervisor: ServerSupervisor) -> Health:
+def _health(pool: WorkerPool, supervisor: ServerSupervisor, probes: dict[str, Probes]) -> Health:
     async def check() -> dict[str, Any]:
         workers = pool.report()
         healthy = all(state == "running" for state in workers.values()) and supervisor.healthy
+        ready, catching_up = readiness(probes)
+        all_ready = all(state == "ready" for state in ready.values())
+        status = "degraded" if not healthy else ("ok" if all_ready else "starting")
         return {
-            "status": "ok" if healthy else "degraded",
+            "status": status,
             "servers": supervisor.report(),
             "workers": workers,
+            "ready": ready,
+            "catchingUp": catching_up,
         }
 
     return check

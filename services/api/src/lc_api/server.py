@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from lc_api.api.deps import require_admin
+from lc_api.api.deps import require_admin, require_metrics_reader
 from lc_api.api.middleware import BodyLimit, HttpMetrics, Idempotency, RequestChecks
 from lc_api.api.problems import (
     GUARD_PROBLEMS,
@@ -169,6 +169,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     api.include_router(v1)
     api.include_router(system.public)
     api.include_router(system.protected, dependencies=guarded, responses=guard_answers)
+    api.include_router(
+        system.scraped, dependencies=[Depends(require_metrics_reader)], responses=guard_answers
+    )
 
     @api.get("/openapi.json", include_in_schema=False, dependencies=guarded)
     async def openapi_document() -> JSONResponse:

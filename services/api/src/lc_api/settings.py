@@ -22,6 +22,7 @@ PLACEHOLDER_PASSWORDS = frozenset(
     {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
 )
 MIN_PASSWORD_LENGTH = 8
+MIN_METRICS_TOKEN_LENGTH = 24
 
 
 class ApiSettings(BaseSettings):
@@ -114,6 +115,10 @@ class ApiSettings(BaseSettings):
 
     dns_nameservers: str = ""
     """`host:port` list of DNS servers webhook hosts are resolved with; empty: the system's."""
+    metrics_token: SecretStr | None = None
+    """LC_METRICS_TOKEN: a bearer token that reads `/api/metrics` without the admin login,
+    for a Prometheus scraper (`Authorization: Bearer <token>`); at least 24 characters.
+    Unset, `/api/metrics` needs the admin login when auth is on."""
 
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     """How long an Idempotency-Key and its response are remembered."""
@@ -194,6 +199,12 @@ class ApiSettings(BaseSettings):
             if password.lower() in PLACEHOLDER_PASSWORDS or len(password) < MIN_PASSWORD_LENGTH:
                 raise ValueError(
                     f"LC_AUTH_PASSWORD is a placeholder or shorter than {MIN_PASSWORD_LENGTH} characters"
+                )
+        if self.metrics_token is not None:
+            token = self.metrics_token.get_secret_value()
+            if token.lower() in PLACEHOLDER_PASSWORDS or len(token) < MIN_METRICS_TOKEN_LENGTH:
+                raise ValueError(
+                    f"LC_METRICS_TOKEN is a placeholder or shorter than {MIN_METRICS_TOKEN_LENGTH} characters"
                 )
         if not self.auth_enabled and not is_loopback(self.bind_host):
             raise ValueError(

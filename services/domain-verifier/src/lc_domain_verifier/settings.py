@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lc_contracts.fqdn import normalise_fqdn
 from lc_domain_verifier.domain.policy import VerificationPolicy
+from lc_eventstore.snapshots import SnapshotPolicy
 
 DEFAULT_DNS_PORT = 53
 
@@ -121,6 +122,24 @@ class VerifierSettings(BaseSettings):
     domain_max_concurrent_checks: int = Field(default=32, ge=1)
     """LC_DOMAIN_MAX_CONCURRENT_CHECKS: DNS lookups in flight at once."""
 
+    snapshots: bool = True
+    """LC_SNAPSHOTS: keep the folded domain state in snapshots (bucket LC_SNAPSHOTS), so a
+    start folds only the events after the latest one; off, every start folds from sequence 1."""
+
+    snapshot_every: int = Field(default=10_000, ge=1)
+    """LC_SNAPSHOT_EVERY: write a snapshot once this many sequences were read since the last."""
+
+    snapshot_interval_s: float = Field(default=300.0, gt=0)
+    """LC_SNAPSHOT_INTERVAL_S: and at least this often while events arrive (one is also
+    written on a clean shutdown)."""
+
+    probe_host: str = "0.0.0.0"
+    """LC_PROBE_HOST: address of the probe server (`/healthz`, `/readyz`, `/metrics`)."""
+
+    probe_port: int | None = Field(default=None, ge=1, le=65535)
+    """LC_PROBE_PORT: port of the probe server; unset, none is started (`lc up` reads the
+    probes in its own process)."""
+
     @field_validator("ingress_cname_target", mode="before")
     @classmethod
     def _canonical_target(cls, value: object) -> object:
@@ -133,6 +152,9 @@ class VerifierSettings(BaseSettings):
         if self.domain_recheck_max_s < self.domain_recheck_initial_s:
             raise ValueError("LC_DOMAIN_RECHECK_MAX_S must be at least LC_DOMAIN_RECHECK_INITIAL_S")
         return self
+
+    def snapshot_policy(self) -> SnapshotPolicy:
+        return SnapshotPolicy(every=self.snapshot_every, interval_s=self.snapshot_interval_s)
 
     def policy(self) -> VerificationPolicy:
         """The timing policy these settings describe (raises ValueError if inconsistent)."""

@@ -1,8 +1,12 @@
 """The verification worker: follows the domain events, checks DNS when due, appends outcomes.
 
-Called by `service.run` (and by tests). State lives in memory and is derived only from
-the events on `lc.events.domain.*`, read from the start of the stream at every start, so
-a restart (even in the middle of a check) rebuilds the same schedule and loses nothing.
+Called by `main.run` (and by tests). State lives in memory and is derived only from
+the events on `lc.events.domain.*`, read from the start of the stream (or from the end of
+the snapshot it was restored from, `restore_state`) at every start, so a restart (even in
+the middle of a check) rebuilds the same schedule and loses nothing. The state is exactly
+the fold of the events: a quiet re-check (still verified, nothing to record) moves the
+domain's next check in `_held_until`, beside the state, so a snapshot holds nothing that
+a fold from sequence 1 would not.
 
 Two loops share that state in one event loop:
 
@@ -44,10 +48,12 @@ from lc_domain_verifier.domain.decisions import (
 )
 from lc_domain_verifier.domain.lookup import CheckResult, classify, observe_cname
 from lc_domain_verifier.domain.policy import VerificationPolicy
+from lc_domain_verifier.domain.snapshot import decode_domains, encode_domains
 from lc_domain_verifier.domain.state import DomainState, evolve
 from lc_domain_verifier.envelopes import outcome_envelopes
 from lc_eventstore import ConcurrencyConflict, EventStore, StoredEvent, StoredMessage
 from lc_runtime.logs import bind
+from lc_runtime.probes import FoldProgress
 
 DOMAIN_EVENTS: Final = f"{EVENTS_PREFIX}.domain.>"
 CONFLICT_RETRIES: Final = 5
@@ -76,6 +82,7 @@ class VerificationWorker:
         ingress_target: str | None = None,
         max_concurrent_checks: int = 32,
         clock: Clock = utc_now,
+        progress: FoldProgress | None = None,
     ) -> None:
         self._store = store
         self._resolver = resolver
@@ -89,6 +96,24 @@ class VerificationWorker:
         self._position = 0
         self._wake = asyncio.Event()
         self._caught_up = asyncio.Event()
+        self.progress = progress or FoldProgress()
+
+    @property
+    def position(self) -> int:
+        """The last stream sequence read (and folded, unless it was unreadable)."""
+        return self._position
+
+    def encode_state(self) -> bytes:
+        """The folded state for a snapshot (`domain.snapshot`)."""
+        return encode_domains(self._position, self._domains, self._policy)
+
+    def restore_state(self, data: bytes) -> int:
+        """Start from a snapshot's state; returns its position. Raises UnreadableState (and
+        changes nothing) for one that cannot be used. Before `run` only."""
+        position, domains = decode_domains(data, self._policy)
+        self._position, self._domains = position, domains
+        self.progress.position = position
+        return position
 
     def domain(self, domain_id: str) -> DomainState | None:
         """The current in-memory state of one domain (for diagnostics and tests)."""
@@ -124,9 +149,11 @@ class VerificationWorker:
                                 extra={"domains": len(self._domains), "seq": self._position},
                             )
                         self._caught_up.set()
+                        self.progress.caught_up = True
                     for message in batch:
                         self._apply_stored(message)
                         self._position = message.seq
+                        self.progress.advance(message.seq)
                     self._wake.set()
             except Exception as exc:
                 # The reader must outlive NATS hiccups: resume after the last applied event.
@@ -239,7 +266,10 @@ class VerificationWorker:
             )
             if not decision.events:
                 if decision.quiet_state is not None and self._domains.get(domain_id) is state:
-                    self._domains[domain_id] = decision.quiet_state
+                    # Held, not folded: the next event on the domain sets its schedule anew.
+                    quiet_until = decision.quiet_state.next_check_at
+                    if quiet_until is not None:
+                        self._held_until[domain_id] = quiet_until
                     log.debug("domain still verified", extra=_context(state))
                 return
             envelopes = outcome_envelopes(subject, state.version, decision.events, now)

@@ -20,12 +20,23 @@ from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
 from lc_runtime.logs import configure_logging
+from lc_runtime.probes import Probes
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: FleetSettings) -> None:
-    """Aggregate the fleet until cancelled."""
+async def run(settings: FleetSettings, probes: Probes | None = None) -> None:
+    """Aggregate the fleet until cancelled; ready once LC_STATUS matches the cluster as
+    first listed. Serves the probes when LC_PROBE_PORT is set."""
+    probes = probes or Probes("fleet")
+    aggregator: FleetAggregator | None = None
+
+    def converged() -> str | None:
+        if aggregator is not None and aggregator.converged.is_set():
+            return None
+        return "listing GPUs and Models and publishing the fleet"
+
+    probes.require("cluster", converged)
     client = await nats.connect(
         settings.nats_url, name="lc-fleet", max_reconnect_attempts=-1, reconnect_time_wait=1
     )
@@ -33,8 +44,12 @@ async def run(settings: FleetSettings) -> None:
         js = client.jetstream()
         await provision_streams(js)
         api_client = await open_api_client(settings)
-        async with api_client:
+        async with api_client, contextlib.AsyncExitStack() as stack:
             aggregator = FleetAggregator(js, CustomObjectsApi(api_client), settings)
+            if settings.probe_port is not None:
+                await stack.enter_async_context(
+                    probes.serve(settings.probe_host, settings.probe_port)
+                )
             await aggregator.run()
     finally:
         with contextlib.suppress(Exception):

@@ -62,6 +62,13 @@ class FleetSettings(BaseSettings):
     event_source: str = Field(default="lc-fleet", validation_alias=_env("event_source"))
     """LC_FLEET_EVENT_SOURCE: CloudEvents `source` of the gpu.health_changed events."""
 
+    probe_host: str = "0.0.0.0"
+    """LC_PROBE_HOST: address of the probe server (`/healthz`, `/readyz`, `/metrics`)."""
+
+    probe_port: int | None = Field(default=None, ge=1, le=65535)
+    """LC_PROBE_PORT: port of the probe server; unset, none is started (`lc up` reads the
+    probes in its own process)."""
+
     @model_validator(mode="after")
     def _backoff_bounds(self) -> FleetSettings:
         if self.backoff_max_s < self.backoff_initial_s:

@@ -1,11 +1,13 @@
-"""Fold LC_EVENTS into the desired state, from sequence 1, then follow it live.
+"""Fold LC_EVENTS into the desired state, from where it stands (sequence 1, or the end of
+the snapshot it was restored from), then follow it live.
 
 Who calls it: the runtime, once per process. It reads the project, service, domain and
 orphan subjects in stream order; the first time it catches up with the stream it sets
 `caught_up` (the desired state is then complete); from then on each event's effects are
 handed to `on_touched` (reconcile) and `on_status` (recompute status). A read that fails
 (NATS restarting) resumes from the last folded sequence after a short back-off;
-unreadable messages are logged and skipped.
+unreadable messages are logged and skipped. `progress` (the worker's probes) hears of
+every event read and of the catch-up.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
 from lc_runtime.logs import bind
+from lc_runtime.probes import FoldProgress
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class EventFeed:
         on_touched: Callable[[Touched], None],
         on_status: Callable[[ServiceKey], None],
         backoff: Backoff | None = None,
+        progress: FoldProgress | None = None,
     ) -> None:
         self.store = store
         self.state = state
@@ -79,6 +83,7 @@ class EventFeed:
         self.backoff = backoff or Backoff(max_s=5.0)
         self.caught_up = asyncio.Event()
         self.skipped = 0
+        self.progress = progress or FoldProgress()
 
     async def run(self) -> None:
         failures = 0
@@ -105,12 +110,14 @@ class EventFeed:
                 if not self.caught_up.is_set():
                     log.info("desired state rebuilt from LC_EVENTS up to %d", self.state.position)
                 self.caught_up.set()
+                self.progress.caught_up = True
                 continue
             for message in batch:
                 with bind(subject=message.subject, seq=message.seq):
                     self._handle(message)
 
     def _handle(self, message: StoredMessage) -> None:
+        self.progress.advance(message.seq)
         try:
             event = message.event()
         except ContractError as exc:

@@ -8,15 +8,17 @@ tests and the benchmark (which build a `ReconcilerRuntime` on their own connecti
 by the guard, projects whose namespace is not ours, and the namespaces of the cluster
 that are not ours (a watch over every namespace keeps `namespace_mirror` current).
 
-Start-up order matters: the desired state is folded from LC_EVENTS up to the present
-first, then a full resync makes the cluster match it (and prunes what a crash left
+Start-up order matters: the desired state is restored from the latest snapshot, if one
+can be trusted, and folded from LC_EVENTS up to the present first, then a full resync makes the cluster match it (and prunes what a crash left
 behind), and status is reported only once both watches have listed, so a restart never
-announces a transition it merely failed to see.
+announces a transition it merely failed to see. Readiness (`probes`) follows the same
+steps: ready once the fold caught up and both watches have listed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
@@ -24,8 +26,10 @@ from nats.js import JetStreamContext
 
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import EventStore, provision_streams
+from lc_eventstore.snapshots import Snapshot, SnapshotStore, SnapshotWriter, stream_identity
 from lc_reconciler.cancellation import until_cancelled
 from lc_reconciler.domain.desired_state import DesiredState, Touched
+from lc_reconciler.domain.snapshot import FORMAT, decode_desired_state, encode_desired_state
 from lc_reconciler.event_feed import EventFeed
 from lc_reconciler.findings import FindingsPublisher
 from lc_reconciler.kube.client import KubeClient
@@ -35,15 +39,22 @@ from lc_reconciler.namespace_mirror import NamespaceMirror
 from lc_reconciler.reconcile import Reconciler
 from lc_reconciler.settings import ReconcilerSettings
 from lc_reconciler.status_reporter import StatusReporter
+from lc_runtime.probes import Probes
 
 log = logging.getLogger(__name__)
 
 MANAGED = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
+SNAPSHOT_KEY = "reconciler"
+SHUTDOWN_SNAPSHOT_TIMEOUT_S = 10.0
 
 
 class ReconcilerRuntime:
     def __init__(
-        self, settings: ReconcilerSettings, js: JetStreamContext, kube: KubeClient
+        self,
+        settings: ReconcilerSettings,
+        js: JetStreamContext,
+        kube: KubeClient,
+        probes: Probes | None = None,
     ) -> None:
         self.settings = settings
         self.js = js
@@ -66,11 +77,14 @@ class ReconcilerRuntime:
             js, self.state, self.reconciler, namespaces=self.namespaces, backoff=settings.backoff()
         )
         self.reporter.rejection = self.reconciler.rejections.get
+        self.probes = probes or Probes("reconciler")
+        self.progress = self.probes.track_fold()
         self.feed = EventFeed(
             EventStore(js),
             self.state,
             on_touched=self._touched,
             on_status=self.reporter.mark,
+            progress=self.progress,
         )
         self.watches = [
             ObjectWatch(
@@ -91,6 +105,12 @@ class ReconcilerRuntime:
         ]
         self.ready = asyncio.Event()
         """Set once the desired state is rebuilt and the first resync has been queued."""
+        self.probes.require(
+            "cluster",
+            lambda: None if self.ready.is_set() else "listing the cluster for the first resync",
+        )
+        self.snapshots = SnapshotStore(js)
+        self.snapshot_writer: SnapshotWriter | None = None
 
     def _touched(self, touched: Touched) -> None:
         self.reconciler.touched(touched)
@@ -102,10 +122,19 @@ class ReconcilerRuntime:
 
     async def run(self) -> None:
         await provision_streams(self.js)
+        await self._restore()
+        try:
+            await self._run()
+        finally:
+            await self._save_on_shutdown()
+
+    async def _run(self) -> None:
         await self.reporter.load_published()
         await self.findings.load_published()
         async with asyncio.TaskGroup() as group:
             group.create_task(until_cancelled(self.feed.run()))
+            if self.snapshot_writer is not None:
+                group.create_task(until_cancelled(self.snapshot_writer.run()))
             await self.feed.caught_up.wait()
             self.reconciler.request_resync()
             group.create_task(until_cancelled(self.reconciler.run_workers(self.settings.workers)))
@@ -124,18 +153,77 @@ class ReconcilerRuntime:
                 len(self.state.services),
             )
 
+    async def _restore(self) -> None:
+        """Start from the latest trustworthy snapshot (else from sequence 1), and note how
+        far the fold has to go before the reconciler is ready."""
+        stream, last_seq = await stream_identity(self.js)
+        self.progress.target = last_seq
+        if not self.settings.snapshots:
+            return
+        snapshot = await self.snapshots.load(
+            SNAPSHOT_KEY, format=FORMAT, stream=stream, last_seq=last_seq
+        )
+        if snapshot is not None:
+            try:
+                restored = decode_desired_state(snapshot.state)
+                if restored.position != snapshot.seq:
+                    raise ValueError(f"state at {restored.position}, header says {snapshot.seq}")
+            except ValueError as exc:
+                log.warning("snapshot ignored (%s); folding from sequence 1", exc)
+            else:
+                self.state.restore(restored)
+                self.progress.position = snapshot.seq
+                self.progress.snapshot_seq = snapshot.seq
+                self.progress.snapshot_at = snapshot.written_at.timestamp()
+                log.info(
+                    "desired state restored from the snapshot at %d (stream at %d)",
+                    snapshot.seq,
+                    last_seq,
+                )
+        self.snapshot_writer = SnapshotWriter(
+            self.snapshots,
+            SNAPSHOT_KEY,
+            format=FORMAT,
+            stream=stream,
+            position=lambda: self.state.position,
+            encode=lambda: encode_desired_state(self.state),
+            policy=self.settings.snapshot_policy(),
+            saved_seq=self.state.position,
+            on_saved=self._snapshot_saved,
+        )
+
+    def _snapshot_saved(self, snapshot: Snapshot) -> None:
+        self.progress.snapshot_seq = snapshot.seq
+        self.progress.snapshot_at = snapshot.written_at.timestamp()
+        self.progress.snapshots_written += 1
+
+    async def _save_on_shutdown(self) -> None:
+        if self.snapshot_writer is None:
+            return
+        try:
+            async with asyncio.timeout(SHUTDOWN_SNAPSHOT_TIMEOUT_S):
+                await self.snapshot_writer.save()
+        except Exception as exc:  # the next start folds a longer tail; nothing is lost
+            log.warning("no snapshot written on shutdown: %r", exc)
+
     async def _resync_every(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
             self.reconciler.request_resync()
 
 
-async def run(settings: ReconcilerSettings) -> None:
-    """Run the reconciler until cancelled."""
+async def run(settings: ReconcilerSettings, probes: Probes | None = None) -> None:
+    """Run the reconciler until cancelled; serve its probes when LC_PROBE_PORT is set."""
+    probes = probes or Probes("reconciler")
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="lc-reconciler")
     kube = await KubeClient.connect(settings.kubeconfig)
     try:
-        await ReconcilerRuntime(settings, nc.jetstream(), kube).run()
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.probe_port is not None:
+                await stack.enter_async_context(
+                    probes.serve(settings.probe_host, settings.probe_port)
+                )
+            await ReconcilerRuntime(settings, nc.jetstream(), kube, probes).run()
     finally:
         await kube.close()
         try:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import Quantity
+from lc_eventstore.snapshots import SnapshotPolicy
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_reconciler.domain.prune import PruneGuard
@@ -92,6 +93,20 @@ class ReconcilerSettings(BaseSettings):
     watch_timeout_s: Annotated[int, Field(ge=5)] = 300
     """LC_WATCH_TIMEOUT_S: server-side timeout of each watch request (it is then resumed)."""
 
+    snapshots: bool = True
+    """LC_SNAPSHOTS: keep the desired state in snapshots (bucket LC_SNAPSHOTS), so a start
+    folds only the events after the latest one; off, every start folds from sequence 1."""
+    snapshot_every: Annotated[int, Field(ge=1)] = 10_000
+    """LC_SNAPSHOT_EVERY: write a snapshot once this many sequences were folded since the last."""
+    snapshot_interval_s: Annotated[float, Field(gt=0)] = 300.0
+    """LC_SNAPSHOT_INTERVAL_S: and at least this often while events arrive (one is also
+    written on a clean shutdown)."""
+    probe_host: str = "0.0.0.0"
+    """LC_PROBE_HOST: address of the probe server (`/healthz`, `/readyz`, `/metrics`)."""
+    probe_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """LC_PROBE_PORT: port of the probe server; unset, none is started (`lc up` reads the
+    probes in its own process)."""
+
     secret_key: SecretStr | None = None
     """LC_SECRET_KEY: lcd's platform key, to open project secrets and write them as
     Kubernetes Secrets. Without it, project secrets are not written (logged)."""
@@ -157,6 +172,9 @@ class ReconcilerSettings(BaseSettings):
         if self.prune_guard_share >= 1:
             return PruneGuard(share=1.0, floor=self.prune_guard_floor)
         return PruneGuard(share=self.prune_guard_share, floor=self.prune_guard_floor)
+
+    def snapshot_policy(self) -> SnapshotPolicy:
+        return SnapshotPolicy(every=self.snapshot_every, interval_s=self.snapshot_interval_s)
 
     def backoff(self) -> Backoff:
         return Backoff(base_s=self.retry_base_s, max_s=self.retry_max_s)

@@ -4,6 +4,7 @@ context (actor + idempotent command id), If-Match, and strict JSON bodies.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import uuid
@@ -97,6 +98,17 @@ async def require_admin(request: Request, runtime: RuntimeDep) -> str:
 
 
 AdminDep = Annotated[str, Depends(require_admin)]
+
+
+async def require_metrics_reader(request: Request, runtime: RuntimeDep) -> None:
+    """The bearer of LC_METRICS_TOKEN (a Prometheus scraper), or the admin."""
+    token = runtime.settings.metrics_token
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if token is not None and scheme.lower() == "bearer":
+        if hmac.compare_digest(credentials.encode(), token.get_secret_value().encode()):
+            return
+        raise _unauthorized(request, "the bearer token is not LC_METRICS_TOKEN")
+    await require_admin(request, runtime)
 
 
 def command_context(request: Request, admin: AdminDep) -> CommandContext:

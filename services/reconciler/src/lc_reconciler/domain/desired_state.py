@@ -19,7 +19,7 @@ Also folded here, because they decide what the status reporter may append:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from lc_contracts.events import (
     DomainDeleted,
@@ -91,6 +91,12 @@ class DesiredState:
     reported_orphans: set[tuple[OrphanId, str]] = field(default_factory=set)
     # project secrets, still sealed: (project slug, secret name) -> its last value
     secrets: dict[tuple[str, str], SecretSet] = field(default_factory=dict)
+
+    def restore(self, other: DesiredState) -> None:
+        """Become `other` (a state decoded from a snapshot), in place: the reconciler's
+        parts already hold this object."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(other, f.name))
 
     def secrets_of(self, project_slug: str) -> list[SecretSet]:
         return [s for (slug, _), s in sorted(self.secrets.items()) if slug == project_slug]

@@ -15,6 +15,8 @@ from lc_contracts.base import Contract
 
 public = APIRouter(tags=["system"])
 protected = APIRouter(tags=["system"])
+scraped = APIRouter(tags=["system"])
+"""Routes a Prometheus scraper reads: the admin, or the bearer of LC_METRICS_TOKEN."""
 
 
 def lcd_version() -> str:
@@ -77,7 +79,8 @@ async def config(runtime: RuntimeDep) -> PlatformConfig:
     )
 
 
-@protected.get("/metrics", response_class=Response)
+@scraped.get("/metrics", response_class=Response)
 async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus exposition of lcd's own metrics."""
+    """Prometheus exposition of lcd's own metrics (the admin, or `Authorization: Bearer`
+    LC_METRICS_TOKEN)."""
     return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
