@@ -31,6 +31,7 @@ from lc_api.main import KEEP_ALIVE_S
 from lc_contracts.sealing import generate_key
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import provision_streams
+from lc_eventstore.connection import server_urls
 from lc_local.components import Wiring, WorkerPool, http_apps, workers
 from lc_local.gateway import Gateway, Health
 from lc_local.settings import LocalSettings
@@ -100,10 +101,10 @@ def _embedded(settings: LocalSettings) -> Iterator[tuple[str, str, dict[str, Sup
             server.stop()
 
 
-async def _provision(nats_url: str) -> None:
-    client = await nats.connect(nats_url)
+async def _provision(nats_url: str, replicas: int) -> None:
+    client = await nats.connect(server_urls(nats_url))
     try:
-        await provision_streams(client.jetstream())
+        await provision_streams(client.jetstream(), replicas=replicas)
     finally:
         await client.close()
 
@@ -141,7 +142,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
     # Bind first: a taken port fails at once, before anything else has started.
     listener = _bind(settings.host, settings.port)
     with listener, _embedded(settings) as (nats_url, database_url, servers):
-        await _provision(nats_url)
+        await _provision(nats_url, settings.stream_replicas)
         async with _cluster(settings) as (kubeconfig, sim_admin_url, nameservers):
             wiring = Wiring(
                 nats_url=nats_url,

@@ -31,7 +31,7 @@ async def run(settings: VerifierSettings) -> None:
     client = await connect(settings.nats_url, name="lc-domain-verifier")
     try:
         js = client.jetstream()
-        await provision_streams(js)
+        await provision_streams(js, replicas=settings.stream_replicas)
         worker = VerificationWorker(
             EventStore(js),
             resolver,

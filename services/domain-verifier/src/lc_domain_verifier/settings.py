@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lc_contracts.fqdn import normalise_fqdn
 from lc_domain_verifier.domain.policy import VerificationPolicy
+from lc_eventstore.provisioning import StreamReplicas
 
 DEFAULT_DNS_PORT = 53
 
@@ -77,6 +78,9 @@ class VerifierSettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     """LC_NATS_URL: the NATS server holding the LC_EVENTS stream."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
 
     dns_nameservers: Annotated[list[Nameserver], NoDecode, BeforeValidator(_nameserver_list)] = (
         Field(default_factory=list)

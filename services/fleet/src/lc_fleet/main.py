@@ -16,6 +16,7 @@ from kubernetes_asyncio.client import CustomObjectsApi
 from pydantic import ValidationError
 
 from lc_eventstore import provision_streams
+from lc_eventstore.connection import server_urls
 from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
@@ -27,11 +28,14 @@ log = logging.getLogger(__name__)
 async def run(settings: FleetSettings) -> None:
     """Aggregate the fleet until cancelled."""
     client = await nats.connect(
-        settings.nats_url, name="lc-fleet", max_reconnect_attempts=-1, reconnect_time_wait=1
+        server_urls(settings.nats_url),
+        name="lc-fleet",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
     )
     try:
         js = client.jetstream()
-        await provision_streams(js)
+        await provision_streams(js, replicas=settings.stream_replicas)
         api_client = await open_api_client(settings)
         async with api_client:
             aggregator = FleetAggregator(js, CustomObjectsApi(api_client), settings)

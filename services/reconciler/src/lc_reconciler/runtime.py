@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import EventStore, provision_streams
+from lc_eventstore.connection import server_urls
 from lc_reconciler.cancellation import until_cancelled
 from lc_reconciler.domain.desired_state import DesiredState, Touched
 from lc_reconciler.event_feed import EventFeed
@@ -97,7 +98,7 @@ class ReconcilerRuntime:
         self.findings.mark()
 
     async def run(self) -> None:
-        await provision_streams(self.js)
+        await provision_streams(self.js, replicas=self.settings.stream_replicas)
         await self.reporter.load_published()
         await self.findings.load_published()
         async with asyncio.TaskGroup() as group:
@@ -128,7 +129,9 @@ class ReconcilerRuntime:
 
 async def run(settings: ReconcilerSettings) -> None:
     """Run the reconciler until cancelled."""
-    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="lc-reconciler")
+    nc = await nats.connect(
+        server_urls(settings.nats_url), max_reconnect_attempts=-1, name="lc-reconciler"
+    )
     kube = await KubeClient.connect(settings.kubeconfig)
     try:
         await ReconcilerRuntime(settings, nc.jetstream(), kube).run()

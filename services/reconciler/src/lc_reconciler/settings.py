@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import Quantity
+from lc_eventstore.provisioning import StreamReplicas
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_reconciler.domain.prune import PruneGuard
@@ -42,6 +43,9 @@ class ReconcilerSettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     """LC_NATS_URL: the NATS server holding LC_EVENTS and LC_STATUS."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
     kubeconfig: str | None = None
     """LC_KUBECONFIG: kubeconfig file of the cluster; unset uses the in-cluster service account."""
     platform_domain: str = "localhost"
