@@ -90,6 +90,8 @@ class EmbeddedNats:
     host: str = "127.0.0.1"
     port: int = 0
     sync_always: bool = True
+    extra_config: str = ""
+    """Further nats.conf lines (a cluster node's name, routes and monitoring port)."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -112,6 +114,7 @@ class EmbeddedNats:
         config.write_text(
             f'listen: "{self.host}:{self.port}"\n'
             f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"{sync}\n}}\n'
+            + self.extra_config
         )
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
@@ -137,6 +140,12 @@ class EmbeddedNats:
 
     def stop(self) -> None:
         _stop(self._proc, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine: no goodbye to clients or cluster peers."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(5)
 
     @property
     def pid(self) -> int | None:
