@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
+from typing import Final
 
 from pydantic import ValidationError
 
@@ -18,27 +20,38 @@ from lc_domain_verifier.dns_lookup import DnsChallengeResolver, ResolverConfigEr
 from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_eventstore import EventStore, connect, provision_streams
+from lc_runtime.kube_lease import run_elected
+from lc_runtime.leadership import LeaderElector
 from lc_runtime.logs import configure_logging
 
 log = logging.getLogger("lc_domain_verifier")
 
 
-async def run(settings: VerifierSettings) -> None:
+LEASE_NAME: Final = "lc-domain-verifier"
+
+
+async def run(
+    settings: VerifierSettings, *, on_elector: Callable[[LeaderElector], object] | None = None
+) -> None:
     """Verify domains until cancelled: connect to NATS, make sure the streams exist,
-    rebuild state from LC_EVENTS and follow it."""
+    rebuild state from LC_EVENTS and follow it; with LC_LEADER_ELECTION, only while
+    holding the `lc-domain-verifier` Lease. `on_elector` receives the elector."""
     policy = settings.policy()
     resolver = DnsChallengeResolver(settings.dns_nameservers, settings.dns_timeout_s)
     client = await connect(settings.nats_url, name="lc-domain-verifier")
     try:
         js = client.jetstream()
         await provision_streams(js, replicas=settings.stream_replicas)
-        worker = VerificationWorker(
-            EventStore(js),
-            resolver,
-            policy,
-            ingress_target=settings.ingress_cname_target,
-            max_concurrent_checks=settings.domain_max_concurrent_checks,
-        )
+
+        def worker() -> VerificationWorker:
+            return VerificationWorker(
+                EventStore(js),
+                resolver,
+                policy,
+                ingress_target=settings.ingress_cname_target,
+                max_concurrent_checks=settings.domain_max_concurrent_checks,
+            )
+
         log.info(
             "domain verifier started",
             extra={
@@ -46,7 +59,13 @@ async def run(settings: VerifierSettings) -> None:
                 "ingress_target": settings.ingress_cname_target,
             },
         )
-        await worker.run()
+        await run_elected(
+            settings,
+            lambda: worker().run(),
+            lease=LEASE_NAME,
+            kubeconfig=settings.kubeconfig,
+            on_elector=on_elector,
+        )
     finally:
         with contextlib.suppress(Exception):
             await client.drain()

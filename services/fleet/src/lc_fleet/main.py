@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
+from typing import Final
 
 import nats
 from kubernetes_asyncio.client import CustomObjectsApi
@@ -20,13 +22,21 @@ from lc_eventstore.connection import server_urls
 from lc_fleet.aggregator import FleetAggregator
 from lc_fleet.kube_client import open_api_client
 from lc_fleet.settings import FleetSettings
+from lc_runtime.kube_lease import run_elected
+from lc_runtime.leadership import LeaderElector
 from lc_runtime.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: FleetSettings) -> None:
-    """Aggregate the fleet until cancelled."""
+LEASE_NAME: Final = "lc-fleet"
+
+
+async def run(
+    settings: FleetSettings, *, on_elector: Callable[[LeaderElector], object] | None = None
+) -> None:
+    """Aggregate the fleet until cancelled; with LC_LEADER_ELECTION, only while holding the
+    `lc-fleet` Lease. `on_elector` receives the elector, whose `.state` probes report."""
     client = await nats.connect(
         server_urls(settings.nats_url),
         name="lc-fleet",
@@ -38,8 +48,13 @@ async def run(settings: FleetSettings) -> None:
         await provision_streams(js, replicas=settings.stream_replicas)
         api_client = await open_api_client(settings)
         async with api_client:
-            aggregator = FleetAggregator(js, CustomObjectsApi(api_client), settings)
-            await aggregator.run()
+            await run_elected(
+                settings,
+                lambda: FleetAggregator(js, CustomObjectsApi(api_client), settings).run(),
+                lease=LEASE_NAME,
+                kubeconfig=str(settings.kubeconfig) if settings.kubeconfig else None,
+                on_elector=on_elector,
+            )
     finally:
         with contextlib.suppress(Exception):
             await client.close()

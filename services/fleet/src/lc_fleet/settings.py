@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_eventstore.provisioning import StreamReplicas
+from lc_runtime.kube_lease import LeaderElectionSettings
 
 
 def _env(field: str) -> AliasChoices:
@@ -19,7 +20,7 @@ def _env(field: str) -> AliasChoices:
     return AliasChoices(f"LC_FLEET_{field.upper()}", field)
 
 
-class FleetSettings(BaseSettings):
+class FleetSettings(LeaderElectionSettings):
     """Where the aggregator reads GPUs from and where it publishes the fleet."""
 
     model_config = SettingsConfigDict(

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Final
 
 import nats
 from nats.js import JetStreamContext
@@ -34,10 +36,13 @@ from lc_reconciler.kube.watch import ObjectWatch
 from lc_reconciler.reconcile import Reconciler
 from lc_reconciler.settings import ReconcilerSettings
 from lc_reconciler.status_reporter import StatusReporter
+from lc_runtime.kube_lease import run_elected
+from lc_runtime.leadership import LeaderElector
 
 log = logging.getLogger(__name__)
 
 MANAGED = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
+LEASE_NAME: Final = "lc-reconciler"
 
 
 class ReconcilerRuntime:
@@ -127,14 +132,24 @@ class ReconcilerRuntime:
             self.reconciler.request_resync()
 
 
-async def run(settings: ReconcilerSettings) -> None:
-    """Run the reconciler until cancelled."""
+async def run(
+    settings: ReconcilerSettings, *, on_elector: Callable[[LeaderElector], object] | None = None
+) -> None:
+    """Run the reconciler until cancelled; with LC_LEADER_ELECTION, only while holding the
+    `lc-reconciler` Lease (each term rebuilds its state from the log: a standby applies and
+    prunes nothing). `on_elector` receives the elector, whose `.state` probes report."""
     nc = await nats.connect(
         server_urls(settings.nats_url), max_reconnect_attempts=-1, name="lc-reconciler"
     )
     kube = await KubeClient.connect(settings.kubeconfig)
     try:
-        await ReconcilerRuntime(settings, nc.jetstream(), kube).run()
+        await run_elected(
+            settings,
+            lambda: ReconcilerRuntime(settings, nc.jetstream(), kube).run(),
+            lease=LEASE_NAME,
+            kubeconfig=settings.kubeconfig,
+            on_elector=on_elector,
+        )
     finally:
         await kube.close()
         try:

@@ -11,7 +11,7 @@ import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_contracts.sealing import SecretKey
@@ -20,6 +20,7 @@ from lc_eventstore.provisioning import StreamReplicas
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_reconciler.domain.prune import PruneGuard
+from lc_runtime.kube_lease import LeaderElectionSettings
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
@@ -36,7 +37,7 @@ class TolerationSetting(BaseModel):
     effect: str | None = None
 
 
-class ReconcilerSettings(BaseSettings):
+class ReconcilerSettings(LeaderElectionSettings):
     """Configuration of the reconciler (environment variables `LC_<FIELD>`)."""
 
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
