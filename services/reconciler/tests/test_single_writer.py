@@ -106,7 +106,7 @@ async def test_a_lagging_replica_on_standby_writes_nothing_and_a_takeover_catche
 
         async def stood_by_a_while() -> bool:
             nonlocal looks
-            looks += standby.state.holder == "leader"
+            looks += standby.state.holder == electors["leader"].state.identity
             return looks >= 5
 
         await wait_until(stood_by_a_while, timeout=10, interval=0.1, what="standing by")

@@ -27,6 +27,10 @@ class LocalSettings(BaseSettings):
     nats_url: str | None = Field(
         None, description="An external NATS with JetStream; the embedded one when unset."
     )
+    ha: bool = Field(
+        False,
+        description="Run as a cluster would: three NATS nodes, two of every process (lc up --ha).",
+    )
     stream_replicas: StreamReplicas = Field(
         1, description="Copies JetStream keeps of each stream: 1 on one server, 3 on a cluster."
     )

@@ -54,6 +54,8 @@ class Endpoints:
     sim_admin_url: str | None = None
     dns_nameservers: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
+    replicas: dict[str, str] = field(default_factory=dict)
+    """`lc up --ha`: each HTTP replica's own URL (lcd-1, lc-proxy-2, ...)."""
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2) + "\n")
@@ -262,7 +264,13 @@ async def up(settings: LocalSettings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    async with running_stack(settings) as (endpoints, _):
+    if settings.ha:
+        from lc_local.ha_stack import running_ha_stack
+
+        stack = running_ha_stack(settings)
+    else:
+        stack = running_stack(settings)
+    async with stack as (endpoints, _):
         print(
             f"LiquidCompute is up in {time.monotonic() - began:.1f}s: {endpoints.http_url} "
             f"(console /, API /api, OpenAI /v1). Ctrl-C stops it.",

@@ -12,7 +12,6 @@ Needs the `kube` extra (kubernetes-asyncio, pydantic-settings).
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,8 +38,10 @@ class LeaderElectionSettings(BaseSettings):
     lease_namespace: str = "default"
     """LC_LEASE_NAMESPACE: namespace of the Lease (the chart's release namespace)."""
     lease_identity: str = ""
-    """LC_LEASE_IDENTITY: this replica's name in the Lease (empty: host name, pid and a
-    random suffix; the pod name in a cluster)."""
+    """LC_LEASE_IDENTITY: this replica's name (empty: the host name, the pod's in a
+    cluster); the Lease holds it with a random suffix per process (`name_1a2b3c`), as
+    client-go does, so a replica restarted under the same name never renews the lease
+    of the process it replaces: it waits it out like any standby."""
     lease_duration_s: _Seconds = 15.0
     """LC_LEASE_DURATION_S: a standby takes a lease not renewed for this long."""
     renew_deadline_s: _Seconds = 10.0
@@ -57,7 +58,7 @@ class LeaderElectionSettings(BaseSettings):
         return LeaseTiming(self.lease_duration_s, self.renew_deadline_s, self.retry_period_s)
 
     def identity(self) -> str:
-        return self.lease_identity or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        return f"{self.lease_identity or socket.gethostname()}_{uuid.uuid4().hex[:6]}"
 
 
 def _record(lease: client.V1Lease) -> LeaseRecord:
