@@ -5,7 +5,8 @@ Round robin; a replica that refuses the connection is skipped and the next one i
 which is safe for any method because nothing was sent. Once a request reached a replica
 its answer is relayed as it streams (server-sent events included); if the replica dies
 mid-answer the client's connection breaks, as it would behind a cluster's load balancer,
-and its retry lands on another replica. A refused replica is passed over for
+and its retry lands on another replica; a request whose replica died before it answered
+gets 502 (its outcome is unknown, so it is not sent again). A refused replica is passed over for
 `EJECT_S` seconds so the next requests do not pay its connection attempt.
 
 Callers: `lc_local.ha_stack`.
@@ -84,6 +85,10 @@ class BalancedUpstreams:
             except httpx.ConnectError:
                 self._ejected_until[url] = time.monotonic() + EJECT_S
                 continue
+            except httpx.TransportError:
+                # Sent, and the replica went away before answering: what it did is unknown,
+                # so the request is not sent again (it may not be idempotent).
+                return await _unknown_outcome(self.openai_errors)(scope, receive, send)
             self._ejected_until.pop(url, None)
             response = StreamingResponse(
                 _relay(answer),
@@ -118,7 +123,19 @@ async def _relay(answer: httpx.Response) -> AsyncIterator[bytes]:
 
 
 def _no_replica(openai: bool) -> Response:
-    detail = "no replica of this service accepted the connection; retry shortly"
+    return _error(503, "no replica of this service accepted the connection; retry shortly", openai)
+
+
+def _unknown_outcome(openai: bool) -> Response:
+    return _error(
+        502,
+        "the replica went away before it answered; the request may or may not have taken "
+        "effect: retry it with the same Idempotency-Key",
+        openai,
+    )
+
+
+def _error(status: int, detail: str, openai: bool) -> Response:
     if openai:
         body: dict[str, object] = {
             "error": {"message": detail, "type": "server_error", "param": None, "code": None}
