@@ -10,6 +10,7 @@ import pytest
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from lc_clustersim.kubeapi.write_log import single_writer_violations
 from lc_clustersim.sim import ClusterSim
 
 
@@ -69,3 +70,32 @@ async def test_a_lease_is_a_compare_and_swap_on_its_resource_version(
     with pytest.raises(ApiException) as gone:
         await coordination.read_namespaced_lease("lc-reconciler", "default")
     assert gone.value.status == 404
+
+
+async def test_every_write_is_recorded_with_its_client_and_the_lease_holders_then(
+    cluster: ClusterSim, coordination: client.CoordinationV1Api
+) -> None:
+    await coordination.create_namespaced_lease("default", lease("worker_a"))
+    configuration = client.Configuration()
+    await config.load_kube_config(
+        config_file=str(cluster.kubeconfig_path), client_configuration=configuration
+    )
+    async with client.ApiClient(configuration) as api:
+        api.user_agent = "lc-reconciler/worker_b"  # a standby that writes anyway
+        await client.CoreV1Api(api).create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name="written-by-b"))
+        )
+        api.user_agent = "lc-reconciler/worker_a"
+        await client.CoreV1Api(api).create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name="written-by-a"))
+        )
+    writes = [w for w in cluster.api.write_log.writes() if w.user_agent.startswith("lc-")]
+    assert [(w.method, w.path, w.status) for w in writes] == [
+        ("POST", "/api/v1/namespaces", 201),
+        ("POST", "/api/v1/namespaces", 201),
+    ]
+    assert all(w.lease_holders == {"default/lc-reconciler": "worker_a"} for w in writes)
+    violations = single_writer_violations(
+        cluster.api.write_log.writes(), agent_prefix="lc-reconciler/", lease="default/lc-reconciler"
+    )
+    assert [w.user_agent for w in violations] == ["lc-reconciler/worker_b"]

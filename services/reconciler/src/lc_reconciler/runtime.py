@@ -142,13 +142,20 @@ async def run(
         server_urls(settings.nats_url), max_reconnect_attempts=-1, name="lc-reconciler"
     )
     kube = await KubeClient.connect(settings.kubeconfig)
+
+    def elected_as(elector: LeaderElector) -> None:
+        # The API server's audit (and the simulator's write log) names the replica.
+        kube.identify(f"{LEASE_NAME}/{elector.state.identity}")
+        if on_elector is not None:
+            on_elector(elector)
+
     try:
         await run_elected(
             settings,
             lambda: ReconcilerRuntime(settings, nc.jetstream(), kube).run(),
             lease=LEASE_NAME,
             kubeconfig=settings.kubeconfig,
-            on_elector=on_elector,
+            on_elector=elected_as,
         )
     finally:
         await kube.close()
