@@ -117,7 +117,7 @@ async def test_a_killed_stream_leader_loses_no_acknowledged_write(
 
         async def caught_up() -> bool:
             jsz = nats_cluster.jetstream_info(victim)
-            return int(jsz.get("messages", 0) or 0) >= last  # type: ignore[call-overload]
+            return int(str(jsz.get("messages", 0) or 0)) >= last
 
         await wait_until(caught_up, timeout=30, interval=0.2, what=f"{victim} caught up")
     finally:

@@ -23,7 +23,7 @@ def test_every_service_reads_lc_stream_replicas(monkeypatch: pytest.MonkeyPatch)
         ReconcilerSettings,
         LocalSettings,
     ):
-        assert settings().stream_replicas == 3, settings  # type: ignore[call-arg]
+        assert settings().stream_replicas == 3, settings
     monkeypatch.setenv("LC_STREAM_REPLICAS", "6")
     with pytest.raises(ValueError, match="stream_replicas"):
         ReconcilerSettings()
