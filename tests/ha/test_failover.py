@@ -2,7 +2,8 @@
 stream of chat completions, SIGKILL the NATS node leading LC_EVENTS, one lcd, one
 lc-proxy (mid-stream) and the leading reconciler. Afterwards every 2xx create is in the
 log and the read models exactly once, the model is routable, every project has its one
-namespace and nothing else appeared, and the reconciler's Lease moved to the standby.
+namespace and nothing else appeared, the reconciler's Lease moved to the standby, and the
+simulator's write log shows no reconciler wrote while another held the Lease.
 
 Marked `ha` (`just test-ha`, which `.ci/run` calls): a few minutes on a loaded machine.
 """
@@ -24,6 +25,7 @@ import httpx
 import pytest
 from kubernetes_asyncio import client, config
 
+from lc_clustersim.kubeapi.write_log import RecordedWrite, single_writer_violations
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import connect
 from lc_testing import wait_until
@@ -144,7 +146,9 @@ async def test_any_one_of_each_part_can_die(
         killed: dict[str, float] = {"lc-proxy-1": time.monotonic()}
 
         async def kill_one_of_each() -> None:
-            leader = (await js.stream_info("LC_EVENTS")).cluster.leader
+            cluster = (await js.stream_info("LC_EVENTS")).cluster
+            assert cluster is not None, "LC_EVENTS is not clustered"
+            leader = cluster.leader
             for name in (f"nats-{leader}", "lcd-1", leading_reconciler.split("_")[0]):
                 _kill(ha_stack, name)
                 killed[name] = time.monotonic()
@@ -185,7 +189,7 @@ async def test_any_one_of_each_part_can_die(
         print(f"reconciler lease: {leading_reconciler} → {successor}")
         in_log = await created_in_log(surviving_node)
         wanted = set(in_log) | {"acc"}
-        core = client.CoreV1Api(coordination.api_client)
+        core = client.CoreV1Api(coordination.api_client)  # type: ignore[attr-defined]
 
         async def namespaces() -> set[str] | None:
             listed = await core.list_namespace(
@@ -202,3 +206,15 @@ async def test_any_one_of_each_part_can_die(
         )
         assert answer.status_code == 200, answer.text
         await nc.close()
+
+        # No reconciler wrote to the cluster while another held the Lease; both leaders wrote.
+        recorded = await http.get(
+            f"{endpoints['sim_admin_url']}/writes", params={"userAgentPrefix": "lc-reconciler/"}
+        )
+        writes = [RecordedWrite(**w) for w in recorded.json()["writes"]]
+        writers = {w.user_agent for w in writes if w.status < 400 and "/leases" not in w.path}
+        assert {f"lc-reconciler/{leading_reconciler}", f"lc-reconciler/{successor}"} <= writers
+        violations = single_writer_violations(
+            writes, agent_prefix="lc-reconciler/", lease="default/lc-reconciler"
+        )
+        assert violations == [], f"{len(violations)} writes by a standby, first {violations[0]}"
