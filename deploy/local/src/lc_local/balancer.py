@@ -142,11 +142,9 @@ def _error(status: int, detail: str, openai: bool) -> Response:
         }
         media_type = "application/json"
     else:
-        body = {
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": detail,
-        }
+        title = "Service Unavailable" if status == 503 else "Bad Gateway"
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         media_type = "application/problem+json"
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"}, media_type=media_type)
+    return JSONResponse(
+        body, status_code=status, headers={"Retry-After": "1"}, media_type=media_type
+    )
