@@ -9,6 +9,7 @@ import contextlib
 import time
 
 from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
 from lc_contracts.events import ProjectCreated, build
@@ -102,10 +103,20 @@ async def test_a_killed_stream_leader_loses_no_acknowledged_write(
         new_leader = await _leader(js)
         assert new_leader is not None
         assert new_leader != victim
-        stored: dict[str, list[int]] = {}
-        async for batch in store.read(1):
-            for message in batch:
-                stored.setdefault(message.envelope().id, []).append(message.seq)
+
+        async def read_all() -> dict[str, list[int]] | None:
+            # Right after a leader change, creating the reading consumer can time out
+            # once; a reader (lcd's projector) tries again, and so does this.
+            found: dict[str, list[int]] = {}
+            try:
+                async for batch in store.read(1):
+                    for message in batch:
+                        found.setdefault(message.envelope().id, []).append(message.seq)
+            except NatsTimeoutError:
+                return None
+            return found
+
+        stored = await wait_until(read_all, timeout=30, interval=0.5, what="the stream read")
         lost = {i for i in acked if i not in stored}
         assert not lost, f"{len(lost)} acknowledged writes are not in {STREAM}"
         assert all(stored[i] == [seq] for i, seq in acked.items()), "a write landed twice"

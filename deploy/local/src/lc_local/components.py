@@ -75,7 +75,12 @@ def workers(wiring: Wiring) -> dict[str, Callable[[], Awaitable[None]]]:
         secret_key=wiring.secret_key,
     )
     fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
-    verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)
+    # kubeconfig: where the verifier's Lease lives, should LC_LEADER_ELECTION be set.
+    verifier = VerifierSettings(
+        nats_url=wiring.nats_url,
+        dns_nameservers=wiring.dns_nameservers,
+        kubeconfig=wiring.kubeconfig,
+    )
     return {
         "reconciler": lambda: run_reconciler(reconciler),
         "fleet": lambda: run_fleet(fleet),
