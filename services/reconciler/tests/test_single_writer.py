@@ -37,6 +37,8 @@ FAST = {"lease_duration_s": 1.5, "renew_deadline_s": 1.0, "retry_period_s": 0.1}
 
 async def _stop(task: asyncio.Task[Any]) -> None:
     task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=30)
+    assert task in done, "a reconciler did not stop within 30 s of being cancelled"
     with contextlib.suppress(asyncio.CancelledError):
         await task
 

@@ -15,7 +15,7 @@ import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Self
+from typing import Annotated, Final, Self
 
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -25,6 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lc_runtime.leadership import LeaderElector, LeaseConflict, LeaseRecord, LeaseTiming
 
 _Seconds = Annotated[float, Field(gt=0)]
+REQUEST_TIMEOUT_S: Final = 5.0
+"""No Lease call may hang: a leader's renewals must fail in time to fence itself."""
 
 
 class LeaderElectionSettings(BaseSettings):
@@ -99,7 +101,9 @@ class KubeLeaseStore:
 
     async def get(self) -> LeaseRecord | None:
         try:
-            lease = await self._api.read_namespaced_lease(self.name, self.namespace)
+            lease = await self._api.read_namespaced_lease(
+                self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT_S
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -108,7 +112,9 @@ class KubeLeaseStore:
 
     async def create(self, record: LeaseRecord) -> LeaseRecord:
         try:
-            lease = await self._api.create_namespaced_lease(self.namespace, self._lease(record))
+            lease = await self._api.create_namespaced_lease(
+                self.namespace, self._lease(record), _request_timeout=REQUEST_TIMEOUT_S
+            )
         except ApiException as exc:
             if exc.status == 409:
                 raise LeaseConflict(f"lease {self.name} exists already") from None
@@ -118,7 +124,7 @@ class KubeLeaseStore:
     async def replace(self, record: LeaseRecord) -> LeaseRecord:
         try:
             lease = await self._api.replace_namespaced_lease(
-                self.name, self.namespace, self._lease(record)
+                self.name, self.namespace, self._lease(record), _request_timeout=REQUEST_TIMEOUT_S
             )
         except ApiException as exc:
             if exc.status in (404, 409):

@@ -155,6 +155,20 @@ class Leadership:
         }
 
 
+async def _cancel_until_done(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel `tasks` and wait for them to end, cancelling again while they run: Python
+    3.11's `asyncio.wait_for` drops a cancellation that races with its result, and a
+    lost one would leave the work running (or this waiting) for ever."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.05)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller reads the work's result itself
+
+
 class LeaderElector:
     """Runs a piece of work only while this process holds the lease."""
 
@@ -233,12 +247,14 @@ class LeaderElector:
     async def _release(self) -> None:
         """Hand the lease back at once (a clean stop), so a standby need not wait it out."""
         with contextlib.suppress(Exception):
-            current = await self._store.get()
-            if current is not None and current.holder == self.state.identity:
-                await self._store.replace(
-                    replace(current, holder=None, renewed_at=self._wall_clock())
-                )
-                self.state.holder = None
+            async with asyncio.timeout(self.timing.retry_period_s):
+                await self._hand_back()
+
+    async def _hand_back(self) -> None:
+        current = await self._store.get()
+        if current is not None and current.holder == self.state.identity:
+            await self._store.replace(replace(current, holder=None, renewed_at=self._wall_clock()))
+            self.state.holder = None
 
     async def run(self, work: Callable[[], Awaitable[None]]) -> None:
         """Stand by until elected, run `work` while leading; when the lease is lost,
@@ -275,10 +291,8 @@ class LeaderElector:
         try:
             await asyncio.wait({working, keeping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            working.cancel()
-            keeping.cancel()
             # Fencing: the work has stopped before anyone may read the lease as free.
-            await asyncio.gather(working, keeping, return_exceptions=True)
+            await _cancel_until_done(working, keeping)
             self.state.leader = False
         if working.cancelled():
             return False
