@@ -32,6 +32,10 @@ test: sync lint
     uv run pytest
     just frontend-test
 
+# Failover on the `lc up --ha` topology (three NATS nodes, two of every process): a few minutes
+test-ha: sync
+    uv run pytest -m ha tests/ha
+
 # The console's unit tests, its API types against lcd's OpenAPI schema, and its browser tests against a running `lc up`
 frontend-test: frontend-build
     cd services/frontend && npm test && npm run check:api

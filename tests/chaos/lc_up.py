@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,16 @@ START_DEADLINE_S = 120.0  # a loaded two-core machine needs well over 30 s
 
 
 class LcUp:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        args: Sequence[str] = (),
+        start_deadline_s: float = START_DEADLINE_S,
+    ) -> None:
         self.data_dir = data_dir
+        self.args = list(args)
+        self.start_deadline_s = start_deadline_s
         self.port = free_port()
         self.log = data_dir / "lc-up.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -43,12 +52,13 @@ class LcUp:
                     str(self.port),
                     "--data-dir",
                     str(self.data_dir),
+                    *self.args,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        deadline = time.monotonic() + START_DEADLINE_S
+        deadline = time.monotonic() + self.start_deadline_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"lc up exited:\n{self.log.read_text()[-3000:]}"
             try:
@@ -58,7 +68,7 @@ class LcUp:
                 pass
             time.sleep(0.05)
         raise AssertionError(
-            f"lc up was not healthy within {START_DEADLINE_S}s:\n{self.log.read_text()[-3000:]}"
+            f"lc up was not healthy within {self.start_deadline_s}s:\n{self.log.read_text()[-3000:]}"
         )
 
     def endpoints(self) -> dict[str, Any]:

@@ -40,11 +40,14 @@ async def create_projects(
     fault: Callable[[], Coroutine[Any, Any, None]],
     connections: int = 64,
     retry_refused_connections: bool = False,
+    unknown_outcome: frozenset[int] = frozenset(),
 ) -> Outcome:
     """POST every slug with `connections` in flight; run `fault` once `fault_after` have answered.
 
     With `retry_refused_connections`, a request whose connection was refused (nothing was
-    sent: the server is restarting) is sent again, as a client with retries would.
+    sent: the server is restarting) is sent again, as a client with retries would. A
+    status in `unknown_outcome` (a gateway's 502: the replica died mid-request) counts as
+    dropped.
     """
     outcome = Outcome()
     answered = 0
@@ -75,7 +78,9 @@ async def create_projects(
                 if answered == fault_after:
                     fault_task = asyncio.create_task(fault())
             outcome.codes[answer.status_code] += 1
-            if answer.status_code in ACCEPTED:
+            if answer.status_code in unknown_outcome:
+                outcome.dropped.append(slug)
+            elif answer.status_code in ACCEPTED:
                 outcome.accepted.append(slug)
             elif answer.status_code == REFUSED:
                 assert answer.headers.get("retry-after"), answer.headers

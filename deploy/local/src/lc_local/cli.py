@@ -34,6 +34,7 @@ def _up(args: argparse.Namespace) -> int:
             "database_url": args.database_url,
             "kubeconfig": args.kubeconfig,
             "dns_nameservers": args.dns_nameservers,
+            "ha": args.ha or None,
         }.items()
         if value is not None
     }
@@ -164,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="HTTP port (LC_PORT, default 8080)")
     up.add_argument("--host", help="bind address (LC_HOST, default 127.0.0.1)")
     up.add_argument("--data-dir", type=Path, help="data directory (LC_DATA_DIR, default .lc)")
+    up.add_argument(
+        "--ha",
+        action="store_true",
+        default=None,
+        help="three NATS nodes, two of every process behind the gateway, to watch failover (LC_HA)",
+    )
     up.add_argument("--nats-url", help="use this NATS instead of the embedded one (LC_NATS_URL)")
     up.add_argument(
         "--database-url", help="use this PostgreSQL instead of the embedded one (LC_DATABASE_URL)"

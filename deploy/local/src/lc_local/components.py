@@ -97,7 +97,12 @@ def workers(
         secret_key=wiring.secret_key,
     )
     fleet = FleetSettings(nats_url=wiring.nats_url, kubeconfig=wiring.kubeconfig)
-    verifier = VerifierSettings(nats_url=wiring.nats_url, dns_nameservers=wiring.dns_nameservers)
+    # kubeconfig: where the verifier's Lease lives, should LC_LEADER_ELECTION be set.
+    verifier = VerifierSettings(
+        nats_url=wiring.nats_url,
+        dns_nameservers=wiring.dns_nameservers,
+        kubeconfig=wiring.kubeconfig,
+    )
     probes = probes or worker_probes()
     running: dict[str, Callable[[], Awaitable[None]]] = {
         "reconciler": lambda: run_reconciler(reconciler, probes["reconciler"]),

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.network import is_loopback
+from lc_eventstore.provisioning import StreamReplicas
 from lc_proxy.settings import ProxySettings
 
 
@@ -25,6 +26,13 @@ class LocalSettings(BaseSettings):
     )
     nats_url: str | None = Field(
         None, description="An external NATS with JetStream; the embedded one when unset."
+    )
+    ha: bool = Field(
+        False,
+        description="Run as a cluster would: three NATS nodes, two of every process (lc up --ha).",
+    )
+    stream_replicas: StreamReplicas = Field(
+        1, description="Copies JetStream keeps of each stream: 1 on one server, 3 on a cluster."
     )
     database_url: str | None = Field(
         None,

@@ -33,6 +33,7 @@ from lc_api.main import KEEP_ALIVE_S
 from lc_contracts.sealing import generate_key
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import provision_streams
+from lc_eventstore.connection import server_urls
 from lc_local.components import (
     Wiring,
     WorkerPool,
@@ -63,6 +64,8 @@ class Endpoints:
     sim_admin_url: str | None = None
     dns_nameservers: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
+    replicas: dict[str, str] = field(default_factory=dict)
+    """`lc up --ha`: each HTTP replica's own URL (lcd-1, lc-proxy-2, ...)."""
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2) + "\n")
@@ -110,10 +113,10 @@ def _embedded(settings: LocalSettings) -> Iterator[tuple[str, str, dict[str, Sup
             server.stop()
 
 
-async def _provision(nats_url: str) -> None:
-    client = await nats.connect(nats_url)
+async def _provision(nats_url: str, replicas: int) -> None:
+    client = await nats.connect(server_urls(nats_url))
     try:
-        await provision_streams(client.jetstream())
+        await provision_streams(client.jetstream(), replicas=replicas)
     finally:
         await client.close()
 
@@ -151,7 +154,7 @@ async def running_stack(settings: LocalSettings) -> AsyncIterator[tuple[Endpoint
     # Bind first: a taken port fails at once, before anything else has started.
     listener = _bind(settings.host, settings.port)
     with listener, _embedded(settings) as (nats_url, database_url, servers):
-        await _provision(nats_url)
+        await _provision(nats_url, settings.stream_replicas)
         async with _cluster(settings) as (kubeconfig, sim_admin_url, nameservers):
             wiring = Wiring(
                 nats_url=nats_url,
@@ -277,7 +280,13 @@ async def up(settings: LocalSettings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    async with running_stack(settings) as (endpoints, _):
+    if settings.ha:
+        from lc_local.ha_stack import running_ha_stack
+
+        stack = running_ha_stack(settings)
+    else:
+        stack = running_stack(settings)
+    async with stack as (endpoints, _):
         print(
             f"LiquidCompute is up in {time.monotonic() - began:.1f}s: {endpoints.http_url} "
             f"(console /, API /api, OpenAI /v1). Ctrl-C stops it.",

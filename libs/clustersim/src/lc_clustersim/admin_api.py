@@ -19,6 +19,7 @@ every answer is JSON, errors are `{"error": "..."}` with 400/404.
     PUT    /upstreams/faults {latencyMs?, errorRate?, tokenDelayMs?, killAfterChunks?}
     POST   /upstreams/kill-streams
     POST   /watches/close
+    GET    /writes           ?userAgentPrefix=  mutating requests with their client and the Lease holders then
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class SimControls(Protocol):
         kill_after_chunks: int | None = None,
     ) -> None: ...
     def close_watches(self) -> int: ...
+    def recorded_writes(self) -> list[dict[str, Any]]: ...
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:
@@ -94,6 +96,7 @@ class AdminApi:
         r.add_put("/upstreams/faults", self._upstream_faults)
         r.add_post("/upstreams/kill-streams", self._kill_all)
         r.add_post("/watches/close", self._watches_close)
+        r.add_get("/writes", self._writes)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -199,6 +202,11 @@ class AdminApi:
 
     async def _kill_all(self, request: web.Request) -> web.Response:
         return _ok({"servers": self.sim.kill_streams()})
+
+    async def _writes(self, request: web.Request) -> web.Response:
+        prefix = request.query.get("userAgentPrefix", "")
+        writes = [w for w in self.sim.recorded_writes() if w["user_agent"].startswith(prefix)]
+        return _ok({"writes": writes})
 
     async def _upstream_faults(self, request: web.Request) -> web.Response:
         body = await self._json(request)

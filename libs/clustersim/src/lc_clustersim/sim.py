@@ -207,6 +207,9 @@ class ClusterSim:
     def close_watches(self) -> int:
         return self.api.close_watches()
 
+    def recorded_writes(self) -> list[dict[str, Any]]:
+        return [write.as_dict() for write in self.api.write_log.writes()]
+
     @property
     def open_watches(self) -> int:
         return self.api.open_watches

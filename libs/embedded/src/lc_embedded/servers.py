@@ -57,7 +57,7 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Pat
     )
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: the kernel ends it if `lc up` or a test dies hard."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -90,6 +90,8 @@ class EmbeddedNats:
     host: str = "127.0.0.1"
     port: int = 0
     sync_always: bool = True
+    extra_config: str = ""
+    """Further nats.conf lines (a cluster node's name, routes and monitoring port)."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -112,6 +114,7 @@ class EmbeddedNats:
         config.write_text(
             f'listen: "{self.host}:{self.port}"\n'
             f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"{sync}\n}}\n'
+            + self.extra_config
         )
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
@@ -120,7 +123,7 @@ class EmbeddedNats:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def wait_started(self) -> None:
@@ -137,6 +140,12 @@ class EmbeddedNats:
 
     def stop(self) -> None:
         _stop(self._proc, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine: no goodbye to clients or cluster peers."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(5)
 
     @property
     def pid(self) -> int | None:
@@ -265,7 +274,7 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
                 cwd=self.data_dir,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 user=uid,
                 group=gid,
             )

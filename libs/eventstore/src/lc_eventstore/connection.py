@@ -7,6 +7,10 @@ when the acknowledgement does not come, and the write would land later anyway. W
 buffer off (`pending_size=0`) a publish while disconnected fails at once
 (`OutboundBufferLimitError`), which the event store reports as unavailable.
 
+`LC_NATS_URL` may list several servers of one cluster, comma-separated
+(`nats://n1:4222,nats://n2:4222,nats://n3:4222`): the client starts with any that answers
+and moves to another when its server dies (the servers also tell it of their peers).
+
 Callers: lcd, lc-proxy, the workers, `lc up`.
 """
 
@@ -21,10 +25,15 @@ RECONNECT_WAIT_S: Final = 0.5
 CONNECT_TIMEOUT_S: Final = 5.0
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers named by an `LC_NATS_URL` (one URL, or several comma-separated)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect(url: str, name: str, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> NatsClient:
     """A client that reconnects until closed and refuses publishes while disconnected."""
     return await nats.connect(
-        url,
+        server_urls(url),
         name=name,
         connect_timeout=connect_timeout,
         max_reconnect_attempts=-1,

@@ -30,6 +30,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from lc_runtime.leadership import Leadership
+
 CONTENT_TYPE_METRICS: Final = "text/plain; version=0.0.4; charset=utf-8"
 READ_TIMEOUT_S: Final = 5.0
 MAX_REQUEST_BYTES: Final = 8192
@@ -87,6 +89,7 @@ class Probes:
         self.worker = worker
         self.registry = registry or CollectorRegistry()
         self.fold: FoldProgress | None = None
+        self.leadership: Leadership | None = None
         self._checks: dict[str, Check] = {}
         self.registry.register(_ProbeCollector(self))
 
@@ -100,9 +103,16 @@ class Probes:
         self.require("events", self.fold.check)
         return self.fold
 
+    def lead(self, leadership: Leadership) -> None:
+        """The worker runs under a Lease: while it stands by it is ready (it is doing what
+        it should); once it leads, its own conditions decide."""
+        self.leadership = leadership
+
     def unmet(self) -> dict[str, str]:
         """The conditions that do not hold, with why. A worker that has not yet said what
         readiness means for it (it is still connecting) is not ready."""
+        if self.leadership is not None and not self.leadership.leader:
+            return {}
         if not self._checks:
             return {"started": "starting"}
         out = {}
@@ -124,6 +134,8 @@ class Probes:
         }
         if self.fold is not None:
             report["events"] = self.fold.report()
+        if self.leadership is not None:
+            report["leadership"] = self.leadership.as_dict()
         return report
 
     @contextlib.asynccontextmanager
@@ -198,6 +210,27 @@ class _ProbeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         labels = [self._probes.worker]
         yield _gauge("lc_worker_ready", "1 when the worker is ready", labels, self._probes.ready)
+        leadership = self._probes.leadership
+        if leadership is not None:
+            yield _gauge(
+                "lc_worker_leader",
+                "1 while this replica holds the Lease",
+                labels,
+                leadership.leader,
+            )
+            yield _gauge(
+                "lc_worker_lease_term",
+                "The Lease's term (its leader transitions)",
+                labels,
+                leadership.term,
+            )
+            takeovers = CounterMetricFamily(
+                "lc_worker_lease_takeovers",
+                "Leases this replica took from another holder",
+                labels=["worker"],
+            )
+            takeovers.add_metric(labels, leadership.takeovers)
+            yield takeovers
         fold = self._probes.fold
         if fold is None:
             return

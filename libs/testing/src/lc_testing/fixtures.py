@@ -5,6 +5,8 @@
 - `nats_server` / `nats_url`: a fresh nats-server with JetStream per test, so every test
   has its own streams; it starts in a few milliseconds.
 - `nats_client` / `jetstream`: a connected nats-py client for the test's server.
+- `nats_cluster`: a fresh three-node NATS JetStream cluster (routes, monitoring and stores
+  of its own per node), for tests that kill a node; `.url` lists every node.
 
 Registered for the whole repository through `-p lc_testing.fixtures` in pyproject.toml.
 """
@@ -24,9 +26,9 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from lc_embedded import EmbeddedNats, EmbeddedPostgres
+from lc_embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 
-Server = TypeVar("Server", EmbeddedNats, EmbeddedPostgres)
+Server = TypeVar("Server", EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres)
 
 
 @contextlib.contextmanager
@@ -80,6 +82,14 @@ def nats_server() -> Iterator[EmbeddedNats]:
         "lc-test-nats-", lambda root: EmbeddedNats(root, sync_always=False).start()
     ) as server:
         yield server
+
+
+@pytest.fixture
+def nats_cluster() -> Iterator[EmbeddedNatsCluster]:
+    with _in_scratch_dir(
+        "lc-test-nats-cluster-", lambda root: EmbeddedNatsCluster(root, size=3).start()
+    ) as cluster:
+        yield cluster
 
 
 @pytest.fixture

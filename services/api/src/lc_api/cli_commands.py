@@ -53,7 +53,7 @@ async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None
     engine = make_engine(settings, pool_size=2)
     try:
         js = nc.jetstream()
-        await provision_streams(js)
+        await provision_streams(js, replicas=settings.stream_replicas)
         for projection in (ReadModelProjection(),):
             runner = ProjectionRunner(engine, EventStore(js), projection)
             key = lock_key(projection.name)

@@ -17,6 +17,7 @@ from lc_contracts.hostnames import platform_hostname
 from lc_contracts.network import is_loopback
 from lc_contracts.outbound import parse_networks
 from lc_contracts.sealing import SecretKey
+from lc_eventstore.provisioning import StreamReplicas
 
 PLACEHOLDER_PASSWORDS = frozenset(
     {"", "changeme", "change-me", "password", "admin", "<generate-a-password>", "secret"}
@@ -32,6 +33,9 @@ class ApiSettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server (with JetStream) holding LC_EVENTS and LC_STATUS."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/liquidcompute"
     """PostgreSQL for the read models; `postgresql://` URLs are given the psycopg 3 driver."""

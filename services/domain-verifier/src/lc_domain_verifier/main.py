@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
+from typing import Final
 
 from nats.js import JetStreamContext
 from pydantic import ValidationError
@@ -22,6 +24,8 @@ from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_eventstore import EventStore, connect, provision_streams
 from lc_eventstore.snapshots import Snapshot, SnapshotStore, SnapshotWriter, stream_identity
+from lc_runtime.kube_lease import run_elected
+from lc_runtime.leadership import LeaderElector
 from lc_runtime.logs import configure_logging
 from lc_runtime.probes import Probes
 
@@ -30,26 +34,43 @@ log = logging.getLogger("lc_domain_verifier")
 SNAPSHOT_KEY = "domain-verifier"
 SHUTDOWN_SNAPSHOT_TIMEOUT_S = 10.0
 
+LEASE_NAME: Final = "lc-domain-verifier"
 
-async def run(settings: VerifierSettings, probes: Probes | None = None) -> None:
+
+async def run(
+    settings: VerifierSettings,
+    probes: Probes | None = None,
+    *,
+    on_elector: Callable[[LeaderElector], object] | None = None,
+) -> None:
     """Verify domains until cancelled: connect to NATS, make sure the streams exist,
-    restore the state from a snapshot and LC_EVENTS, and follow it."""
+    restore the state from a snapshot and LC_EVENTS, and follow it; with
+    LC_LEADER_ELECTION, only while holding the `lc-domain-verifier` Lease (each term
+    restores afresh). `on_elector` receives the elector; the probes report its state."""
     probes = probes or Probes("domain-verifier")
     policy = settings.policy()
     resolver = DnsChallengeResolver(settings.dns_nameservers, settings.dns_timeout_s)
     client = await connect(settings.nats_url, name="lc-domain-verifier")
     try:
         js = client.jetstream()
-        await provision_streams(js)
-        worker = VerificationWorker(
-            EventStore(js),
-            resolver,
-            policy,
-            ingress_target=settings.ingress_cname_target,
-            max_concurrent_checks=settings.domain_max_concurrent_checks,
-            progress=probes.track_fold(),
-        )
-        writer = await restore(js, worker, settings)
+        await provision_streams(js, replicas=settings.stream_replicas)
+
+        async def term() -> None:
+            worker = VerificationWorker(
+                EventStore(js),
+                resolver,
+                policy,
+                ingress_target=settings.ingress_cname_target,
+                max_concurrent_checks=settings.domain_max_concurrent_checks,
+                progress=probes.track_fold(),
+            )
+            await run_with_snapshots(worker, await restore(js, worker, settings))
+
+        def elected_as(elector: LeaderElector) -> None:
+            probes.lead(elector.state)
+            if on_elector is not None:
+                on_elector(elector)
+
         log.info(
             "domain verifier started",
             extra={
@@ -62,7 +83,13 @@ async def run(settings: VerifierSettings, probes: Probes | None = None) -> None:
                 await stack.enter_async_context(
                     probes.serve(settings.probe_host, settings.probe_port)
                 )
-            await run_with_snapshots(worker, writer)
+            await run_elected(
+                settings,
+                term,
+                lease=LEASE_NAME,
+                kubeconfig=settings.kubeconfig,
+                on_elector=elected_as,
+            )
     finally:
         with contextlib.suppress(Exception):
             await client.drain()
@@ -78,7 +105,7 @@ async def restore(
     progress.target = last_seq
     if not settings.snapshots:
         return None
-    store = SnapshotStore(js)
+    store = SnapshotStore(js, replicas=settings.stream_replicas)
     snapshot = await store.load(SNAPSHOT_KEY, format=FORMAT, stream=stream, last_seq=last_seq)
     if snapshot is not None:
         try:

@@ -13,11 +13,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from lc_contracts.fqdn import normalise_fqdn
 from lc_domain_verifier.domain.policy import VerificationPolicy
+from lc_eventstore.provisioning import StreamReplicas
 from lc_eventstore.snapshots import SnapshotPolicy
+from lc_runtime.kube_lease import LeaderElectionSettings
 
 DEFAULT_DNS_PORT = 53
 
@@ -71,13 +73,19 @@ def _nameserver_list(value: object) -> object:
     return value
 
 
-class VerifierSettings(BaseSettings):
+class VerifierSettings(LeaderElectionSettings):
     """Every knob of the domain verifier. Environment variables are `LC_<FIELD>`."""
 
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
     """LC_NATS_URL: the NATS server holding the LC_EVENTS stream."""
+    kubeconfig: str | None = None
+    """LC_KUBECONFIG: kubeconfig of the cluster holding the Lease (with LC_LEADER_ELECTION;
+    unset uses the in-cluster service account)."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
 
     dns_nameservers: Annotated[list[Nameserver], NoDecode, BeforeValidator(_nameserver_list)] = (
         Field(default_factory=list)

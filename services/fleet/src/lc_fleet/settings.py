@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
+from lc_eventstore.provisioning import StreamReplicas
+from lc_runtime.kube_lease import LeaderElectionSettings
 
 
 def _env(field: str) -> AliasChoices:
@@ -18,7 +20,7 @@ def _env(field: str) -> AliasChoices:
     return AliasChoices(f"LC_FLEET_{field.upper()}", field)
 
 
-class FleetSettings(BaseSettings):
+class FleetSettings(LeaderElectionSettings):
     """Where the aggregator reads GPUs from and where it publishes the fleet."""
 
     model_config = SettingsConfigDict(
@@ -27,6 +29,9 @@ class FleetSettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     """LC_NATS_URL: the NATS server with JetStream holding LC_STATUS and LC_EVENTS."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
 
     kubeconfig: Path | None = None
     """LC_KUBECONFIG: kubeconfig of the cluster to watch; unset means the in-cluster

@@ -72,7 +72,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
             ) from exc
         js = nc.jetstream()
         if settings.proxy_provision_streams:
-            await provision_streams(js)
+            await provision_streams(js, replicas=settings.stream_replicas)
         proxy.attach(
             Forwarder(
                 table=proxy.table,

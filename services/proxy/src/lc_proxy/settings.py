@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.cross_site import AllowedHosts, parse_host_list
 from lc_contracts.network import is_loopback
+from lc_eventstore.provisioning import StreamReplicas
 from lc_proxy.api_keys import ApiKeys, parse_keys
 
 
@@ -26,6 +27,9 @@ class ProxySettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server holding LC_STATUS (`LC_NATS_URL`)."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
 
     proxy_host: str = "127.0.0.1"
     """Address `lc-proxy` listens on (`LC_PROXY_HOST`)."""

@@ -20,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from typing import Final
 
 import nats
 from nats.js import JetStreamContext
 
 from lc_contracts.engine import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 from lc_eventstore import EventStore, provision_streams
+from lc_eventstore.connection import server_urls
 from lc_eventstore.snapshots import Snapshot, SnapshotStore, SnapshotWriter, stream_identity
 from lc_reconciler.cancellation import until_cancelled
 from lc_reconciler.domain.desired_state import DesiredState, Touched
@@ -39,6 +42,8 @@ from lc_reconciler.namespace_mirror import NamespaceMirror
 from lc_reconciler.reconcile import Reconciler
 from lc_reconciler.settings import ReconcilerSettings
 from lc_reconciler.status_reporter import StatusReporter
+from lc_runtime.kube_lease import run_elected
+from lc_runtime.leadership import LeaderElector
 from lc_runtime.probes import Probes
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ log = logging.getLogger(__name__)
 MANAGED = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
 SNAPSHOT_KEY = "reconciler"
 SHUTDOWN_SNAPSHOT_TIMEOUT_S = 10.0
+LEASE_NAME: Final = "lc-reconciler"
 
 
 class ReconcilerRuntime:
@@ -109,7 +115,7 @@ class ReconcilerRuntime:
             "cluster",
             lambda: None if self.ready.is_set() else "listing the cluster for the first resync",
         )
-        self.snapshots = SnapshotStore(js)
+        self.snapshots = SnapshotStore(js, replicas=settings.stream_replicas)
         self.snapshot_writer: SnapshotWriter | None = None
 
     def _touched(self, touched: Touched) -> None:
@@ -121,7 +127,7 @@ class ReconcilerRuntime:
         self.findings.mark()
 
     async def run(self) -> None:
-        await provision_streams(self.js)
+        await provision_streams(self.js, replicas=self.settings.stream_replicas)
         await self._restore()
         try:
             await self._run()
@@ -212,18 +218,42 @@ class ReconcilerRuntime:
             self.reconciler.request_resync()
 
 
-async def run(settings: ReconcilerSettings, probes: Probes | None = None) -> None:
-    """Run the reconciler until cancelled; serve its probes when LC_PROBE_PORT is set."""
+async def run(
+    settings: ReconcilerSettings,
+    probes: Probes | None = None,
+    *,
+    on_elector: Callable[[LeaderElector], object] | None = None,
+) -> None:
+    """Run the reconciler until cancelled; serve its probes when LC_PROBE_PORT is set.
+    With LC_LEADER_ELECTION, it acts only while holding the `lc-reconciler` Lease (each
+    term restores its state from the latest snapshot and the log: a standby applies and
+    prunes nothing). `on_elector` receives the elector; the probes report its state."""
     probes = probes or Probes("reconciler")
-    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="lc-reconciler")
+    nc = await nats.connect(
+        server_urls(settings.nats_url), max_reconnect_attempts=-1, name="lc-reconciler"
+    )
     kube = await KubeClient.connect(settings.kubeconfig)
+
+    def elected_as(elector: LeaderElector) -> None:
+        # The API server's audit (and the simulator's write log) names the replica.
+        kube.identify(f"{LEASE_NAME}/{elector.state.identity}")
+        probes.lead(elector.state)
+        if on_elector is not None:
+            on_elector(elector)
+
     try:
         async with contextlib.AsyncExitStack() as stack:
             if settings.probe_port is not None:
                 await stack.enter_async_context(
                     probes.serve(settings.probe_host, settings.probe_port)
                 )
-            await ReconcilerRuntime(settings, nc.jetstream(), kube, probes).run()
+            await run_elected(
+                settings,
+                lambda: ReconcilerRuntime(settings, nc.jetstream(), kube, probes).run(),
+                lease=LEASE_NAME,
+                kubeconfig=settings.kubeconfig,
+                on_elector=elected_as,
+            )
     finally:
         await kube.close()
         try:

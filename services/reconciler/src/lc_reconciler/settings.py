@@ -11,15 +11,17 @@ import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION
 from lc_contracts.sealing import SecretKey
 from lc_contracts.specs import Quantity
+from lc_eventstore.provisioning import StreamReplicas
 from lc_eventstore.snapshots import SnapshotPolicy
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.platform import PlatformConfig, Toleration
 from lc_reconciler.domain.prune import PruneGuard
+from lc_runtime.kube_lease import LeaderElectionSettings
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
@@ -36,13 +38,16 @@ class TolerationSetting(BaseModel):
     effect: str | None = None
 
 
-class ReconcilerSettings(BaseSettings):
+class ReconcilerSettings(LeaderElectionSettings):
     """Configuration of the reconciler (environment variables `LC_<FIELD>`)."""
 
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
     """LC_NATS_URL: the NATS server holding LC_EVENTS and LC_STATUS."""
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (1 on one server, 3 on a
+    cluster); an existing stream with another count is refused at start, not rescaled."""
     kubeconfig: str | None = None
     """LC_KUBECONFIG: kubeconfig file of the cluster; unset uses the in-cluster service account."""
     platform_domain: str = "localhost"

@@ -58,6 +58,7 @@ from lc_clustersim.kubeapi.store import (
 )
 from lc_clustersim.kubeapi.stored import StoredObject
 from lc_clustersim.kubeapi.watch_log import ADDED, DELETED, MODIFIED, WatchEvent
+from lc_clustersim.kubeapi.write_log import MUTATING, RecordedWrite, WriteLog
 from lc_contracts.merge_patch import merge_patch
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ class KubeApiServer:
         self._host = "127.0.0.1"
         self._port = 0
         self._watch_queues: set[asyncio.Queue[WatchEvent | None]] = set()
+        self.write_log = WriteLog()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -183,6 +185,33 @@ class KubeApiServer:
     # -- routing -----------------------------------------------------------------
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.method not in MUTATING:
+            return await self._answer(request)
+        holders = self._lease_holders()
+        response = await self._answer(request)
+        self.write_log.record(
+            RecordedWrite(
+                request.method,
+                request.path,
+                request.headers.get("User-Agent", ""),
+                response.status,
+                holders,
+            )
+        )
+        return response
+
+    def _lease_holders(self) -> dict[str, str]:
+        leases = self.store.catalog.get(("coordination.k8s.io", "leases"))
+        if leases is None:
+            return {}
+        return {
+            f"{obj.obj['metadata'].get('namespace')}/{obj.obj['metadata']['name']}": str(
+                (obj.obj.get("spec") or {}).get("holderIdentity") or ""
+            )
+            for obj in self.store.list_objects(leases, None)
+        }
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._route(request)
         except ApiError as exc:

@@ -97,6 +97,8 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",)),
     _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",)),
     _builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",)),
+    # Leader election of the workers: plain CRUD, resourceVersion makes it a compare-and-swap.
+    _builtin("coordination.k8s.io", "v1", "Lease", "leases", status=False),
     _builtin(
         "networking.k8s.io",
         "v1",

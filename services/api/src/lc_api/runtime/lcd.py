@@ -98,7 +98,7 @@ class Runtime:
         nc = await connect_nats(settings)
         try:
             js = nc.jetstream()
-            await provision_streams(js)
+            await provision_streams(js, replicas=settings.stream_replicas)
             engine = make_engine(settings)
         except BaseException:
             await nc.close()

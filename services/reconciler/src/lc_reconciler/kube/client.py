@@ -56,6 +56,10 @@ class KubeClient:
     async def close(self) -> None:
         await self._api.close()
 
+    def identify(self, user_agent: str) -> None:
+        """Send `user_agent` from now on (the replica's lease identity, for audits)."""
+        self._api.user_agent = user_agent
+
     async def _call(
         self,
         method: str,
