@@ -73,6 +73,20 @@ class ProxySettings(BaseSettings):
     proxy_provision_streams: bool = True
     """Create the platform's streams at start if missing (idempotent)."""
 
+    proxy_batch_per_replica: int = Field(default=8, ge=1)
+    """Batch requests one ready replica may have in flight when no interactive request is
+    (`LC_PROXY_BATCH_PER_REPLICA`); each interactive request in flight for the model takes
+    one away, so batches use only the capacity interactive traffic leaves idle."""
+    proxy_batch_lease_s: float = Field(default=10.0, gt=0)
+    """How long a replica holds a batch without renewing it: after a crash, another
+    replica goes on with the batch within this time (`LC_PROXY_BATCH_LEASE_S`)."""
+    proxy_batch_window_s: float = Field(default=24 * 3600.0, gt=0)
+    """Length of the `24h` completion window in seconds; past it a batch expires and its
+    unanswered requests become `batch_expired` errors (`LC_PROXY_BATCH_WINDOW_S`)."""
+    proxy_batch_replicas: int = Field(default=1, ge=1, le=5)
+    """Stream replicas of the Files/Batch buckets when lc-proxy creates them (3 on a
+    clustered NATS) (`LC_PROXY_BATCH_REPLICAS`)."""
+
     proxy_gc_freeze: bool = True
     """Move everything allocated during start-up out of the garbage collector's reach
     (`gc.freeze()`): it lives as long as the process, and scanning it again and again
