@@ -4,68 +4,15 @@ replicas, a real nats-server and simulated model replicas."""
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Iterable
-from typing import Any
 
 import openai
 import pytest
 
-MODEL = "llama-3-8b"
+from lc_testing.batches import MODEL, chat_lines, embedding_lines, finished, jsonl, lines_of, upload
 
 
-def jsonl(lines: Iterable[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-
-
-def chat_lines(n: int, model: str = MODEL, prefix: str = "req") -> list[dict[str, Any]]:
-    return [
-        {
-            "custom_id": f"{prefix}-{i}",
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {
-                "model": model,
-                "messages": [{"role": "user", "content": f"question {i}"}],
-                "max_tokens": 4,
-            },
-        }
-        for i in range(n)
-    ]
-
-
-@pytest.fixture
-async def served(upstreams, start_proxy, publish_service, wait_until):  # type: ignore[no-untyped-def]
-    upstream = await upstreams(models=[MODEL])
-    proxy = await start_proxy()
-    await publish_service(MODEL, [upstream])
-    await wait_until(lambda: proxy.app.table.get(MODEL) is not None)
-    client = openai.AsyncOpenAI(base_url=proxy.base_url, api_key="unused", max_retries=0)
-    yield proxy, upstream, client
-    await client.close()
-
-
-async def finished(client: openai.AsyncOpenAI, batch_id: str, wait_until, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    seen: dict[str, Any] = {}
-
-    async def ended() -> bool:
-        batch = await client.batches.retrieve(batch_id)
-        seen["batch"] = batch
-        return batch.status in ("completed", "failed", "expired", "cancelled")
-
-    await wait_until(ended, timeout=timeout)
-    return seen["batch"]
-
-
-async def lines_of(client: openai.AsyncOpenAI, file_id: str | None) -> list[dict[str, Any]]:
-    if file_id is None:
-        return []
-    content = await client.files.content(file_id)
-    return [json.loads(line) for line in content.content.splitlines()]
-
-
-async def test_a_chat_batch_completes_with_one_line_per_custom_id(served, wait_until) -> None:  # type: ignore[no-untyped-def]
-    _, upstream, client = served
+async def test_a_chat_batch_completes_with_one_line_per_custom_id(batch_proxy, wait_until) -> None:  # type: ignore[no-untyped-def]
+    _, upstream, client = batch_proxy
     uploaded = await client.files.create(
         file=("input.jsonl", io.BytesIO(jsonl(chat_lines(25)))), purpose="batch"
     )
@@ -79,7 +26,7 @@ async def test_a_chat_batch_completes_with_one_line_per_custom_id(served, wait_u
     )
     assert batch.status == "validating"
     assert batch.metadata == {"team": "search"}
-    done = await finished(client, batch.id, wait_until)
+    done = await finished(client, batch.id)
     assert done.status == "completed", done
     assert done.request_counts is not None
     assert (done.request_counts.total, done.request_counts.completed) == (25, 25)
@@ -100,33 +47,15 @@ async def test_a_chat_batch_completes_with_one_line_per_custom_id(served, wait_u
     assert [b.id for b in listed.data] == [batch.id]
 
 
-def embedding_lines(inputs: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "custom_id": f"emb-{i}",
-            "method": "POST",
-            "url": "/v1/embeddings",
-            "body": {"model": MODEL, "input": value},
-        }
-        for i, value in enumerate(inputs)
-    ]
-
-
-async def upload(client: openai.AsyncOpenAI, lines: Iterable[dict[str, Any]] | bytes) -> str:
-    raw = lines if isinstance(lines, bytes) else jsonl(lines)
-    created = await client.files.create(file=("in.jsonl", io.BytesIO(raw)), purpose="batch")
-    return created.id
-
-
 async def test_an_embeddings_batch_puts_upstream_errors_in_the_error_file_with_their_status(
-    served, wait_until
+    batch_proxy, wait_until
 ) -> None:  # type: ignore[no-untyped-def]
-    _, _, client = served
+    _, _, client = batch_proxy
     file_id = await upload(client, embedding_lines(["a", "b", [], "d"]))
     batch = await client.batches.create(
         input_file_id=file_id, endpoint="/v1/embeddings", completion_window="24h"
     )
-    done = await finished(client, batch.id, wait_until)
+    done = await finished(client, batch.id)
     assert done.status == "completed"
     assert done.request_counts is not None
     assert (done.request_counts.completed, done.request_counts.failed) == (3, 1)
@@ -153,7 +82,7 @@ async def test_a_replica_answering_500_lands_in_the_error_file(  # type: ignore[
         batch = await client.batches.create(
             input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
         )
-        done = await finished(client, batch.id, wait_until)
+        done = await finished(client, batch.id)
         assert done.status == "completed"
         assert done.output_file_id is None
         errors = await lines_of(client, done.error_file_id)
@@ -162,9 +91,9 @@ async def test_a_replica_answering_500_lands_in_the_error_file(  # type: ignore[
 
 
 async def test_every_invalid_line_fails_the_batch_with_code_line_and_param(
-    served, wait_until
+    batch_proxy, wait_until
 ) -> None:  # type: ignore[no-untyped-def]
-    _, upstream, client = served
+    _, upstream, client = batch_proxy
     good = chat_lines(1)[0]
     lines = [
         b"{not json",
@@ -179,7 +108,7 @@ async def test_every_invalid_line_fails_the_batch_with_code_line_and_param(
     batch = await client.batches.create(
         input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
     )
-    done = await finished(client, batch.id, wait_until)
+    done = await finished(client, batch.id)
     assert done.status == "failed"
     assert done.failed_at is not None
     assert done.errors is not None
@@ -194,8 +123,8 @@ async def test_every_invalid_line_fails_the_batch_with_code_line_and_param(
     assert upstream.stats.requests == 0
 
 
-async def test_bad_requests_get_openai_errors_with_their_status(served) -> None:  # type: ignore[no-untyped-def]
-    _, _, client = served
+async def test_bad_requests_get_openai_errors_with_their_status(batch_proxy) -> None:  # type: ignore[no-untyped-def]
+    _, _, client = batch_proxy
     with pytest.raises(openai.NotFoundError) as unknown_file:
         await client.batches.create(
             input_file_id="file-0123", endpoint="/v1/chat/completions", completion_window="24h"
@@ -236,14 +165,14 @@ async def test_bad_requests_get_openai_errors_with_their_status(served) -> None:
 
 
 async def test_an_output_file_cannot_be_a_batch_input_and_files_can_be_deleted(
-    served, wait_until
+    batch_proxy, wait_until
 ) -> None:  # type: ignore[no-untyped-def]
-    _, _, client = served
+    _, _, client = batch_proxy
     file_id = await upload(client, chat_lines(2))
     batch = await client.batches.create(
         input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
     )
-    done = await finished(client, batch.id, wait_until)
+    done = await finished(client, batch.id)
     assert done.output_file_id is not None
     with pytest.raises(openai.BadRequestError) as wrong_purpose:
         await client.batches.create(

@@ -348,10 +348,12 @@ class BatchDispatcher:
             return
         run.record, run.revision = found
         status = run.record.status
-        if status == "cancelling" or (status == "expired" and run.record.ended):
+        if status == "cancelling":
             await self._finish(run)
-        elif status == "in_progress" and self._now() >= run.record.expires_at:
-            await self._transition(run, records.expiring(run.record, self._now()))
+        elif status in ("validating", "in_progress") and self._now() >= run.record.expires_at:
+            # Written together with its files by `_finish`: a client never sees an
+            # expired batch without them.
+            run.record = records.expiring(run.record, self._now())
             await self._finish(run)
         elif status == "in_progress" and not run.pending and not run.in_flight:
             await self._transition(run, records.finalizing(run.record, self._now()))
@@ -464,8 +466,4 @@ class BatchDispatcher:
 
 
 def _needs_work(batch: BatchRecord) -> bool:
-    if not batch.ended:
-        return True
-    return (
-        batch.status == "expired" and batch.output_file_id is None and (batch.error_file_id is None)
-    )
+    return not batch.ended
