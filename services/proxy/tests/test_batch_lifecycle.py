@@ -208,3 +208,65 @@ async def test_lifecycle_events_and_usage_counted_once(  # type: ignore[no-untyp
     raw = (await client.batches.with_raw_response.retrieve(batch_id)).http_response.json()
     assert raw["usage"]["output_tokens"] == model.completion_tokens > 0
     assert raw["usage"]["input_tokens"] == model.prompt_tokens
+
+
+async def test_batch_requests_make_room_for_interactive_ones(  # type: ignore[no-untyped-def]
+    upstreams, start_proxy, publish_service, wait_until
+) -> None:
+    upstream = await upstreams(
+        models=[MODEL], faults=UpstreamFaults(latency_s=0.1, token_delay_s=0.05)
+    )
+    proxy = await start_proxy(proxy_batch_per_replica=4)
+    await publish_service(MODEL, [upstream])
+    await wait_until(lambda: proxy.app.table.get(MODEL) is not None)
+    assert proxy.app.batches is not None
+    dispatcher = proxy.app.batches.dispatcher
+    async with openai.AsyncOpenAI(base_url=proxy.base_url, api_key="x", max_retries=0) as client:
+        batch_id = await created(client, chat_lines(300))
+        await wait_until(lambda: dispatcher.batch_in_flight.get(MODEL, 0) == 4)
+
+        async def interactive() -> int:
+            stream = await client.chat.completions.create(
+                model=MODEL,
+                messages=[{"role": "user", "content": "now"}],
+                stream=True,
+                max_tokens=30,
+            )
+            return len([chunk async for chunk in stream])
+
+        talks = [asyncio.create_task(interactive()) for _ in range(4)]
+        # the four interactive streams take the model's whole budget: the batch drains
+        await wait_until(lambda: dispatcher.batch_in_flight.get(MODEL, 0) == 0, timeout=2.0)
+        assert not any(t.done() for t in talks)
+        for _ in range(10):
+            assert dispatcher.batch_in_flight.get(MODEL, 0) == 0
+            await asyncio.sleep(0.05)  # sampling while the streams last, not synchronisation
+        assert all(n > 1 for n in await asyncio.gather(*talks))
+        # and once they are done, the batch takes the capacity back
+        await wait_until(lambda: dispatcher.batch_in_flight.get(MODEL, 0) == 4, timeout=2.0)
+        await client.batches.cancel(batch_id)
+
+
+async def test_a_small_batch_is_not_stuck_behind_a_huge_one_and_models_run_side_by_side(  # type: ignore[no-untyped-def]
+    upstreams, start_proxy, publish_service, wait_until
+) -> None:
+    slow = UpstreamFaults(latency_s=0.05)
+    one = await upstreams(models=[MODEL], faults=slow)
+    other = await upstreams(models=["qwen-7b"], faults=slow)
+    proxy = await start_proxy(proxy_batch_per_replica=2)
+    await publish_service(MODEL, [one])
+    await publish_service("qwen-7b", [other])
+    await wait_until(lambda: proxy.app.table.get("qwen-7b") is not None)
+    async with openai.AsyncOpenAI(base_url=proxy.base_url, api_key="x", max_retries=0) as client:
+        huge = await created(client, chat_lines(400))
+        await wait_until(lambda: progressed(client, huge, 2))
+        small = await created(client, chat_lines(10, prefix="small"))
+        elsewhere = await created(client, chat_lines(10, model="qwen-7b", prefix="q"))
+        for batch_id in (small, elsewhere):
+            done = await finished(client, batch_id, timeout=20.0)
+            assert done.status == "completed"
+        big = await client.batches.retrieve(huge)
+        assert big.status == "in_progress"
+        assert big.request_counts is not None
+        assert big.request_counts.completed < 200
+        await client.batches.cancel(huge)
