@@ -206,9 +206,14 @@ class BatchDispatcher:
     async def _send(self, run: _Running, request: BatchRequest) -> None:
         batch_id = run.record.id
         endpoint = _ENDPOINTS[run.record.endpoint]
+        holding = True
         try:
             started = time.perf_counter()
             result, exchange = await self._call(batch_id, request, run.record.endpoint)
+            # The replica is done with it: its slot goes to the next request while the
+            # result is written.
+            holding = False
+            self._free_slot(request.model)
             if await self.storage.record_result(batch_id, request.index, result):
                 if result.succeeded:
                     run.completed += 1
@@ -238,8 +243,12 @@ class BatchDispatcher:
                 run.pending.append(request.index)
         finally:
             run.in_flight.pop(request.index, None)
-            self.batch_in_flight[request.model] -= 1
-            self._changed.set()
+            if holding:
+                self._free_slot(request.model)
+
+    def _free_slot(self, model: str) -> None:
+        self.batch_in_flight[model] -= 1
+        self._changed.set()
 
     async def _call(
         self, batch_id: str, request: BatchRequest, path: str
