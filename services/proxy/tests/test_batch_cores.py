@@ -175,6 +175,24 @@ def test_the_batch_budget_shrinks_while_interactive_requests_are_in_flight() -> 
     assert batch_budget(replicas=2, per_replica=4, interactive_in_flight=20) == 0
 
 
+def test_batches_step_back_to_their_share_while_interactive_traffic_is_active() -> None:
+    quiet = batch_budget(replicas=2, per_replica=8, interactive_in_flight=0, busy_share=0.25)
+    assert quiet == 16
+    active = batch_budget(
+        replicas=2, per_replica=8, interactive_in_flight=0, interactive_active=True, busy_share=0.25
+    )
+    assert active == 4
+    assert batch_budget(replicas=2, per_replica=8, interactive_in_flight=1, busy_share=0.25) == 3
+    # a model with little capacity still moves its batch while traffic is light
+    assert (
+        batch_budget(
+            replicas=1, per_replica=2, interactive_in_flight=0, interactive_active=True,
+            busy_share=0.25,
+        )
+        == 1
+    )  # fmt: skip
+
+
 def test_batches_take_turns_and_those_without_room_are_skipped() -> None:
     batches = ["big", "small", "other-model"]
     assert next_turn(batches, 0, lambda _: True) == ("big", 1)

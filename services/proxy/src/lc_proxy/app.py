@@ -91,6 +91,8 @@ class ProxyApp:
         self._nats: NatsClient | None = None
         self.batches: BatchApi | None = None
         """The Files and Batch APIs, once their storage is open (`lifespan`)."""
+        self.interactive_started: dict[str, float] = {}
+        """When the last interactive request for each model started: batches yield."""
 
     # -- lifecycle (`lc_proxy.lifespan`) ----------------------------------------------
 
@@ -220,6 +222,7 @@ class ProxyApp:
             body = await _read_body(receive, self.settings.proxy_max_body_bytes, declared_length)
             facts = inspect_body(content_type, body)
             exchange.model = facts.model
+            self.interactive_started[facts.model] = time.monotonic()
             routed = self.table.get(facts.model) is not None
             forwarder = self._forwarder
             if forwarder is None or (not routed and not self.bootstrapped.is_set()):

@@ -33,7 +33,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
@@ -107,6 +107,9 @@ class BatchDispatcher:
         holder: str,
         per_replica: int,
         lease_s: float,
+        interactive_started: Mapping[str, float] | None = None,
+        busy_share: float = 1.0,
+        quiet_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.storage = storage
@@ -116,6 +119,10 @@ class BatchDispatcher:
         self.events = events
         self.holder = holder
         self.per_replica = per_replica
+        self.interactive_started = interactive_started if interactive_started is not None else {}
+        """When the last interactive request for each model started (monotonic)."""
+        self.busy_share = busy_share
+        self.quiet_s = quiet_s
         self.lease_s = lease_s
         self.tick_s = min(0.25, lease_s / 8)
         self.clock = clock
@@ -176,10 +183,13 @@ class BatchDispatcher:
             return True  # sent anyway: the answer (404) is the line's result
         outstanding = sum(state.outstanding for state, _ in entry.replicas)
         mine = self.batch_in_flight.get(model, 0)
+        last = self.interactive_started.get(model)
         budget = batch_budget(
             replicas=len(entry.replicas),
             per_replica=self.per_replica,
             interactive_in_flight=max(0, outstanding - mine),
+            interactive_active=last is not None and time.monotonic() - last < self.quiet_s,
+            busy_share=self.busy_share,
         )
         return mine < budget
 

@@ -50,6 +50,7 @@ class Proxy(Protocol):
     bootstrapped: asyncio.Event
     started_at: datetime
     api_keys: ApiKeys
+    interactive_started: dict[str, float]
 
     def attach(self, forwarder: Forwarder, nats_client: NatsClient) -> None: ...
     def detach(self) -> None: ...
@@ -99,6 +100,9 @@ async def running(proxy: P) -> AsyncIterator[P]:
             holder=f"{settings.proxy_replica_name}-{secrets.token_hex(4)}",
             per_replica=settings.proxy_batch_per_replica,
             lease_s=settings.proxy_batch_lease_s,
+            interactive_started=proxy.interactive_started,
+            busy_share=settings.proxy_batch_busy_share,
+            quiet_s=settings.proxy_batch_quiet_s,
         )
         proxy.attach_batches(
             BatchApi(
