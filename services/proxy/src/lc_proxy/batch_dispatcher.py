@@ -18,7 +18,8 @@ Scheduling (`batch_admission`): per model, batch requests in flight stay within
 `per_replica` per ready replica minus the interactive requests in flight for the model;
 batches take turns round-robin. Requests go through the same `Forwarder` as interactive
 ones (routing, retries on connect failures, ejection, outstanding-request accounting).
-A request whose replicas cannot be reached is tried `ATTEMPTS` times with back-off.
+A request that no replica could take (unreachable, or the model between deployments) is
+tried `ATTEMPTS` times with back-off before its error becomes the line's result.
 
 Cancel: the holder sees `cancelling` on its next look at the record (every `tick_s`),
 cancels its in-flight requests and writes the files of what completed. Expiry: past
@@ -52,6 +53,10 @@ from lc_proxy.routing import RoutingTable
 
 ATTEMPTS: Final = 4
 RETRY_AFTER_S: Final = (0.5, 1.0, 2.0)
+# What the proxy answers itself when no replica could take the request: a model between
+# two deployments, replicas unreachable. Tried again after a pause; a replica's own
+# answer (any status) is the line's result.
+_RETRIED: Final = frozenset({"model_not_found", "upstream_unavailable", "not_ready"})
 _ENDPOINTS: Final = {path: endpoint for endpoint, path in ENDPOINT_PATHS.items()}
 
 log = logging.getLogger("lc_proxy.batches")
@@ -138,7 +143,11 @@ class BatchDispatcher:
 
     # -- the loops --------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self, routable: asyncio.Event | None = None) -> None:
+        """Dispatch until cancelled; batches are taken once `routable` is set (the routing
+        table is loaded, so validation does not fail models it has not seen yet)."""
+        if routable is not None:
+            await routable.wait()
         pump = asyncio.create_task(self._pump())
         try:
             last_scan = 0.0
@@ -285,7 +294,7 @@ class BatchDispatcher:
                 )
             except ProxyError as error:
                 exchange.status = error.status
-                if error.status in (502, 503) and attempt + 1 < ATTEMPTS:
+                if error.code in _RETRIED and attempt + 1 < ATTEMPTS:
                     await asyncio.sleep(RETRY_AFTER_S[min(attempt, len(RETRY_AFTER_S) - 1)])
                     continue
                 return answered(request.custom_id, error.status, request_id, error.body()), exchange

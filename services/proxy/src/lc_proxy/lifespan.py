@@ -113,7 +113,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
                 window_s=settings.proxy_batch_window_s,
             )
         )
-        tasks.append(asyncio.create_task(dispatcher.run()))
+        tasks.append(asyncio.create_task(dispatcher.run(proxy.bootstrapped)))
         tasks.append(asyncio.create_task(follow_routing(js, proxy.table, proxy.bootstrapped)))
         tasks.append(
             asyncio.create_task(
