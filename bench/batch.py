@@ -148,6 +148,51 @@ async def interactive(url: str, rps: float, seconds: float) -> list[float]:
     return samples
 
 
+async def progress_stores(nats_url: str, count: int, concurrency: int) -> tuple[float, float]:
+    """Lines per second recorded two ways: the dispatcher's (one KV `create` per line, first
+    writer wins) and a work queue's (publish each line, then pull and ack it)."""
+    import nats
+    from nats.js.api import KeyValueConfig, RetentionPolicy, StreamConfig
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    kv = await js.create_key_value(KeyValueConfig(bucket="BENCH_RESULTS"))
+    value = orjson.dumps({"ok": True, "line": {"custom_id": "x", "body": "y" * 300}})
+    todo = list(range(count))
+
+    async def writer() -> None:
+        while todo:
+            await kv.create(f"b.{todo.pop()}", value)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(concurrency)))
+    kv_rate = count / (time.perf_counter() - started)
+
+    await js.add_stream(
+        StreamConfig(
+            name="BENCH_WORK", subjects=["bench.work"], retention=RetentionPolicy.WORK_QUEUE
+        )
+    )
+    started = time.perf_counter()
+    todo = list(range(count))
+
+    async def publisher() -> None:
+        while todo:
+            todo.pop()
+            await js.publish("bench.work", value)
+
+    await asyncio.gather(*(publisher() for _ in range(concurrency)))
+    sub = await js.pull_subscribe("bench.work", durable="bench")
+    taken = 0
+    while taken < count:
+        batch = await sub.fetch(min(concurrency, count - taken), timeout=5)
+        await asyncio.gather(*(msg.ack_sync() for msg in batch))
+        taken += len(batch)
+    queue_rate = count / (time.perf_counter() - started)
+    await nc.close()
+    return kv_rate, queue_rate
+
+
 async def run(args: argparse.Namespace) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="lc-bench-batch-"))
     children = Children(scratch)
@@ -239,6 +284,10 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  beside the batch:   p50 {b50:7.2f} ms  p99 {b99:7.2f} ms  (batch {still})")
             print(f"  ratio: p50 {b50 / a50:.2f}, p99 {b99 / a99:.2f} (target <= 1.25)")
             await client.close()
+            kv_rate, queue_rate = await progress_stores(nats_url, args.requests, args.concurrency)
+            print(f"\nrecording {args.requests} line results at concurrency {args.concurrency}")
+            print(f"  KV create per line (the dispatcher's): {kv_rate:8.0f} lines/s")
+            print(f"  work queue, publish + pull + ack:      {queue_rate:8.0f} lines/s")
     finally:
         children.stop_all()
         shutil.rmtree(scratch, ignore_errors=True)
