@@ -44,7 +44,7 @@ from lc_proxy.batch_admission import batch_budget, next_turn
 from lc_proxy.batch_events import BatchEvents
 from lc_proxy.batch_input import BatchRequest, parse_input
 from lc_proxy.batch_output import LineResult, answered, not_answered, split
-from lc_proxy.batch_records import BatchRecord, FileRecord, RequestCounts
+from lc_proxy.batch_records import BatchRecord, FileRecord, LineError, RequestCounts
 from lc_proxy.batch_storage import BatchStorage, Conflict, Lease, spool
 from lc_proxy.forwarding import Exchange, Forwarder
 from lc_proxy.metrics import RequestMetrics
@@ -319,29 +319,52 @@ class BatchDispatcher:
                 continue
             record, revision = found
             run = _Running(record=record, revision=revision, lease=lease)
-            self.running[batch.id] = run
             log.info("batch taken", extra={"fields": {"batch": batch.id, "status": record.status}})
-            await self._load(run)
+            try:
+                keep = await self._load(run)
+            except Exception:
+                # Not half-taken: another scan (here or elsewhere) starts it again.
+                await self.storage.drop_lease(batch.id)
+                raise
+            if keep:
+                self.running[batch.id] = run
+                self._changed.set()
 
-    async def _load(self, run: _Running) -> None:
+    async def _load(self, run: _Running) -> bool:
+        """Read the batch's requests and results; False when it ended while loading."""
         record = run.record
         if record.status in ("validating", "in_progress"):
-            data = await self.storage.file_bytes(record.input_file_id)
-            if record.status == "validating":
-                parsed = parse_input(data, record.endpoint, self._can_route(record.endpoint))
-            else:
-                parsed = parse_input(data, record.endpoint, lambda _: True)
-            if isinstance(parsed, tuple):
-                await self._transition(run, records.failed(record, self._now(), parsed))
+            data = await self._input(record)
+            if data is None and record.status == "validating":
+                missing = LineError(
+                    code="file_not_found", message=f"The input file {record.input_file_id} is gone."
+                )
+                await self._transition(run, records.failed(record, self._now(), (missing,)))
                 await self._release(run)
-                return
+                return False
+            if record.status == "validating":
+                parsed = parse_input(data or b"", record.endpoint, self._can_route(record.endpoint))
+            else:
+                parsed = parse_input(data or b"", record.endpoint, lambda _: True)
+            if isinstance(parsed, tuple):
+                if record.status == "validating":
+                    await self._transition(run, records.failed(record, self._now(), parsed))
+                    await self._release(run)
+                    return False
+                parsed = []  # the input was deleted meanwhile: end with what was answered
             run.requests = parsed
             if record.status == "validating":
                 await self._transition(run, records.started(record, self._now(), len(parsed)))
         results = await self.storage.results(record.id)
         self._count(run, results)
         run.pending = deque(r.index for r in run.requests if r.index not in results)
-        self._changed.set()
+        return True
+
+    async def _input(self, record: BatchRecord) -> bytes | None:
+        """The batch's input file, or None if it was deleted."""
+        if await self.storage.file(record.input_file_id) is None:
+            return None
+        return await self.storage.file_bytes(record.input_file_id)
 
     def _can_route(self, path: str) -> Callable[[str], bool]:
         endpoint = _ENDPOINTS[path]
@@ -417,9 +440,9 @@ class BatchDispatcher:
         if run.in_flight:
             await asyncio.wait(list(run.in_flight.values()), timeout=5.0)
         record = run.record
-        if not run.requests and record.input_file_id:
-            data = await self.storage.file_bytes(record.input_file_id)
-            parsed = parse_input(data, record.endpoint, lambda _: True)
+        if not run.requests:
+            data = await self._input(record)
+            parsed = parse_input(data or b"", record.endpoint, lambda _: True)
             run.requests = parsed if isinstance(parsed, list) else []
         results = await self.storage.results(record.id)
         if record.status == "expired":
