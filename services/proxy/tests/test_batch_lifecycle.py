@@ -202,6 +202,9 @@ async def test_lifecycle_events_and_usage_counted_once(  # type: ignore[no-untyp
     finally:
         await sub.unsubscribe()
     assert types == ["batch.created", "batch.in_progress", "batch.completed"]
+    # an ended batch leaves the dispatchers' working set
+    assert proxy.app.batches is not None
+    assert batch_id not in await proxy.app.batches.storage.active_batch_ids()
     usage = proxy.app.metrics.usage.snapshot("x", proxy.app.started_at, proxy.app.started_at)
     (model,) = usage.models
     assert model.requests == 5

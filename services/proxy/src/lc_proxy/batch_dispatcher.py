@@ -52,6 +52,7 @@ from lc_proxy.openai_errors import ProxyError
 from lc_proxy.routing import RoutingTable
 
 ATTEMPTS: Final = 4
+SWEEP_EVERY: Final = 20
 RETRY_AFTER_S: Final = (0.5, 1.0, 2.0)
 # What the proxy answers itself when no replica could take the request: a model between
 # two deployments, replicas unreachable. Tried again after a pause; a replica's own
@@ -134,6 +135,7 @@ class BatchDispatcher:
         self.running: dict[str, _Running] = {}
         self.batch_in_flight: dict[str, int] = {}
         self._turn = 0
+        self._scans = 0
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
 
@@ -168,6 +170,13 @@ class BatchDispatcher:
                     task.cancel()
             with contextlib.suppress(BaseException):
                 await pump
+            # A replica that stops on purpose hands its batches over at once rather than
+            # when their leases run out.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(
+                    asyncio.gather(*(self.storage.drop_lease(b) for b in list(self.running))),
+                    1.0,
+                )
 
     async def _guarded(self, step: Awaitable[None]) -> None:
         try:
@@ -307,27 +316,34 @@ class BatchDispatcher:
     # -- taking batches ---------------------------------------------------------------
 
     async def _scan(self) -> None:
-        for batch in await self.storage.batches():
-            if batch.id in self.running or not _needs_work(batch):
+        self._scans += 1
+        if self._scans % SWEEP_EVERY == 1:
+            # Now and then every batch, in case one was created but not marked active.
+            candidates = [b.id for b in await self.storage.batches() if _needs_work(b)]
+        else:
+            candidates = await self.storage.active_batch_ids()
+        for batch_id in candidates:
+            if batch_id in self.running:
                 continue
-            lease = await self.storage.take_lease(batch.id, self.holder, self.lease_s)
+            lease = await self.storage.take_lease(batch_id, self.holder, self.lease_s)
             if lease is None:
                 continue
-            found = await self.storage.batch(batch.id)
-            if found is None:
-                await self.storage.drop_lease(batch.id)
+            found = await self.storage.batch(batch_id)
+            if found is None or found[0].ended:
+                await self.storage.batch_ended(batch_id)
+                await self.storage.drop_lease(batch_id)
                 continue
             record, revision = found
             run = _Running(record=record, revision=revision, lease=lease)
-            log.info("batch taken", extra={"fields": {"batch": batch.id, "status": record.status}})
+            log.info("batch taken", extra={"fields": {"batch": batch_id, "status": record.status}})
             try:
                 keep = await self._load(run)
             except Exception:
                 # Not half-taken: another scan (here or elsewhere) starts it again.
-                await self.storage.drop_lease(batch.id)
+                await self.storage.drop_lease(batch_id)
                 raise
             if keep:
-                self.running[batch.id] = run
+                self.running[batch_id] = run
                 self._changed.set()
 
     async def _load(self, run: _Running) -> bool:
@@ -503,6 +519,8 @@ class BatchDispatcher:
 
     async def _release(self, run: _Running) -> None:
         self.running.pop(run.record.id, None)
+        if run.record.ended:
+            await self.storage.batch_ended(run.record.id)
         await self.storage.drop_lease(run.record.id)
 
     def _abandon(self, run: _Running) -> None:

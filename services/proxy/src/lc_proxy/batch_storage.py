@@ -7,8 +7,8 @@ Who calls it: the Files/Batch HTTP handlers (`batch_api`) and the dispatcher
 - `LC_FILES` (object store): file contents, named by file id, chunked, so an upload of
   200 MB is streamed from a spool file and never held in memory whole.
 - `LC_BATCHES` (key-value): `file.<id>` and `batch.<id>` records (JSON), updated with
-  compare-and-set on their revision; `lease.<batch id>` says which replica dispatches a
-  batch and until when.
+  compare-and-set on their revision; `active.<batch id>` marks a batch not yet ended;
+  `lease.<batch id>` says which replica dispatches a batch and until when.
 - `LC_BATCH_RESULTS` (key-value): `<batch id>.<line>` holds the line a request produced.
   It is written with `create`, which only the first writer wins: if two replicas ever
   send the same line (a lease lost mid-request), one result stays and the request is
@@ -112,6 +112,25 @@ class BatchStorage:
 
     async def create_batch(self, batch: BatchRecord) -> None:
         await self._records.create(f"batch.{batch.id}", orjson.dumps(batch.to_json()))
+        await self._records.put(f"active.{batch.id}", b"")
+
+    async def active_batch_ids(self) -> list[str]:
+        """Batches not known to have ended: what a dispatcher looks at, without reading
+        every batch ever made."""
+        ids: list[str] = []
+        watcher = await self._records.watch("active.*", ignore_deletes=True, meta_only=True)
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                ids.append(entry.key.removeprefix("active."))
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
+        return ids
+
+    async def batch_ended(self, batch_id: str) -> None:
+        with contextlib.suppress(KeyNotFoundError):
+            await self._records.delete(f"active.{batch_id}")
 
     async def batch(self, batch_id: str) -> tuple[BatchRecord, int] | None:
         if not _valid_id(batch_id):
