@@ -43,7 +43,7 @@ from lc_proxy import batch_records as records
 from lc_proxy.batch_admission import batch_budget, next_turn
 from lc_proxy.batch_events import BatchEvents
 from lc_proxy.batch_input import BatchRequest, parse_input
-from lc_proxy.batch_output import LineResult, answered, not_answered, split
+from lc_proxy.batch_output import LineResult, answered, file_line, not_answered
 from lc_proxy.batch_records import BatchRecord, FileRecord, LineError, RequestCounts
 from lc_proxy.batch_storage import BatchStorage, Conflict, Lease, spool
 from lc_proxy.forwarding import Exchange, Forwarder
@@ -67,6 +67,15 @@ def output_file_id(batch_id: str, kind: str) -> str:
     """The id of a batch's output or error file: derived from the batch id, so that a
     replica finishing a batch another one began writes the same file, not a second one."""
     return "file-" + hashlib.sha256(f"{batch_id}/{kind}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where one result's line sits in the spool the files are written from."""
+
+    succeeded: bool
+    offset: int
+    length: int
 
 
 @dataclass
@@ -371,9 +380,8 @@ class BatchDispatcher:
             run.requests = parsed
             if record.status == "validating":
                 await self._transition(run, records.started(record, self._now(), len(parsed)))
-        results = await self.storage.results(record.id)
-        self._count(run, results)
-        run.pending = deque(r.index for r in run.requests if r.index not in results)
+        answered = await self._tally(run)
+        run.pending = deque(r.index for r in run.requests if r.index not in answered)
         return True
 
     async def _input(self, record: BatchRecord) -> bytes | None:
@@ -391,12 +399,25 @@ class BatchDispatcher:
 
         return can_route
 
-    @staticmethod
-    def _count(run: _Running, results: dict[int, LineResult]) -> None:
-        run.completed = sum(1 for r in results.values() if r.succeeded)
-        run.failed = len(results) - run.completed
-        run.prompt_tokens = sum(r.prompt_tokens for r in results.values())
-        run.completion_tokens = sum(r.completion_tokens for r in results.values())
+    async def _tally(self, run: _Running, into: IO[bytes] | None = None) -> dict[int, Placed]:
+        """Count the batch's results; with `into`, also copy their lines there, noting
+        where each one went (so the files can be written in input order from disk)."""
+        run.completed = run.failed = run.prompt_tokens = run.completion_tokens = 0
+        placed: dict[int, Placed] = {}
+        async for index, result in self.storage.results(run.record.id):
+            if result.succeeded:
+                run.completed += 1
+            else:
+                run.failed += 1
+            run.prompt_tokens += result.prompt_tokens
+            run.completion_tokens += result.completion_tokens
+            if into is None:
+                placed[index] = Placed(result.succeeded, 0, 0)
+            else:
+                line = file_line(result)
+                placed[index] = Placed(result.succeeded, into.tell(), len(line))
+                into.write(line)
+        return placed
 
     # -- watching a batch -------------------------------------------------------------
 
@@ -460,21 +481,23 @@ class BatchDispatcher:
             data = await self._input(record)
             parsed = parse_input(data or b"", record.endpoint, lambda _: True)
             run.requests = parsed if isinstance(parsed, list) else []
-        results = await self.storage.results(record.id)
         if record.status == "expired":
+            answered = await self._tally(run)
             for request in run.requests:
-                if request.index not in results:
+                if request.index not in answered:
                     result = not_answered(
                         request.custom_id,
                         "batch_expired",
                         "This request could not be executed before the completion window expired.",
                     )
                     await self.storage.record_result(record.id, request.index, result)
-            results = await self.storage.results(record.id)
-        self._count(run, results)
-        output, errors = split(results.items())
-        output_id = await self._write_file(record, "output", output)
-        error_id = await self._write_file(record, "error", errors)
+        lines = spool()
+        try:
+            placed = await self._tally(run, into=lines)
+            output_id = await self._write_file(record, "output", lines, placed, succeeded=True)
+            error_id = await self._write_file(record, "error", lines, placed, succeeded=False)
+        finally:
+            lines.close()
         total = record.request_counts.total or len(run.requests)
         done = records.ended(
             record,
@@ -488,14 +511,25 @@ class BatchDispatcher:
         await self._transition(run, done)
         await self._release(run)
 
-    async def _write_file(self, batch: BatchRecord, kind: str, lines: list[bytes]) -> str | None:
-        if not lines:
+    async def _write_file(
+        self,
+        batch: BatchRecord,
+        kind: str,
+        lines: IO[bytes],
+        placed: dict[int, Placed],
+        *,
+        succeeded: bool,
+    ) -> str | None:
+        """The output (or error) file from the lines in `lines`, in input order."""
+        chosen = sorted((i, p) for i, p in placed.items() if p.succeeded is succeeded)
+        if not chosen:
             return None
         file_id = output_file_id(batch.id, kind)
         content: IO[bytes] = spool()
         size = 0
-        for line in lines:
-            size += content.write(line + b"\n")
+        for _, place in chosen:
+            lines.seek(place.offset)
+            size += content.write(lines.read(place.length))
         file = FileRecord(
             id=file_id,
             bytes=size,
@@ -503,7 +537,7 @@ class BatchDispatcher:
             filename=f"{batch.id}_{kind}.jsonl",
             purpose="batch_output",
             owner=batch.owner,
-            lines=len(lines),
+            lines=len(chosen),
         )
         try:
             await self.storage.save_file(file, content)

@@ -1,7 +1,7 @@
 """The lines of a batch's output and error files, and their order.
 
 Who calls it: the dispatcher, once per finished request (`answered`, `not_answered`) and
-when it writes the files (`split`). Pure. Lines follow OpenAI's shape:
+when it writes the files (`file_line`). Pure. Lines follow OpenAI's shape:
 `{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}`.
 A 2xx answer goes to the output file; any other answer goes to the error file with its
 status and body; a request that got no answer (unreachable replicas, the window passed)
@@ -11,7 +11,6 @@ goes to the error file with `response: null` and an `error {code, message}`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +80,6 @@ def not_answered(custom_id: str, code: str, message: str) -> LineResult:
     return LineResult(False, line)
 
 
-def split(results: Iterable[tuple[int, LineResult]]) -> tuple[list[bytes], list[bytes]]:
-    """The output and error files' lines, each in input order."""
-    output: list[bytes] = []
-    errors: list[bytes] = []
-    for _, result in sorted(results, key=lambda pair: pair[0]):
-        (output if result.succeeded else errors).append(orjson.dumps(result.line))
-    return output, errors
+def file_line(result: LineResult) -> bytes:
+    """The result's line as written to the output or error file."""
+    return orjson.dumps(result.line) + b"\n"

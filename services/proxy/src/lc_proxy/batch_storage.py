@@ -204,11 +204,10 @@ class BatchStorage:
             return False
         return True
 
-    async def results(self, batch_id: str) -> dict[int, LineResult]:
-        found: dict[int, LineResult] = {}
+    async def results(self, batch_id: str) -> AsyncIterator[tuple[int, LineResult]]:
+        """Every result of the batch, one at a time, in the order they were written."""
         async for key, value in self._entries(self._results, f"{batch_id}.*"):
-            found[int(key.rsplit(".", 1)[1])] = LineResult.from_bytes(value)
-        return found
+            yield int(key.rsplit(".", 1)[1]), LineResult.from_bytes(value)
 
     # -- reading many -----------------------------------------------------------------
 
