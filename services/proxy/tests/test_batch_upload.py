@@ -70,3 +70,13 @@ async def test_a_body_that_is_not_multipart_is_400() -> None:
     with pytest.raises(ProxyError) as caught:
         await read_upload("application/json", receiver(b"{}"))
     assert caught.value.status == 400
+
+
+async def test_a_broken_multipart_body_is_400() -> None:
+    broken = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"\r\n'.encode()
+    with pytest.raises(ProxyError) as caught:
+        await read_upload(CONTENT_TYPE, receiver(broken + b"no blank line, no end"))
+    assert caught.value.status == 400
+    with pytest.raises(ProxyError) as garbage:
+        await read_upload(CONTENT_TYPE, receiver(b"this is not multipart at all"))
+    assert garbage.value.status == 400

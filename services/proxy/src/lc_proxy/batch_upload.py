@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from lc_proxy.batch_storage import spool
@@ -150,6 +151,12 @@ async def read_upload(
             if not message.get("more_body", False):
                 break
         parser.finalize()
+    except FormParserError as exc:
+        if upload.content is not None:
+            upload.content.close()
+        raise ProxyError(
+            400, f"The multipart body cannot be read ({exc}).", code="invalid_multipart"
+        ) from None
     except BaseException:
         if upload.content is not None:
             upload.content.close()
