@@ -111,7 +111,7 @@ export function BatchesPage({ fetchImpl }: { fetchImpl?: FetchLike }) {
                 <th scope="col">Rate</th>
                 <th scope="col">Files</th>
                 <th scope="col">
-                  <span className="visually-hidden">Actions</span>
+                  <span className="sr-only">Actions</span>
                 </th>
               </tr>
             </thead>
