@@ -117,6 +117,12 @@ async def wait_batch(client: openai.AsyncOpenAI, batch_id: str, timeout: float) 
     while time.monotonic() < deadline:
         batch = await client.batches.retrieve(batch_id)
         if batch.status in ("completed", "failed", "expired", "cancelled"):
+            if batch.in_progress_at and batch.finalizing_at and batch.completed_at:
+                print(
+                    f"  phases: validating {batch.in_progress_at - batch.created_at} s, "
+                    f"in progress {batch.finalizing_at - batch.in_progress_at} s, "
+                    f"finalizing {batch.completed_at - batch.finalizing_at} s"
+                )
             return batch.status
         await asyncio.sleep(0.1)
     raise RuntimeError(f"{batch_id} did not end within {timeout} s")
