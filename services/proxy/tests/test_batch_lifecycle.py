@@ -233,7 +233,7 @@ async def test_batch_requests_make_room_for_interactive_ones(  # type: ignore[no
                 model=MODEL,
                 messages=[{"role": "user", "content": "now"}],
                 stream=True,
-                max_tokens=30,
+                max_tokens=60,
             )
             return len([chunk async for chunk in stream])
 
