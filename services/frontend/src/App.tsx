@@ -7,6 +7,7 @@ import { Layout } from "./components/Layout";
 import { ErrorBanner, Loading } from "./components/States";
 import { AsOfPage } from "./pages/Audit/AsOfPage";
 import { DiffPage } from "./pages/Audit/DiffPage";
+import { BatchesPage } from "./pages/Batches/BatchesPage";
 import { DomainsPage } from "./pages/Domains/DomainsPage";
 import { EventsPage } from "./pages/Events/EventsPage";
 import { FleetPage } from "./pages/Fleet/FleetPage";
@@ -69,6 +70,7 @@ function Gate() {
           <Route path="/domains" element={<DomainsPage />} />
           <Route path="/fleet" element={<FleetPage />} />
           <Route path="/metrics" element={<MetricsPage />} />
+          <Route path="/batches" element={<BatchesPage />} />
           <Route path="/events" element={<EventsPage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/audit/diff" element={<DiffPage />} />

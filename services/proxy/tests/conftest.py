@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import openai
 import pytest
 import uvicorn
 from nats.js import JetStreamContext
@@ -214,3 +215,15 @@ async def echo_upstream() -> AsyncIterator[str]:
     port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
+
+
+@pytest.fixture
+async def batch_proxy(upstreams, start_proxy, publish_service, wait_until):  # type: ignore[no-untyped-def]
+    """A proxy serving `llama-3-8b` from one replica, with an OpenAI SDK client."""
+    upstream = await upstreams(models=["llama-3-8b"])
+    proxy = await start_proxy()
+    await publish_service("llama-3-8b", [upstream])
+    await wait_until(lambda: proxy.app.table.get("llama-3-8b") is not None)
+    client = openai.AsyncOpenAI(base_url=proxy.base_url, api_key="unused", max_retries=0)
+    yield proxy, upstream, client
+    await client.close()

@@ -277,6 +277,56 @@ class WebhookTest(Payload):
     message: str = "a test event from LiquidCompute"
 
 
+# --- batches (lc.events.batch.<id>) --------------------------------------------------------
+
+
+class BatchCreated(Payload):
+    """A Batch API batch was accepted by lc-proxy (it validates next)."""
+
+    TYPE = "batch.created"
+    batch_id: str
+    endpoint: str
+    input_file_id: str
+
+
+class BatchInProgress(Payload):
+    TYPE = "batch.in_progress"
+    batch_id: str
+    total: int = Field(ge=0)
+
+
+class _BatchEnded(Payload):
+    batch_id: str
+    total: int = Field(ge=0)
+    completed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+
+class BatchCompleted(_BatchEnded):
+    TYPE = "batch.completed"
+
+
+class BatchExpired(_BatchEnded):
+    TYPE = "batch.expired"
+
+
+class BatchCancelled(_BatchEnded):
+    TYPE = "batch.cancelled"
+
+
+class BatchFailed(Payload):
+    """Validation failed: `errors` lines were wrong (the first `message` is kept)."""
+
+    TYPE = "batch.failed"
+    batch_id: str
+    errors: int = Field(ge=0)
+    message: str
+
+
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -322,6 +372,12 @@ EVENT_TYPES: Final[Mapping[str, EventDef]] = _defs(
     WebhookResumed,
     WebhookReplayRequested,
     WebhookTest,
+    BatchCreated,
+    BatchInProgress,
+    BatchCompleted,
+    BatchFailed,
+    BatchExpired,
+    BatchCancelled,
 )
 
 

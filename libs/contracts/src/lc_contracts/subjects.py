@@ -58,6 +58,11 @@ def gpu_subject(node: str, uuid: str) -> str:
     return f"{EVENTS_PREFIX}.gpu.{token(node)}.{token(uuid)}"
 
 
+def batch_subject(batch_id: str) -> str:
+    """A Batch API batch's lifecycle events (written by lc-proxy)."""
+    return f"{EVENTS_PREFIX}.batch.{token(batch_id)}"
+
+
 def service_status_subject(slug: str, name: str) -> str:
     return f"{STATUS_PREFIX}.service.{token(slug)}.{token(name)}"
 

@@ -9,6 +9,7 @@ const NAV = [
   { to: "/domains", label: "Domains", end: false },
   { to: "/fleet", label: "Fleet", end: false },
   { to: "/metrics", label: "Metrics", end: false },
+  { to: "/batches", label: "Batches", end: false },
   { to: "/events", label: "Events", end: false },
   { to: "/webhooks", label: "Webhooks", end: false },
 ];

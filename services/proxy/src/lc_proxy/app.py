@@ -37,6 +37,8 @@ from nats.aio.client import Client as NatsClient
 
 from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
 from lc_proxy import lifespan, openai_errors
+from lc_proxy.batch_api import BatchApi
+from lc_proxy.batch_upload import ClientGone
 from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
 from lc_proxy.openai_errors import ProxyError
@@ -87,6 +89,10 @@ class ProxyApp:
         self.started_at = datetime.now(UTC)
         self._forwarder: Forwarder | None = None
         self._nats: NatsClient | None = None
+        self.batches: BatchApi | None = None
+        """The Files and Batch APIs, once their storage is open (`lifespan`)."""
+        self.interactive_started: dict[str, float] = {}
+        """When the last interactive request for each model started: batches yield."""
 
     # -- lifecycle (`lc_proxy.lifespan`) ----------------------------------------------
 
@@ -102,6 +108,9 @@ class ProxyApp:
     def detach(self) -> None:
         self._forwarder = None
         self._nats = None
+
+    def attach_batches(self, api: BatchApi | None) -> None:
+        self.batches = api
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -126,7 +135,9 @@ class ProxyApp:
             await self._answer_error(send, openai_errors.invalid_api_key(), scope)
             return
         method: str = scope["method"]
-        if path.startswith("/v1/"):
+        if path.startswith(("/v1/files", "/v1/batches")) and _is_batch_path(path):
+            await self._batch_api(scope, path, receive, send)
+        elif path.startswith("/v1/"):
             if method == "POST":
                 await self._post(scope, path, receive, send)
             elif method in ("GET", "HEAD"):
@@ -145,6 +156,16 @@ class ProxyApp:
             await _answer(send, 200 if ready else 503, body, b"application/json")
         else:
             await self._answer_error(send, openai_errors.unknown_url(method, path), scope)
+
+    async def _batch_api(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
+        if self.batches is None:
+            return await self._answer_error(send, openai_errors.not_ready(), scope)
+        try:
+            await self.batches.handle(scope, path, receive, send)
+        except ProxyError as error:
+            await self._answer_error(send, error, scope)
+        except ClientGone:
+            pass
 
     async def _answer_error(self, send: Send, error: ProxyError, scope: Scope) -> None:
         start, body = error_response(error, [(b"x-request-id", _request_id(scope).encode())])
@@ -201,6 +222,7 @@ class ProxyApp:
             body = await _read_body(receive, self.settings.proxy_max_body_bytes, declared_length)
             facts = inspect_body(content_type, body)
             exchange.model = facts.model
+            self.interactive_started[facts.model] = time.monotonic()
             routed = self.table.get(facts.model) is not None
             forwarder = self._forwarder
             if forwarder is None or (not routed and not self.bootstrapped.is_set()):
@@ -360,6 +382,10 @@ async def _read_body(receive: Receive, limit: int, declared: int | None) -> byte
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)
+
+
+def _is_batch_path(path: str) -> bool:
+    return path.split("/", 3)[2] in ("files", "batches")
 
 
 def _new_request_id() -> str:

@@ -15,13 +15,19 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from nats.aio.client import Client as NatsClient
 
-from lc_eventstore import connect, provision_streams
+from lc_eventstore import EventStore, connect, provision_streams
+from lc_proxy.api_keys import ApiKeys
+from lc_proxy.batch_api import BatchApi
+from lc_proxy.batch_dispatcher import BatchDispatcher
+from lc_proxy.batch_events import BatchEvents
+from lc_proxy.batch_storage import open_batch_storage
 from lc_proxy.forwarding import Forwarder
 from lc_proxy.metrics import RequestMetrics
 from lc_proxy.routing import RoutingTable
@@ -43,9 +49,12 @@ class Proxy(Protocol):
     metrics: RequestMetrics
     bootstrapped: asyncio.Event
     started_at: datetime
+    api_keys: ApiKeys
+    interactive_started: dict[str, float]
 
     def attach(self, forwarder: Forwarder, nats_client: NatsClient) -> None: ...
     def detach(self) -> None: ...
+    def attach_batches(self, api: BatchApi | None) -> None: ...
 
 
 P = TypeVar("P", bound=Proxy)
@@ -73,15 +82,38 @@ async def running(proxy: P) -> AsyncIterator[P]:
         js = nc.jetstream()
         if settings.proxy_provision_streams:
             await provision_streams(js, replicas=settings.stream_replicas)
-        proxy.attach(
-            Forwarder(
-                table=proxy.table,
-                client=client,
-                metrics=proxy.metrics,
-                read_timeout_s=settings.proxy_read_timeout_s,
-            ),
-            nc,
+        forwarder = Forwarder(
+            table=proxy.table,
+            client=client,
+            metrics=proxy.metrics,
+            read_timeout_s=settings.proxy_read_timeout_s,
         )
+        proxy.attach(forwarder, nc)
+        storage = await open_batch_storage(js, replicas=settings.stream_replicas)
+        events = BatchEvents(EventStore(js))
+        dispatcher = BatchDispatcher(
+            storage=storage,
+            forwarder=forwarder,
+            table=proxy.table,
+            metrics=proxy.metrics,
+            events=events,
+            holder=f"{settings.proxy_replica_name}-{secrets.token_hex(4)}",
+            per_replica=settings.proxy_batch_per_replica,
+            lease_s=settings.proxy_batch_lease_s,
+            interactive_started=proxy.interactive_started,
+            busy_share=settings.proxy_batch_busy_share,
+            quiet_s=settings.proxy_batch_quiet_s,
+        )
+        proxy.attach_batches(
+            BatchApi(
+                storage,
+                dispatcher,
+                events,
+                keys_required=proxy.api_keys.required,
+                window_s=settings.proxy_batch_window_s,
+            )
+        )
+        tasks.append(asyncio.create_task(dispatcher.run(proxy.bootstrapped)))
         tasks.append(asyncio.create_task(follow_routing(js, proxy.table, proxy.bootstrapped)))
         tasks.append(
             asyncio.create_task(
@@ -124,6 +156,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
                 )
             with contextlib.suppress(Exception):
                 await nc.drain()
+        proxy.attach_batches(None)
         proxy.detach()
         await client.aclose()
         if settings.proxy_gc_freeze:

@@ -77,6 +77,25 @@ class ProxySettings(BaseSettings):
     proxy_provision_streams: bool = True
     """Create the platform's streams at start if missing (idempotent)."""
 
+    proxy_batch_per_replica: int = Field(default=8, ge=1)
+    """Batch requests one ready replica may have in flight when no interactive request is
+    (`LC_PROXY_BATCH_PER_REPLICA`); each interactive request in flight for the model takes
+    one away, so batches use only the capacity interactive traffic leaves idle."""
+    proxy_batch_busy_share: float = Field(default=0.25, gt=0, le=1)
+    """Share of that capacity batches keep while a model has interactive traffic (a
+    request in flight, or one started within `LC_PROXY_BATCH_QUIET_S`): a replica
+    answers each request more slowly the more it serves at once, so batches step back
+    (`LC_PROXY_BATCH_BUSY_SHARE`)."""
+    proxy_batch_quiet_s: float = Field(default=1.0, ge=0)
+    """How long after the last interactive request batches get the whole capacity back
+    (`LC_PROXY_BATCH_QUIET_S`)."""
+    proxy_batch_lease_s: float = Field(default=10.0, gt=0)
+    """How long a replica holds a batch without renewing it: after a crash, another
+    replica goes on with the batch within this time (`LC_PROXY_BATCH_LEASE_S`)."""
+    proxy_batch_window_s: float = Field(default=24 * 3600.0, gt=0)
+    """Length of the `24h` completion window in seconds; past it a batch expires and its
+    unanswered requests become `batch_expired` errors (`LC_PROXY_BATCH_WINDOW_S`)."""
+
     proxy_gc_freeze: bool = True
     """Move everything allocated during start-up out of the garbage collector's reach
     (`gc.freeze()`): it lives as long as the process, and scanning it again and again

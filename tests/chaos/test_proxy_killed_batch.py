@@ -1,0 +1,118 @@
+"""SIGKILL lc-proxy replicas while they dispatch a batch: the batch goes on on the other
+replica, and its output holds every `custom_id` exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import nats
+import openai
+import pytest
+
+from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
+from lc_contracts.specs import Endpoint
+from lc_contracts.status import Replica, ServicePhase, ServiceStatus
+from lc_contracts.subjects import service_status_subject
+from lc_embedded import EmbeddedNats
+from lc_eventstore import provision_streams, publish_status
+from lc_testing import wait_until
+from lc_testing.batches import chat_lines, finished, lines_of, upload
+
+from .child import Child
+
+MODEL = "sim/batch-model"
+LINES = 300
+PER_REPLICA = 4
+
+
+def _routes_model(url: str) -> bool:
+    try:
+        models = httpx.get(f"{url}/v1/models", timeout=2)
+    except httpx.TransportError:
+        return False
+    return models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}
+
+
+class Proxy(Child):
+    def __init__(self, nats_url: str, name: str, log: Path) -> None:
+        def settings(port: int) -> dict[str, str]:
+            return {
+                "LC_NATS_URL": nats_url,
+                "LC_PROXY_HOST": "127.0.0.1",
+                "LC_PROXY_PORT": str(port),
+                "LC_PROXY_REPLICA_NAME": name,
+                "LC_PROXY_BATCH_LEASE_S": "1",
+                "LC_PROXY_BATCH_PER_REPLICA": str(PER_REPLICA),
+            }
+
+        super().__init__("lc_proxy.main", settings, log, is_ready=_routes_model)
+
+
+@pytest.fixture
+async def upstream(durable_nats: EmbeddedNats) -> AsyncIterator[SimulatedUpstream]:
+    server = SimulatedUpstream(models=[MODEL], faults=UpstreamFaults(latency_s=0.05))
+    await server.start()
+    nc = await nats.connect(durable_nats.url)
+    try:
+        js = nc.jetstream()
+        await provision_streams(js)
+        status = ServiceStatus(
+            project_slug="chaos",
+            service_name="batch-model",
+            phase=ServicePhase.READY,
+            model_name=MODEL,
+            endpoints=[Endpoint.CHAT_COMPLETIONS],
+            replicas=[Replica(name="model-0", url=server.url)],
+            ready_replicas=1,
+            observed_at=datetime.now(UTC),
+        )
+        await publish_status(js, service_status_subject("chaos", "batch-model"), status)
+        yield server
+    finally:
+        await nc.close()
+        await server.stop()
+
+
+async def test_replicas_killed_mid_batch_every_custom_id_exactly_once(
+    durable_nats: EmbeddedNats, upstream: SimulatedUpstream, scratch: Path
+) -> None:
+    first = Proxy(durable_nats.url, "proxy-a", scratch / "proxy-a.log")
+    second = Proxy(durable_nats.url, "proxy-b", scratch / "proxy-b.log")
+    await asyncio.to_thread(first.start)
+    await asyncio.to_thread(second.start)
+    try:
+        async with openai.AsyncOpenAI(
+            base_url=f"{second.url}/v1", api_key="x", max_retries=3
+        ) as client:
+            file_id = await upload(client, chat_lines(LINES, model=MODEL))
+            batch = await client.batches.create(
+                input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
+            )
+
+            async def answered(at_least: int) -> bool:
+                counts = (await client.batches.retrieve(batch.id)).request_counts
+                return counts is not None and counts.completed >= at_least
+
+            # Whichever replica holds the batch, one of the two kills hits it mid-flight.
+            await wait_until(lambda: answered(50), timeout=30, what="50 answered")
+            first.kill()
+            await wait_until(lambda: answered(120), timeout=30, what="120 answered")
+            await asyncio.to_thread(first.start)
+            second.kill()
+            async with openai.AsyncOpenAI(
+                base_url=f"{first.url}/v1", api_key="x", max_retries=3
+            ) as survivor:
+                done = await finished(survivor, batch.id, timeout=60)
+                assert done.status == "completed"
+                output = await lines_of(survivor, done.output_file_id)
+        ids = sorted(line["custom_id"] for line in output)
+        assert ids == sorted(f"req-{i}" for i in range(LINES))
+        # only requests in flight on a killed replica are sent again
+        assert upstream.stats.requests <= LINES + 2 * PER_REPLICA
+    finally:
+        first.stop()
+        second.stop()
