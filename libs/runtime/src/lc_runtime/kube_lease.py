@@ -44,11 +44,11 @@ class LeaderElectionSettings(BaseSettings):
     cluster); the Lease holds it with a random suffix per process (`name_1a2b3c`), as
     client-go does, so a replica restarted under the same name never renews the lease
     of the process it replaces: it waits it out like any standby."""
-    lease_duration_s: _Seconds = 15.0
+    lease_duration_s: _Seconds = 10.0
     """LC_LEASE_DURATION_S: a standby takes a lease not renewed for this long."""
-    renew_deadline_s: _Seconds = 10.0
+    renew_deadline_s: _Seconds = 7.0
     """LC_RENEW_DEADLINE_S: a leader that could not renew for this long stops working."""
-    retry_period_s: _Seconds = 2.0
+    retry_period_s: _Seconds = 1.0
     """LC_RETRY_PERIOD_S: how often a leader renews and a standby looks."""
 
     @model_validator(mode="after")
