@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from prometheus_client import generate_latest
+
+from lc_runtime.leadership import Leadership
 from lc_runtime.probes import Probes
 
 
@@ -69,3 +72,20 @@ async def test_served_over_http() -> None:
         assert (await ask(port, b"GET /other HTTP/1.1\r\n\r\n"))[0] == 404
         assert (await ask(port, b"DELETE /healthz HTTP/1.1\r\n\r\n"))[0] == 405
         assert (await ask(port, b"\xff\xfe garbage\r\n\r\n"))[0] == 400
+
+
+def test_a_standby_is_ready_and_a_leader_answers_for_its_own_fold() -> None:
+    probes = Probes("reconciler")
+    leadership = Leadership(identity="reconciler-1_ab12cd", lease="lc-reconciler")
+    probes.lead(leadership)
+    assert probes.ready, "standing by is what a standby should do"
+    leadership.leader, leadership.term, leadership.takeovers = True, 3, 1
+    fold = probes.track_fold()
+    fold.target = 5
+    assert probes.unmet() == {"events": "catching up: 5 sequences behind (0 of 5)"}
+    assert probes.report()["leadership"]["term"] == 3
+    metrics = generate_latest(probes.registry).decode()
+    assert 'lc_worker_leader{worker="reconciler"} 1.0' in metrics
+    assert 'lc_worker_lease_takeovers_total{worker="reconciler"} 1.0' in metrics
+    fold.caught_up = True
+    assert probes.ready
