@@ -32,6 +32,7 @@ import nats
 from api import percentile, start_lcd
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from lc_api.cli_commands import REPLAY_BATCH
 from lc_api.db.projection import ReadModelProjection
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
@@ -131,7 +132,8 @@ async def rebuild(nats_url: str, database_url: str) -> None:
             read += len([m.event() for m in batch])
         reading = read / (time.perf_counter() - began)
         began = time.perf_counter()
-        rebuilt = await ProjectionRunner(engine, store, ReadModelProjection()).rebuild()
+        runner = ProjectionRunner(engine, store, ReadModelProjection())
+        rebuilt = await runner.rebuild(batch_size=REPLAY_BATCH)  # as `lc replay` does
         rebuilding = rebuilt / (time.perf_counter() - began)
     finally:
         await engine.dispose()

@@ -14,7 +14,7 @@ from lc_contracts.subjects import project_subject
 from lc_eventstore import EventStore, provision_streams
 from lc_local.cli import main
 
-EVENTS = 2_500  # three batches
+EVENTS = 2_500
 
 
 async def test_replay_prints_its_progress_on_stderr(

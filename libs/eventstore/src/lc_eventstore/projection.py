@@ -426,19 +426,28 @@ class ProjectionRunner:
         return self.position
 
     async def rebuild(
-        self, conn: AsyncConnection | None = None, *, progress: Progress | None = None
+        self,
+        conn: AsyncConnection | None = None,
+        *,
+        progress: Progress | None = None,
+        batch_size: int | None = None,
     ) -> int:
         """Drop this projection's rows and project again from sequence 1, in one transaction.
 
         Until it commits, readers keep seeing the old rows (`reset` deletes, MVCC keeps
         them visible); if it fails, it rolls back and the old read models stay as they were.
         `conn` is the session holding the projection's lock, when the caller took it.
-        `progress` is told after each batch how far the rebuild is.
+        `progress` is told after each batch how far the rebuild is. `batch_size` (the
+        runner's by default): larger batches than a live projector's make a rebuild
+        cheaper (fewer statements, fewer versions of rows updated in every batch).
         """
+        size = batch_size or self._batch_size
         careful: list[tuple[int, int]] = []  # sequences of batches that failed before
         while True:
             try:
-                position, skipped, quarantined = await self._rebuild_once(conn, careful, progress)
+                position, skipped, quarantined = await self._rebuild_once(
+                    conn, careful, progress, size
+                )
             except _FailedInRebuild as failed:
                 log.warning(
                     "rebuild of %s: %s; starting again with that batch in a savepoint",
@@ -455,6 +464,7 @@ class ProjectionRunner:
         conn: AsyncConnection | None,
         careful: Sequence[tuple[int, int]],
         progress: Progress | None,
+        batch_size: int,
     ) -> tuple[int, int, int]:
         name = self.projection.name
         position = skipped = quarantined = done = 0
@@ -463,7 +473,7 @@ class ProjectionRunner:
             await writing.execute(quarantine.delete().where(quarantine.c.projection == name))
             await reset_checkpoint(writing, name)
             batches = read_ahead(
-                self._store.read(1, self._subjects, follow=False, batch_size=self._batch_size)
+                self._store.read(1, self._subjects, follow=False, batch_size=batch_size)
             )
             async with contextlib.aclosing(batches):
                 async for batch in batches:
