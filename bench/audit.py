@@ -10,7 +10,10 @@ log, then prints from one run:
 - state at a moment (`GET /api/v1/projects/big/state?at=<seq>`, moments spread over the
   log) p50/p99, and as a ratio to `GET /api/v1/projects/big/services?limit=1000` (the
   current state, from the read models) measured alongside (target p50 ≤ 200 ms);
-- a diff over a 10,000-event window (`GET /api/v1/audit/diff`), p50.
+- a diff over a 10,000-event window (`GET /api/v1/audit/diff`), p50;
+- then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`,
+  what `lc replay` runs) against reading and decoding the same events through the event
+  store's reader (`EventStore.read` + `StoredMessage.event()`), in events/s (target ≥ 0.8).
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ from pathlib import Path
 import httpx
 import nats
 from api import percentile, start_lcd
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from lc_api.cli_commands import REPLAY_BATCH
+from lc_api.db.projection import ReadModelProjection
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.subjects import project_subject, service_subject
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
-from lc_eventstore import EventStore, provision_streams
+from lc_eventstore import EventStore, ProjectionRunner, provision_streams
 
 SLUG = "big"
 
@@ -115,6 +121,30 @@ async def measure(url: str, total: int, queries: int) -> None:
     print(f"diff over a 10,000-event window: p50 {statistics.median(diff_ms):.0f} ms")
 
 
+async def rebuild(nats_url: str, database_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    store = EventStore(nc.jetstream())
+    engine = create_async_engine(database_url)
+    try:
+        began = time.perf_counter()
+        read = 0
+        async for batch in store.read(1):
+            read += len([m.event() for m in batch])
+        reading = read / (time.perf_counter() - began)
+        began = time.perf_counter()
+        runner = ProjectionRunner(engine, store, ReadModelProjection())
+        rebuilt = await runner.rebuild(batch_size=REPLAY_BATCH)  # as `lc replay` does
+        rebuilding = rebuilt / (time.perf_counter() - began)
+    finally:
+        await engine.dispose()
+        await nc.drain()
+    print(f"reading + decoding {read:,} events through EventStore.read: {reading:,.0f} events/s")
+    print(
+        f"rebuild of lcd's read models: {rebuilding:,.0f} events/s; "
+        f"ratio rebuild ÷ reading {rebuilding / reading:.2f} (target ≥ 0.8)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--services", type=int, default=1000)
@@ -150,6 +180,10 @@ def main() -> None:
             raise
         print(f"lcd ready (projections caught up) after {time.perf_counter() - started:.1f} s")
         asyncio.run(measure(url, args.events, args.queries))
+        proc.terminate()
+        proc.wait(15)
+        proc = None
+        asyncio.run(rebuild(nats_server.url, pg.url("lcd")))
     finally:
         if proc is not None:
             proc.terminate()

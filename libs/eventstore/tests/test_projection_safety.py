@@ -257,9 +257,10 @@ async def test_a_projector_whose_lock_session_is_gone_does_not_write(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _history(store: EventStore, projects: int) -> int:
+async def _history(store: EventStore, projects: int, first: int = 0) -> int:
+    """Create projects p<first>.. p<projects - 1>; return the last sequence."""
     seq = 0
-    for i in range(projects):
+    for i in range(first, projects):
         [seq] = await store.append(project_subject(f"p{i:03d}"), [created(f"p{i:03d}")], 0)
     return seq
 
@@ -299,3 +300,24 @@ async def test_readers_see_the_old_tables_while_a_rebuild_runs(
         await asyncio.wait_for(rebuild, 10)
     async with engine.connect() as conn:
         assert await rows(conn) == before
+
+
+async def test_a_rebuild_takes_a_savepoint_only_for_a_batch_that_failed(
+    store: EventStore, engine: AsyncEngine
+) -> None:
+    # Every savepoint stays in the rebuild's one transaction until it commits, and past 64
+    # PostgreSQL's subtransaction cache overflows, slowing every session's snapshots.
+    await _history(store, 40)
+    [poison] = await store.append(project_subject("bad"), [created("bad", "Bad\x00")], 0)
+    last = await _history(store, 80, first=40)
+    savepoints: list[str] = []
+    sa.event.listen(engine.sync_engine, "savepoint", lambda _conn, name: savepoints.append(name))
+    runner = ProjectionRunner(engine, store, ProjectsProjection(), batch_size=5)
+    assert await runner.rebuild() == last  # 17 batches, the poison in the ninth
+    # The failing batch in a savepoint, then each of its 5 events in one: none for the rest.
+    assert len(savepoints) == 1 + 5
+    async with engine.connect() as conn:
+        assert len(await rows(conn)) == 80
+        assert await read_checkpoint(conn, "test_projects") == last
+    assert [r[0] for r in await _quarantined(engine)] == [poison]
+    assert runner.quarantined == 1

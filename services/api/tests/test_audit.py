@@ -324,5 +324,8 @@ async def test_the_pruned_read_folds_to_the_same_state_as_every_event(
         for upto in range(1, end + 1):
             full = fold(e for e in every if e.seq <= upto)
             assert fold(await log.project_events("default", upto=upto)) == full, upto
+            # The same events when every project is read at once (a diff across projects).
+            every_project = await log.every_project_events(upto=upto)
+            assert fold(every_project.get("default", [])) == full, upto
     finally:
         await engine.dispose()

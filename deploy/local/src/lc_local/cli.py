@@ -91,7 +91,7 @@ def _replay(args: argparse.Namespace) -> int:
     from lc_api.cli_commands import ReplayError, replay
 
     try:
-        asyncio.run(replay(_api_settings()))
+        asyncio.run(replay(_api_settings(), progress_to=sys.stderr))
     except ReplayError as exc:
         print(f"lc replay: {exc}", file=sys.stderr)
         return 1

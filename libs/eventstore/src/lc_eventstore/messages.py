@@ -15,6 +15,9 @@ class StoredMessage:
     seq: int
     subject: str
     data: bytes
+    pending: int = 0
+    """How many messages of the read came after this one when it was delivered (its
+    progress: `lc replay` shows done of done + pending)."""
 
     def envelope(self) -> Envelope:
         """The envelope; raises InvalidEnvelope for garbage."""

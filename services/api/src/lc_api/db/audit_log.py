@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.tables import audit_events
@@ -19,39 +18,47 @@ from lc_api.domain.state_diff import Cause
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated
 
-# The rows `AuditLog.project_events` keeps (see there), by sequence.
-_DECIDING = sa.text(
-    """
-    WITH ev AS (
-        SELECT seq, type, subject FROM audit_events
-        WHERE project_slug = :slug AND seq >= :born AND seq <= :upto
-    ),
-    services AS (
-        SELECT subject, coalesce(max(seq) FILTER (WHERE type = 'service.deleted'), 0) AS gone
-        FROM ev WHERE type LIKE 'service.%' GROUP BY subject
-    ),
-    live AS (
-        SELECT ev.seq, ev.type, ev.subject FROM ev JOIN services USING (subject)
-        WHERE ev.seq > services.gone
-    ),
-    applied AS (
-        SELECT subject, min(seq) AS first, max(seq) AS last
-        FROM live WHERE type = 'service.applied' GROUP BY subject
-    ),
-    phased AS (
-        SELECT live.subject, max(live.seq) AS seq FROM live JOIN applied USING (subject)
-        WHERE live.type = 'service.status_changed' AND live.seq > applied.first
-        GROUP BY live.subject
-    ),
-    deciding AS (
-        SELECT seq FROM ev WHERE type NOT LIKE 'service.%'
-        UNION SELECT first FROM applied
-        UNION SELECT last FROM applied
-        UNION SELECT seq FROM phased
+# What decides a project's state up to a moment, in one pass over its events (see
+# `AuditLog.project_events`), per subject: the few events of a project or a domain, and
+# of a service its last deletion, its first and last `service.applied` and its last
+# `service.status_changed`.
+# Only the newest incarnation of each project counts: from its last `project.created`.
+_BY_SUBJECT = """
+    WITH born AS (
+        SELECT project_slug, max(seq) AS born FROM audit_events
+        WHERE seq <= :upto AND type = '{created}' {projects}
+        GROUP BY project_slug
     )
-    SELECT seq, envelope FROM audit_events WHERE seq IN (SELECT seq FROM deciding) ORDER BY seq
+    SELECT e.project_slug, e.subject,
+        array_agg(e.seq) FILTER (WHERE e.type NOT LIKE 'service.%') AS others,
+        coalesce(max(e.seq) FILTER (WHERE e.type = 'service.deleted'), 0) AS gone,
+        min(e.seq) FILTER (WHERE e.type = 'service.applied') AS first,
+        max(e.seq) FILTER (WHERE e.type = 'service.applied') AS last,
+        max(e.seq) FILTER (WHERE e.type = 'service.status_changed') AS phased
+    FROM audit_events e JOIN born USING (project_slug)
+    WHERE e.seq >= born.born AND e.seq <= :upto
+    GROUP BY e.project_slug, e.subject
+"""
+_OF_PROJECT = sa.text(
+    _BY_SUBJECT.format(created=ProjectCreated.TYPE, projects="AND project_slug = :slug")
+)
+_OF_EVERY_PROJECT = sa.text(_BY_SUBJECT.format(created=ProjectCreated.TYPE, projects=""))
+
+# The first `service.applied` since the last deletion, of services deleted and applied again.
+_FIRST_SINCE = sa.text(
     """
-).columns(seq=sa.BigInteger, envelope=JSONB)
+    SELECT g.subject, min(e.seq) AS first
+    FROM unnest(CAST(:subjects AS text[]), CAST(:gone AS bigint[])) AS g(subject, gone)
+    JOIN audit_events e ON e.subject = g.subject AND e.seq > g.gone
+    WHERE e.seq <= :upto AND e.type = 'service.applied'
+    GROUP BY g.subject
+    """
+)
+
+_ENVELOPES = sa.text(
+    "SELECT seq, project_slug, envelope::text AS envelope FROM audit_events "
+    "WHERE seq = ANY(CAST(:seqs AS bigint[])) ORDER BY seq"
+)
 
 
 @dataclass(frozen=True)
@@ -134,32 +141,60 @@ class AuditLog:
 
         Only the newest incarnation of the project counts (a `project.created` starts from
         nothing), and of each service only the events since its last deletion that can
-        still show: its first `service.applied` (it exists from there), its last (the spec
-        and revision), and its last `service.status_changed` after the first (the phase;
-        an apply keeps the phase). Project and domain events are few and all kept. So a
-        service with a long history costs three rows to decode, not one per revision.
+        still show: its last `service.applied` (the spec and revision) and its last
+        `service.status_changed` after its first `service.applied` (the phase; an apply
+        keeps the phase), with that first one when the phase came before the last apply
+        (the service must exist for its phase to count). Project and domain events are few
+        and all kept. So a service with a long history costs one to three rows to decode,
+        not one per revision; one per service in one pass over the project's events.
         """
-        upto_here = sa.and_(audit_events.c.project_slug == slug, audit_events.c.seq <= upto)
-        async with self._engine.connect() as conn:
-            born = await conn.scalar(
-                sa.select(sa.func.max(audit_events.c.seq)).where(
-                    upto_here, audit_events.c.type == ProjectCreated.TYPE
-                )
-            )
-            if born is None:
-                return []
-            rows = (await conn.execute(_DECIDING, {"slug": slug, "born": born, "upto": upto})).all()
-        return [LoggedEvent(row.seq, Envelope.model_validate(row.envelope), slug) for row in rows]
+        return (await self._deciding(_OF_PROJECT, {"slug": slug, "upto": upto})).get(slug, [])
 
-    async def projects(self, *, upto: int) -> list[str]:
-        """Every project with an event up to `upto`."""
-        query = (
-            sa.select(audit_events.c.project_slug)
-            .where(audit_events.c.seq <= upto, audit_events.c.project_slug.is_not(None))
-            .distinct()
-        )
+    async def every_project_events(self, *, upto: int) -> dict[str, list[LoggedEvent]]:
+        """`project_events` of every project that existed at `upto`, by slug, in one pass."""
+        return await self._deciding(_OF_EVERY_PROJECT, {"upto": upto})
+
+    async def _deciding(
+        self, by_subject: sa.TextClause, params: dict[str, object]
+    ) -> dict[str, list[LoggedEvent]]:
         async with self._engine.connect() as conn:
-            return list((await conn.scalars(query)).all())
+            subjects = (await conn.execute(by_subject, params)).all()
+            seqs: list[int] = []
+            again: dict[str, tuple[int, int]] = {}  # deleted, applied again, then a phase
+            for row in subjects:
+                seqs.extend(row.others or ())
+                if row.last is None or row.last <= row.gone:
+                    continue  # never applied, or deleted since
+                seqs.append(row.last)
+                phased = row.phased if row.phased is not None and row.phased > row.gone else None
+                if phased is None:
+                    continue
+                if phased > row.last:
+                    seqs.append(phased)
+                elif row.first > row.gone:
+                    if phased > row.first:
+                        seqs.extend((row.first, phased))
+                else:
+                    again[row.subject] = (row.gone, phased)
+            if again:
+                firsts = await conn.execute(
+                    _FIRST_SINCE,
+                    {
+                        "upto": params["upto"],
+                        "subjects": list(again),
+                        "gone": [gone for gone, _ in again.values()],
+                    },
+                )
+                for row in firsts:
+                    phased = again[row.subject][1]
+                    if phased > row.first:
+                        seqs.extend((row.first, phased))
+            rows = (await conn.execute(_ENVELOPES, {"seqs": sorted(set(seqs))})).all()
+        events: dict[str, list[LoggedEvent]] = {row.project_slug: [] for row in subjects}
+        for row in rows:
+            envelope = Envelope.model_validate_json(row.envelope)
+            events[row.project_slug].append(LoggedEvent(row.seq, envelope, row.project_slug))
+        return events
 
     async def causes(self, *, after: int, upto: int, project: str | None) -> list[Cause]:
         """What a diff names of each event with `after < seq <= upto` (of one project if

@@ -7,6 +7,7 @@ the aggregate, so the tables are a pure function of the events, whatever the bat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatchmethod
@@ -56,36 +57,66 @@ from lc_eventstore import StoredEvent
 PROJECTION_NAME = "lcd-read-models"
 
 
-def _upserts() -> tuple[Any, Any, Any]:
-    """The statements a run of `service.applied` is written with, built once and run with
-    many rows each (SQLAlchemy sends those as multi-row VALUES from a cached compilation)."""
-    changed = ("tier", "spec", "revision", "version", "updated_at")
-    key = [services.c.project_slug, services.c.name]
-    stmt = insert(services)
-    updated = stmt.on_conflict_do_update(
-        index_elements=key, set_={c: stmt.excluded[c] for c in changed}
-    )
-    born = stmt.on_conflict_do_update(
-        index_elements=key,
-        set_={
-            **{c: stmt.excluded[c] for c in (*changed, "created_at")},
-            "phase": None,
-            "phase_message": None,
-        },
-    )
-    rev = insert(service_revisions)
-    revision = rev.on_conflict_do_update(
-        index_elements=[
-            service_revisions.c.project_slug,
-            service_revisions.c.name,
-            service_revisions.c.revision,
-        ],
-        set_={c: rev.excluded[c] for c in ("spec", "rollback_of", "seq", "created_at")},
-    )
-    return updated, born, revision
+# Runs of one kind are written with one statement per table, whatever their length: the
+# rows travel as one JSON array, which `json_populate_recordset` turns back into rows of
+# the table's own type on the server. So a batch costs a handful of statements and round
+# trips, not one per event, and its parameters are one string each (a text[] parameter
+# costs an escape per quote and space in its values, which JSON documents are full of).
+_AUDIT = sa.text(
+    f"""
+    INSERT INTO {audit_events.name}
+    SELECT * FROM json_populate_recordset(NULL::{audit_events.name}, CAST(:rows AS json))
+    ON CONFLICT (seq) DO NOTHING
+    """
+)
+
+_REVISIONS = sa.text(
+    f"""
+    INSERT INTO {service_revisions.name}
+    SELECT * FROM json_populate_recordset(NULL::{service_revisions.name}, CAST(:rows AS json))
+    ON CONFLICT (project_slug, name, revision) DO UPDATE SET
+        spec = excluded.spec, rollback_of = excluded.rollback_of,
+        seq = excluded.seq, created_at = excluded.created_at
+    """
+)
 
 
-_SERVICE_UPDATED, _SERVICE_BORN, _REVISION = _upserts()
+def _services_upsert(born: bool) -> sa.TextClause:
+    """A service's row after a run of its revisions: the last one's spec. With `born` (a
+    revision 1 in the run: the service was created, or created again after a deletion)
+    the upsert also sets its creation time and clears the phase of what came before."""
+    reborn = ", created_at = excluded.created_at, phase = NULL, phase_message = NULL"
+    return sa.text(
+        f"""
+        INSERT INTO {services.name}
+        SELECT * FROM json_populate_recordset(NULL::{services.name}, CAST(:rows AS json))
+        ON CONFLICT (project_slug, name) DO UPDATE SET
+            tier = excluded.tier, spec = excluded.spec, revision = excluded.revision,
+            version = excluded.version, updated_at = excluded.updated_at{reborn if born else ""}
+        """
+    )
+
+
+_SERVICE_UPDATED, _SERVICE_BORN = _services_upsert(False), _services_upsert(True)
+
+
+class _Json(str):
+    """A value already serialised as JSON (by pydantic-core), spliced into a row as is."""
+
+
+def _rows(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The parameter of the statements above: `rows` as one JSON array of objects."""
+    out = []
+    for row in rows:
+        plain = {}
+        spliced = ""
+        for key, value in row.items():
+            if isinstance(value, _Json):
+                spliced += f',"{key}":{value}'
+            else:
+                plain[key] = value.isoformat() if isinstance(value, datetime) else value
+        out.append(json.dumps(plain)[:-1] + spliced + "}")
+    return {"rows": "[" + ",".join(out) + "]"}
 
 
 def event_project(event: StoredEvent) -> str | None:
@@ -132,16 +163,15 @@ class ReadModelProjection:
                     "subject": event.envelope.subject,
                     "project_slug": project_slug,
                     "time": event.envelope.time,
-                    "envelope": shown(event.envelope).model_dump(mode="json", exclude_none=True),
+                    "envelope": _Json(shown(event.envelope).model_dump_json(exclude_none=True)),
                 }
             )
         await self._services_applied(conn, applied)
         if audit:
-            stmt = insert(audit_events).on_conflict_do_nothing(index_elements=[audit_events.c.seq])
-            await conn.execute(stmt, audit)
+            await conn.execute(_AUDIT, _rows(audit))
 
     async def _services_applied(self, conn: AsyncConnection, run: Sequence[StoredEvent]) -> None:
-        """A run of consecutive `service.applied` events in three statements, whatever its
+        """A run of consecutive `service.applied` events in at most three statements, whatever its
         length, leaving the rows that applying them one by one would: each service takes
         its last revision; a revision 1 in the run (a new service) sets its creation time
         and clears its phase; every revision gets its row."""
@@ -156,7 +186,7 @@ class ReadModelProjection:
             assert isinstance(payload, ServiceApplied)
             key = (payload.project_slug, payload.spec.name)
             at = event.envelope.time
-            spec = payload.spec.to_wire()
+            spec = _Json(payload.spec.model_dump_json(by_alias=True, exclude_none=True))
             first_at.setdefault(key, at)
             if payload.revision == 1:
                 born_at[key] = at
@@ -182,11 +212,11 @@ class ReadModelProjection:
             {**row, "created_at": first_at[k]} for k, row in latest.items() if k not in born_at
         ]
         if updated:
-            await conn.execute(_SERVICE_UPDATED, updated)
+            await conn.execute(_SERVICE_UPDATED, _rows(updated))
         born = [{**row, "created_at": born_at[k]} for k, row in latest.items() if k in born_at]
         if born:
-            await conn.execute(_SERVICE_BORN, born)
-        await conn.execute(_REVISION, list(revisions.values()))
+            await conn.execute(_SERVICE_BORN, _rows(born))
+        await conn.execute(_REVISIONS, _rows(list(revisions.values())))
 
     @singledispatchmethod
     async def _apply(self, event: Payload, conn: AsyncConnection, seq: int, at: datetime) -> None:

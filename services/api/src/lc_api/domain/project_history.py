@@ -53,7 +53,9 @@ class LoggedEvent:
 
 
 def fold(events: Iterable[LoggedEvent], state: Document | None = None) -> Document | None:
-    """The state after `events` (a project's, in stream order) have happened to `state`."""
+    """The state after `events` (a project's, in stream order) have happened to `state`
+    (left as it was: the fold works on its own copy)."""
+    state = copy.deepcopy(state)
     for event in events:
         try:
             payload = decode(event.envelope)
@@ -63,6 +65,9 @@ def fold(events: Iterable[LoggedEvent], state: Document | None = None) -> Docume
     return state
 
 
+# Each `evolve` changes the document it is given in place and returns it (or None, or a
+# new one): `fold` owns it. A copy per event would make a fold quadratic in the number of
+# services (a thousand services, two thousand events: two million entries copied).
 @singledispatch
 def evolve(event: Payload, state: Document | None) -> Document | None:
     """Events that change nothing a project's state shows (claims, GPU health)."""
@@ -78,7 +83,8 @@ def _(event: ProjectCreated, state: Document | None) -> Document | None:
 def _(event: ProjectUpdated, state: Document | None) -> Document | None:
     if state is None:
         return None
-    return {**state, "project": {**state["project"], "name": event.name}}
+    state["project"]["name"] = event.name
+    return state
 
 
 @evolve.register
@@ -171,12 +177,13 @@ def _(event: DomainDeleted, state: Document | None) -> Document | None:
 
 
 def _with(state: Document, collection: str, key: str, value: Document) -> Document:
-    return {**state, collection: {**state[collection], key: value}}
+    state[collection][key] = value
+    return state
 
 
 def _without(state: Document, collection: str, key: str) -> Document:
-    remaining = {k: v for k, v in state[collection].items() if k != key}
-    return {**state, collection: remaining}
+    state[collection].pop(key, None)
+    return state
 
 
 def service_of(state: Document | None, name: str) -> Document | None:

@@ -112,9 +112,13 @@ async def service_state(
     )
 
 
-async def _states(log: AuditLog, slugs: list[str], upto: int) -> dict[str, Document]:
-    """Each project's state at `upto`, of those that existed then."""
-    states = {slug: fold(await log.project_events(slug, upto=upto)) for slug in slugs}
+async def _states(log: AuditLog, project: str | None, upto: int) -> dict[str, Document]:
+    """Each project's state at `upto` (or the one named), of those that existed then."""
+    if project is not None:
+        events = {project: await log.project_events(project, upto=upto)}
+    else:
+        events = await log.every_project_events(upto=upto)
+    states = {slug: fold(logged) for slug, logged in events.items()}
     return {slug: state for slug, state in states.items() if state is not None}
 
 
@@ -151,9 +155,8 @@ async def audit_diff(
     log = AuditLog(runtime.engine)
     start, end = await log.position(from_), await log.position(to)
     first, last = sorted((start.seq, end.seq))
-    slugs = [project] if project is not None else await log.projects(upto=last)
-    before = await _states(log, slugs, start.seq)
-    after = await _states(log, slugs, end.seq)
+    before = await _states(log, project, start.seq)
+    after = await _states(log, project, end.seq)
     window = await log.causes(after=first, upto=last, project=project)
     changes = attribute(diff(before, after), window)
     return DiffView.model_validate(
