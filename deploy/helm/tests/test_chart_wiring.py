@@ -234,3 +234,21 @@ def test_lcd_reads_its_metrics_token_from_a_kept_secret(docs: Rendered) -> None:
     assert "'/metrics/token': minLength: got 5, want 24" in refusal(
         (*DOCS_INSTALL_FLAGS, "metrics.token=short")
     )
+
+
+def test_a_scrape_namespace_reaches_the_workers_probes_and_lcd() -> None:
+    rendered = render_flags((*DOCS_INSTALL_FLAGS, "metrics.scrapeNamespace=monitoring"))
+    test_network_policies_open_named_ports_of_the_pods_they_select(rendered)
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    for worker in ELECTED:
+        (rule,) = rendered.get("NetworkPolicy", worker)["spec"]["ingress"]
+        assert rule == {"from": [monitoring], "ports": [{"port": "probes", "protocol": "TCP"}]}
+    lcd = rendered.get("NetworkPolicy", "liquidcompute-lcd")["spec"]["ingress"]
+    assert {"from": [monitoring], "ports": [{"port": "http", "protocol": "TCP"}]} in lcd
+    # Without it, the default deny keeps every scraper out of the workers.
+    docs = render_flags(DOCS_INSTALL_FLAGS)
+    assert not {("NetworkPolicy", w) for w in ELECTED} & docs.names()
+    refused = refusal((*DOCS_INSTALL_FLAGS, "metrics.scrapeNamespace=Bad_NS"))
+    assert "'/metrics/scrapeNamespace': 'Bad_NS' does not match pattern" in refused
