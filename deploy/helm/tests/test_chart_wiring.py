@@ -252,3 +252,17 @@ def test_a_scrape_namespace_reaches_the_workers_probes_and_lcd() -> None:
     assert not {("NetworkPolicy", w) for w in ELECTED} & docs.names()
     refused = refusal((*DOCS_INSTALL_FLAGS, "metrics.scrapeNamespace=Bad_NS"))
     assert "'/metrics/scrapeNamespace': 'Bad_NS' does not match pattern" in refused
+
+
+def test_the_webhooks_worker_may_reach_receivers_anywhere(docs: Rendered) -> None:
+    # lc-webhooks refuses private addresses itself; the chart must not stop it at the network.
+    webhooks = docs.get("Deployment", "liquidcompute-webhooks")["spec"]["template"]
+    for policy in docs.of_kind("NetworkPolicy"):
+        if selected(docs, policy["spec"]["podSelector"]["matchLabels"]).count(webhooks):
+            assert "Egress" not in policy["spec"]["policyTypes"], policy["metadata"]["name"]
+    # And it may reach the bundled PostgreSQL and NATS it needs.
+    for server in ("liquidcompute-postgres", "liquidcompute-nats"):
+        peers = docs.get("NetworkPolicy", server)["spec"]["ingress"][0]["from"]
+        assert any(selected(docs, p["podSelector"]["matchLabels"]) == [webhooks] for p in peers), (
+            server
+        )
