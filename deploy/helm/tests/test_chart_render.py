@@ -453,3 +453,15 @@ def test_the_webhooks_worker_gets_the_database_the_key_and_its_networks() -> Non
     )
     message = refusal([*DOCS_INSTALL_FLAGS, "workers.webhooks.allowNetworks={everything}"])
     assert "allowNetworks" in message
+
+
+def test_notes_show_the_workers_leases_and_the_metrics_token(docs: Rendered) -> None:
+    assert "kubectl get leases -n liquidcompute-system" in docs.notes
+    assert (
+        "kubectl -n liquidcompute-system get secret liquidcompute-metrics-token"
+        " -o jsonpath='{.data.token}' | base64 -d"
+    ) in docs.notes
+    mine = render_flags(
+        (*DOCS_INSTALL_FLAGS, "metrics.existingSecret=prom", "metrics.existingSecretKey=bearer")
+    )
+    assert "get secret prom -o jsonpath='{.data.bearer}'" in mine.notes
