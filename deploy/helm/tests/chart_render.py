@@ -88,12 +88,17 @@ class Rendered:
         assert len(containers) == 1
         return containers[0]
 
-    def env(self, workload: str) -> dict[str, str]:
-        """The container's environment with every secretKeyRef read from the rendered Secret."""
+    def env(self, workload: str, pod: str | None = None) -> dict[str, str]:
+        """The container's environment with every secretKeyRef read from the rendered Secret
+        and the pod's own name (`metadata.name` of the downward API) as `pod`, by default
+        `<workload>-0`."""
         env: dict[str, str] = {}
         for var in self.container(workload).get("env", []):
             if "value" in var:
                 env[var["name"]] = var["value"]
+            elif "fieldRef" in var["valueFrom"]:
+                assert var["valueFrom"]["fieldRef"] == {"fieldPath": "metadata.name"}, var
+                env[var["name"]] = pod or f"{workload}-0"
             else:
                 ref = var["valueFrom"]["secretKeyRef"]
                 env[var["name"]] = self.get("Secret", ref["name"])["stringData"][ref["key"]]

@@ -2,11 +2,14 @@
 
 lcd, lc-proxy and the three workers run as the console scripts their images run, with
 exactly the rendered environment (secrets read from the rendered Secrets) except the
-addresses, which point at this test's servers: `LC_NATS_URL` at the nats fixture,
+addresses, which point at this test's servers: `LC_NATS_URL` at a three-node JetStream
+cluster (the chart's `LC_STREAM_REPLICAS=3` needs one),
 `LC_DATABASE_URL` at a fresh database, the two listening ports at free ones, and, for
 the two programs that call Kubernetes (in a pod, through their service account),
 `LC_KUBECONFIG` at the cluster simulator; the domain verifier asks the simulator's DNS
-zone. Then the product docs' flow through the started programs shows each one ready and
+zone. The three elected workers run with leader election on, as in the chart: each takes
+its Lease from the simulator (in the chart's namespace, under its pod's name), serves its
+probes on a free port instead of the chart's one (they share this host), and is ready. Then the product docs' flow through the started programs shows each one ready and
 using the settings the chart gave it.
 """
 
@@ -33,6 +36,7 @@ from lc_api.settings import ApiSettings
 from lc_clustersim.sim import ClusterSim
 from lc_contracts.hostnames import platform_hostname
 from lc_domain_verifier.settings import VerifierSettings
+from lc_embedded import EmbeddedNatsCluster
 from lc_fleet.settings import FleetSettings
 from lc_proxy.settings import ProxySettings
 from lc_reconciler.domain.compiler import secret_object_name
@@ -56,6 +60,13 @@ PROJECT = {"name": "Helm", "slug": "helm-check"}
 SECRET = {"name": "hf-token", "value": "hf_chart_sealed_value"}
 CONSOLE_HOST = "app.example.com"  # console.host of the docs' flags
 WITHIN = 90.0  # seconds; the machine is shared
+# The elected workers and the Lease each one's program names.
+ELECTED = {
+    "liquidcompute-reconciler": "lc-reconciler",
+    "liquidcompute-fleet": "lc-fleet",
+    "liquidcompute-domain-verifier": "lc-domain-verifier",
+}
+LEASES = "/apis/coordination.k8s.io/v1/namespaces"
 
 
 def read_names(settings: type[BaseSettings]) -> set[str]:
@@ -150,21 +161,30 @@ async def started(
 
 
 async def test_each_program_starts_from_the_rendered_environment(
-    nats_url: str, database_url: str, cluster: ClusterSim, tmp_path: Path
+    nats_cluster: EmbeddedNatsCluster, database_url: str, cluster: ClusterSim, tmp_path: Path
 ) -> None:
+    nats_url = nats_cluster.url
     rendered = render_flags(DOCS_INSTALL_FLAGS)
     lcd_port, proxy_port = _free_port(), _free_port()
     kubeconfig = str(cluster.kubeconfig_path)
     dns_host, dns_port = cluster.dns_address
     nats = {"LC_NATS_URL": nats_url}
+    elected = {
+        workload: {"LC_KUBECONFIG": kubeconfig, "LC_PROBE_PORT": str(_free_port())}
+        for workload in ELECTED
+    }
     # The chart's DSN shape (postgresql://), pointed at this test's database.
     database = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     addresses = {
         "liquidcompute-lcd": {**nats, "LC_DATABASE_URL": database, "LC_BIND_PORT": str(lcd_port)},
         "liquidcompute-lc-proxy": {**nats, "LC_PROXY_PORT": str(proxy_port)},
-        "liquidcompute-reconciler": {**nats, "LC_KUBECONFIG": kubeconfig},
-        "liquidcompute-fleet": {**nats, "LC_KUBECONFIG": kubeconfig},
-        "liquidcompute-domain-verifier": {**nats, "LC_DNS_NAMESERVERS": f"{dns_host}:{dns_port}"},
+        "liquidcompute-reconciler": {**nats, **elected["liquidcompute-reconciler"]},
+        "liquidcompute-fleet": {**nats, **elected["liquidcompute-fleet"]},
+        "liquidcompute-domain-verifier": {
+            **nats,
+            **elected["liquidcompute-domain-verifier"],
+            "LC_DNS_NAMESERVERS": f"{dns_host}:{dns_port}",
+        },
     }
     for workload, overrides in addresses.items():
         assert set(overrides) <= read_names(SETTINGS[workload])
@@ -200,8 +220,29 @@ async def test_each_program_starts_from_the_rendered_environment(
         async def status_is(client: httpx.AsyncClient, path: str, code: int) -> bool:
             return (await client.get(path)).status_code == code
 
+        # The release's namespace, which holds the Leases, exists as `helm install` leaves it.
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        assert (await kube.post("/api/v1/namespaces", json=namespace)).status_code == 201
         await until(lambda: status_is(api, "/readyz", 200), "lcd ready")
         await until(lambda: status_is(proxy, "/healthz", 200), "lc-proxy ready")
+
+        # The elected workers: each leads its Lease under the pod name the chart gives it
+        # (LC_LEASE_IDENTITY from the downward API) and is ready on its probe port.
+        for workload in ELECTED:
+            env = rendered.env(workload)
+            assert env["LC_LEADER_ELECTION"] == "true"
+            probes = f"http://127.0.0.1:{elected[workload]['LC_PROBE_PORT']}"
+
+            async def leads_and_ready(p: str = probes) -> bool:
+                answer = await kube.get(f"{p}/readyz")
+                return answer.status_code == 200 and answer.json()["leadership"]["leader"]
+
+            await until(leads_and_ready, f"{workload} leading and ready")
+            lease = f"{LEASES}/{env['LC_LEASE_NAMESPACE']}/leases/{ELECTED[workload]}"
+            holder = (await kube.get(lease)).json()["spec"]["holderIdentity"]
+            assert holder.startswith(f"{workload}-0_"), holder
+            assert (await kube.get(f"{probes}/healthz")).status_code == 200
+            assert "lc_worker" in (await kube.get(f"{probes}/metrics")).text
 
         # LC_ALLOWED_HOSTS: what the Ingress and the Services' in-cluster names send passes the
         # DNS-rebinding guard; another name is refused. The probes' Host (localhost) is loopback.

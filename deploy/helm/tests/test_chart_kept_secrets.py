@@ -30,11 +30,12 @@ from .chart_render import (
 APPLY_PATCH = "application/apply-patch+yaml"
 SECRET_KEY = ("liquidcompute-secret-key", "secretKey")
 # Every value the chart generates on install and must keep: the platform key, lc-proxy's
-# API keys and the bundled PostgreSQL's password.
+# API keys, the bundled PostgreSQL's password and lcd's metrics token (a scraper holds it).
 KEPT = (
     SECRET_KEY,
     ("liquidcompute-lc-proxy-keys", "apiKeys"),
     ("liquidcompute-postgres", "password"),
+    ("liquidcompute-metrics-token", "token"),
 )
 
 

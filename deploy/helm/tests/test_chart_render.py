@@ -34,6 +34,7 @@ GENERATED_KEYS = {
     ("liquidcompute-postgres", "password"),
     ("liquidcompute-postgres", "dsn"),
     ("liquidcompute-secret-key", "secretKey"),
+    ("liquidcompute-metrics-token", "token"),
 }
 
 
@@ -61,9 +62,9 @@ def test_workloads_are_named_as_the_docs_kubectl_get_pods(docs: Rendered) -> Non
         "liquidcompute-lc-proxy": 2,
         "liquidcompute-frontend": 2,
         "liquidcompute-postgres": 1,
-        "liquidcompute-reconciler": 1,
-        "liquidcompute-fleet": 1,
-        "liquidcompute-domain-verifier": 1,
+        "liquidcompute-reconciler": 2,
+        "liquidcompute-fleet": 2,
+        "liquidcompute-domain-verifier": 2,
         "liquidcompute-webhooks": 1,
     }
     nats = docs.get("StatefulSet", "liquidcompute-nats")
@@ -215,6 +216,7 @@ def test_existing_secrets_replace_the_chart_secrets() -> None:
             "lcd.auth.existingSecret=my-admin",
             "lcProxy.existingSecret=my-keys",
             "secrets.existingSecret=my-platform-key",
+            "metrics.existingSecret=my-metrics",
         ]
     )
     refs = {
@@ -226,6 +228,7 @@ def test_existing_secrets_replace_the_chart_secrets() -> None:
     assert refs["LC_AUTH_USERNAME"] == {"name": "my-admin", "key": "username"}
     assert refs["LC_AUTH_PASSWORD"] == {"name": "my-admin", "key": "password"}
     assert refs["LC_PROXY_API_KEYS"] == {"name": "my-keys", "key": "apiKeys"}
+    assert refs["LC_METRICS_TOKEN"] == {"name": "my-metrics", "key": "token"}
     secrets = {s["metadata"]["name"] for s in rendered.of_kind("Secret")}
     assert secrets == {"liquidcompute-postgres"}
 
@@ -450,3 +453,15 @@ def test_the_webhooks_worker_gets_the_database_the_key_and_its_networks() -> Non
     )
     message = refusal([*DOCS_INSTALL_FLAGS, "workers.webhooks.allowNetworks={everything}"])
     assert "allowNetworks" in message
+
+
+def test_notes_show_the_workers_leases_and_the_metrics_token(docs: Rendered) -> None:
+    assert "kubectl get leases -n liquidcompute-system" in docs.notes
+    assert (
+        "kubectl -n liquidcompute-system get secret liquidcompute-metrics-token"
+        " -o jsonpath='{.data.token}' | base64 -d"
+    ) in docs.notes
+    mine = render_flags(
+        (*DOCS_INSTALL_FLAGS, "metrics.existingSecret=prom", "metrics.existingSecretKey=bearer")
+    )
+    assert "get secret prom -o jsonpath='{.data.bearer}'" in mine.notes

@@ -136,3 +136,32 @@ Service answers to in the cluster, and allowedHosts. */}}
   emptyDir:
     sizeLimit: 64Mi
 {{- end -}}
+
+{{/* LC_STREAM_REPLICAS of every program that creates streams and buckets: nats.streamReplicas,
+else the bundled cluster's size, else 1. */}}
+{{- define "lc.streamReplicas" -}}
+{{- $bundled := .Values.nats.bundled.enabled -}}
+{{- $replicas := .Values.nats.streamReplicas | default (ternary .Values.nats.bundled.replicas 1 $bundled) | int -}}
+{{- if and $bundled (gt $replicas (int .Values.nats.bundled.replicas)) -}}
+{{- fail (printf "nats.streamReplicas=%d is more than the bundled cluster's %d servers (nats.bundled.replicas)" $replicas (int .Values.nats.bundled.replicas)) -}}
+{{- end -}}
+{{- $replicas -}}
+{{- end -}}
+
+{{- define "lc.streamReplicasEnv" -}}
+- name: LC_STREAM_REPLICAS
+  value: {{ include "lc.streamReplicas" . | quote }}
+{{- end -}}
+
+{{/* The Secret holding LC_METRICS_TOKEN of lcd. */}}
+{{- define "lc.metricsTokenSecretName" -}}
+{{- .Values.metrics.existingSecret | default (printf "%s-metrics-token" (include "lc.fullname" .)) -}}
+{{- end -}}
+
+{{- define "lc.metricsTokenEnv" -}}
+- name: LC_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "lc.metricsTokenSecretName" . }}
+      key: {{ if .Values.metrics.existingSecret }}{{ .Values.metrics.existingSecretKey }}{{ else }}token{{ end }}
+{{- end -}}

@@ -7,7 +7,7 @@ CustomResourceDefinition is written (and drops it when the CRD is deleted).
 What it owns: the built-in kinds LiquidCompute emits or `kubectl describe` and `kubectl
 create` ask for (Namespace, Service, PVC, ConfigMap, Secret, ServiceAccount, Pod, Event,
 Deployment, ReplicaSet, Ingress, CRD, and the StatefulSet, PodDisruptionBudget,
-NetworkPolicy, ClusterRole and ClusterRoleBinding of the Helm chart) and the translation of a CRD object into a
+NetworkPolicy, ClusterRole, ClusterRoleBinding, Role and RoleBinding of the Helm chart) and the translation of a CRD object into a
 `ResourceType`. Engine and cert-manager kinds are not built in: the simulator posts their
 CRDs at start-up, as a cluster would.
 """
@@ -123,6 +123,9 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         namespaced=False,
         status=False,
     ),
+    # The chart's Role and RoleBinding on the workers' Leases.
+    _builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", status=False),
+    _builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", status=False),
     _builtin(
         "apiextensions.k8s.io",
         "v1",
