@@ -45,3 +45,25 @@ def test_a_short_or_placeholder_token_is_refused(
 ) -> None:
     with pytest.raises(ValidationError, match="LC_METRICS_TOKEN"):
         ApiSettings(nats_url=nats_url, database_url=database_url, metrics_token=token)
+
+
+async def test_a_scrape_bearing_the_token_is_answered_whatever_its_host(
+    nats_url: str, database_url: str
+) -> None:
+    """Prometheus scrapes each pod by its IP, which is no allowed host; only a scrape with
+    the token gets past the DNS-rebinding check, and only on /api/metrics."""
+    settings = make_settings(
+        nats_url,
+        database_url,
+        auth_username=ADMIN[0],
+        auth_password=ADMIN[1],
+        metrics_token=TOKEN,
+    )
+    pod_ip = {"Host": "10.42.0.17:8080"}
+    bearer = {"Authorization": f"Bearer {TOKEN}", **pod_ip}
+    async with client_for(settings) as client:
+        assert (await client.get("/api/metrics", headers=bearer)).status_code == 200
+        assert (await client.get("/api/metrics", headers=pod_ip, auth=ADMIN)).status_code == 421
+        wrong = {"Authorization": f"Bearer {TOKEN}x", **pod_ip}
+        assert (await client.get("/api/metrics", headers=wrong)).status_code == 421
+        assert (await client.get("/api/v1/projects", headers=bearer)).status_code == 421

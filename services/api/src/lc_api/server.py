@@ -187,6 +187,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # their bodies are read, the body limit runs before idempotency.
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestChecks, allowed_hosts=settings.allowed_host_names())
+    app.add_middleware(
+        RequestChecks,
+        allowed_hosts=settings.allowed_host_names(),
+        metrics_token=settings.metrics_token,
+    )
     app.add_middleware(HttpMetrics, registry=registry)
     return app

@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from lc_api.api.problems import ApiProblem
 from lc_api.app.command_loop import CommandContext
@@ -100,13 +100,26 @@ async def require_admin(request: Request, runtime: RuntimeDep) -> str:
 AdminDep = Annotated[str, Depends(require_admin)]
 
 
+METRICS_PATH = "/api/metrics"
+
+
+def bears_metrics_token(authorization: str | None, token: SecretStr | None) -> bool | None:
+    """Whether an `Authorization` header carries LC_METRICS_TOKEN: None when it is not a
+    bearer (or no token is set), else whether the bearer is the token."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if token is None or scheme.lower() != "bearer":
+        return None
+    return hmac.compare_digest(credentials.encode(), token.get_secret_value().encode())
+
+
 async def require_metrics_reader(request: Request, runtime: RuntimeDep) -> None:
     """The bearer of LC_METRICS_TOKEN (a Prometheus scraper), or the admin."""
-    token = runtime.settings.metrics_token
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if token is not None and scheme.lower() == "bearer":
-        if hmac.compare_digest(credentials.encode(), token.get_secret_value().encode()):
-            return
+    bearer = bears_metrics_token(
+        request.headers.get("authorization"), runtime.settings.metrics_token
+    )
+    if bearer:
+        return
+    if bearer is False:
         raise _unauthorized(request, "the bearer token is not LC_METRICS_TOKEN")
     await require_admin(request, runtime)
 

@@ -3,7 +3,10 @@
 - `HttpMetrics`: request counts and latencies per route template (Prometheus).
 - `RequestChecks`: cross-site and DNS-rebinding requests refused before anything else
   runs (`lc_contracts.cross_site`): 421 for a host lcd does not answer for, 403 for a
-  browser on another origin, 415 for a write whose body is not JSON.
+  browser on another origin, 415 for a write whose body is not JSON. A scrape of
+  `/api/metrics` bearing LC_METRICS_TOKEN passes whatever its `Host` (Prometheus scrapes
+  each pod by its IP; a browser never attaches a bearer token by itself, so a rebound
+  page cannot use it).
 - `BodyLimit`: buffers request bodies up to `max_body_bytes`; larger ones get a 413
   before any route runs.
 - `Idempotency`: `Idempotency-Key` on POST/PUT/PATCH/DELETE under /api/v1 — the same key
@@ -20,10 +23,11 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lc_api.api.deps import require_admin
+from lc_api.api.deps import METRICS_PATH, bears_metrics_token, require_admin
 from lc_api.api.problems import DATABASE_DOWN, ApiProblem, problem_response, unavailable_response
 from lc_api.db.idempotency import IdempotencyRecords, StoredAnswer
 from lc_contracts.cross_site import AllowedHosts, check_asgi_request
@@ -88,12 +92,22 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestChecks:
-    def __init__(self, app: ASGIApp, allowed_hosts: AllowedHosts) -> None:
+    def __init__(
+        self, app: ASGIApp, allowed_hosts: AllowedHosts, metrics_token: SecretStr | None = None
+    ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
+        self.metrics_token = metrics_token
+
+    def _is_scrape(self, scope: Scope) -> bool:
+        return (
+            scope["path"] == METRICS_PATH
+            and scope["method"] in ("GET", "HEAD")
+            and bears_metrics_token(_header(scope, b"authorization"), self.metrics_token) is True
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not self._is_scrape(scope):
             refusal = check_asgi_request(scope, self.allowed_hosts)
             if refusal is not None:
                 response = problem_response(refusal.status, refusal.reason, refusal.detail)
