@@ -39,6 +39,7 @@ from lc_contracts.outbound import (
 )
 
 KEEP_ALIVE_S = 30.0
+MAX_PASSED = 10_000
 
 
 class RefusedTarget(Exception):
@@ -117,6 +118,7 @@ class CheckedClient:
         self._allow_http = allow_http
         self._checked_resolver = _CheckedResolver(resolver, self._allowed)
         self._session: aiohttp.ClientSession | None = None
+        self._passed: set[str] = set()  # URLs whose scheme and IP literal passed
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -139,12 +141,16 @@ class CheckedClient:
     ) -> Answer:
         """POST `content`; the answer with its body's first `keep` bytes. Raises
         `RefusedTarget`, or `aiohttp.ClientError` / `OSError` for a failed connection."""
-        try:
-            target = check_url(url, allow_http=self._allow_http)
-            if target.literal is not None:
-                first_allowed([target.literal], self._allowed)
-        except TargetRefused as exc:
-            raise RefusedTarget(f"refused: {exc}") from None
+        if url not in self._passed:
+            try:
+                target = check_url(url, allow_http=self._allow_http)
+                if target.literal is not None:
+                    first_allowed([target.literal], self._allowed)
+            except TargetRefused as exc:
+                raise RefusedTarget(f"refused: {exc}") from None
+            if len(self._passed) >= MAX_PASSED:
+                self._passed.clear()
+            self._passed.add(url)  # the check is pure: its answer for a URL never changes
         session = self._open_session()
         async with session.post(
             url, data=content, headers=headers, allow_redirects=False
