@@ -58,7 +58,10 @@ from lc_webhooks.selection import (
 from lc_webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
+# Waiting for the next event, a pull for one: a pull for a batch holds the first event
+# until the batch is full or the wait is over. Then whatever else is there, in one pull.
 FETCH_WAIT_S = 1.0
+MORE_WAIT_S = 0.005
 
 
 class Courier:
@@ -105,9 +108,12 @@ class Courier:
         try:
             while True:
                 try:
-                    msgs = await psub.fetch(batch, timeout=FETCH_WAIT_S)
+                    msgs = await psub.fetch(1, timeout=FETCH_WAIT_S)
                 except (NatsTimeoutError, TimeoutError):
                     continue
+                if batch > 1:
+                    with contextlib.suppress(NatsTimeoutError, TimeoutError):
+                        msgs += await psub.fetch(batch - 1, timeout=MORE_WAIT_S)
                 unacked = None
                 for msg in msgs:
                     seq = stream_position(msg.reply)[0]
