@@ -11,11 +11,11 @@ import pytest
 
 from lc_clustersim.dns_zone import DnsZone
 from lc_testing import wait_until
-from lc_webhooks.checked_transport import CheckedTransport, RefusedTarget, Resolver
+from lc_webhooks.checked_client import CheckedClient, RefusedTarget, Resolver
 from lc_webhooks.settings import WebhookSettings
 
 from .conftest import running_worker
-from .receiver import Receiver
+from .receiver import Answer, Receiver
 
 
 @pytest.fixture
@@ -28,13 +28,12 @@ async def dns_zone() -> AsyncIterator[DnsZone]:
         await zone.stop()
 
 
-def client(zone: DnsZone, allowed: str = "") -> httpx.AsyncClient:
+def client(zone: DnsZone, allowed: str = "") -> CheckedClient:
     from lc_contracts.outbound import parse_networks
 
-    transport = CheckedTransport(
+    return CheckedClient(
         Resolver([("127.0.0.1", zone.port)]), allowed=parse_networks(allowed), allow_http=True
     )
-    return httpx.AsyncClient(transport=transport, follow_redirects=False)
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254", "10.0.0.1", "100.64.1.1"])
@@ -55,6 +54,23 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name(
         answer = await c.post(f"http://hooks.local.test:{receiver.port}/hook", content=b"{}")
     assert answer.status_code == 200
     assert receiver.received[0].headers["host"] == f"hooks.local.test:{receiver.port}"
+
+
+async def test_a_kept_connection_stays_and_a_new_one_is_checked_again(
+    dns_zone: DnsZone, receiver: Receiver
+) -> None:
+    dns_zone.set_record("A", "hooks.kept.test", "127.0.0.1")
+    url = f"http://hooks.kept.test:{receiver.port}/hook"
+    async with client(dns_zone, allowed="127.0.0.0/8") as c:
+        assert (await c.post(url, content=b"{}")).status_code == 200
+        # The name now points at the metadata address: the connection kept alive to the
+        # address checked when it opened is used again; the next connection is refused.
+        dns_zone.set_record("A", "hooks.kept.test", "169.254.169.254")
+        receiver.script.append(Answer(200, {"connection": "close"}))
+        assert (await c.post(url, content=b"{}")).status_code == 200
+        with pytest.raises(RefusedTarget, match=r"169\.254\.169\.254"):
+            await c.post(url, content=b"{}")
+    assert len(receiver.received) == 2
 
 
 async def test_dns_rebinding_after_registration_is_refused_at_delivery(

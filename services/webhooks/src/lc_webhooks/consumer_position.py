@@ -3,7 +3,8 @@
 The consumer (`lc-webhook-<id>` on LC_EVENTS, explicit ack-all) is the subscription's
 position: everything up to its ack floor was delivered. Every time a courier starts it
 recreates the consumer from that floor (so an event left unacknowledged by a killed
-worker comes first again, in order), or from a replay request not yet applied: the
+worker comes first again, in order; a consumer with nothing unacknowledged is kept as it
+is), or from a replay request not yet applied: the
 consumer's metadata holds the sequence of the last replay it applied, and while a
 replay with `until` runs, that time and the position to resume at.
 
@@ -99,6 +100,22 @@ def _kept(info: ConsumerInfo | None, sub: Subscription) -> Position:
     return Position(start, applied, until, resume_at)
 
 
+def _already_there(
+    info: ConsumerInfo, position: Position, meta: dict[str, str] | None, batch: int
+) -> bool:
+    """The consumer would be recreated as it is: nothing delivered and unacknowledged (which
+    only a new consumer sends again), its next event is `position.start`, same settings."""
+    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+    delivered = info.delivered.stream_seq if info.delivered else 0
+    return (
+        not info.num_ack_pending
+        and delivered <= floor
+        and position.start == max(floor + 1, info.config.opt_start_seq or 1)
+        and info.config.max_ack_pending == batch
+        and (info.config.metadata or None) == meta
+    )
+
+
 async def place(js: JetStreamContext, sub: Subscription, batch: int) -> Position:
     """(Re)create the subscription's consumer where it must start; that position."""
     name = consumer_name(sub.id)
@@ -123,6 +140,8 @@ async def place(js: JetStreamContext, sub: Subscription, batch: int) -> Position
     if position.until is not None and position.resume_at is not None:
         meta[UNTIL] = position.until.isoformat()
         meta[RESUME_AT] = str(position.resume_at)
+    if info is not None and _already_there(info, position, meta or None, batch):
+        return position
     if info is not None:
         await js.delete_consumer(EVENTS_STREAM.name, name)
     await js.add_consumer(

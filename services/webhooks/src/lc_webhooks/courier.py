@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import httpx
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
@@ -36,6 +35,7 @@ from lc_contracts.webhooks import open_secret
 from lc_eventstore import EventStore, stream_position
 from lc_runtime.logs import bind
 from lc_webhooks import signing
+from lc_webhooks.checked_client import CONNECTION_FAILURES, CheckedClient
 from lc_webhooks.consumer_position import consumer_name, place
 from lc_webhooks.delivery_log import DeliveryLog, DeliveryRecord
 from lc_webhooks.outcomes import (
@@ -58,7 +58,10 @@ from lc_webhooks.selection import (
 from lc_webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
+# Waiting for the next event, a pull for one: a pull for a batch holds the first event
+# until the batch is full or the wait is over. Then whatever else is there, in one pull.
 FETCH_WAIT_S = 1.0
+MORE_WAIT_S = 0.005
 
 
 class Courier:
@@ -69,7 +72,7 @@ class Courier:
         *,
         js: JetStreamContext,
         store: EventStore,
-        client: httpx.AsyncClient,
+        client: CheckedClient,
         delivery_log: DeliveryLog,
         settings: WebhookSettings,
         key: SecretKey,
@@ -105,9 +108,12 @@ class Courier:
         try:
             while True:
                 try:
-                    msgs = await psub.fetch(batch, timeout=FETCH_WAIT_S)
+                    msgs = await psub.fetch(1, timeout=FETCH_WAIT_S)
                 except (NatsTimeoutError, TimeoutError):
                     continue
+                if batch > 1:
+                    with contextlib.suppress(NatsTimeoutError, TimeoutError):
+                        msgs += await psub.fetch(batch - 1, timeout=MORE_WAIT_S)
                 unacked = None
                 for msg in msgs:
                     seq = stream_position(msg.reply)[0]
@@ -150,23 +156,16 @@ class Courier:
         headers = signing.headers(secrets, envelope.id, int(at.timestamp()), content)
         try:
             async with asyncio.timeout(self._settings.webhook_timeout_s):
-                async with self._client.stream(
-                    "POST", sub.url, content=content, headers=headers
-                ) as response:
-                    kept = b""
-                    async for chunk in response.aiter_bytes():
-                        kept += chunk
-                        if len(kept) >= MAX_LOGGED_BODY:
-                            break
-                    retry_after = parse_retry_after(
-                        response.headers.get("retry-after"), self._clock()
-                    )
-                    return Attempt(response.status_code, None, retry_after), cut_body(kept)
+                answer = await self._client.post(
+                    sub.url, content=content, headers=headers, keep=MAX_LOGGED_BODY
+                )
         except TimeoutError:
             timeout = self._settings.webhook_timeout_s
             return Attempt(None, f"no answer within {timeout:g}s"), None
-        except httpx.HTTPError as exc:
+        except CONNECTION_FAILURES as exc:
             return Attempt(None, f"{type(exc).__name__}: {exc}"[:500]), None
+        retry_after = parse_retry_after(answer.headers.get("retry-after"), self._clock())
+        return Attempt(answer.status_code, None, retry_after), cut_body(answer.body)
 
     async def _deliver(self, seq: int, envelope: Envelope, msg: object) -> bool:
         """Deliver one event, retrying on the schedule; False when the subscription was

@@ -17,7 +17,6 @@ import contextlib
 import logging
 from datetime import timedelta
 
-import httpx
 from nats.js import JetStreamContext
 
 from lc_contracts.envelope import now
@@ -32,7 +31,7 @@ from lc_contracts.events import (
 from lc_contracts.subjects import EVENTS_PREFIX, WEBHOOK_EVENTS
 from lc_eventstore import EventStore, StoredEvent
 from lc_runtime.supervision import run_restarting
-from lc_webhooks.checked_transport import CheckedTransport, Resolver
+from lc_webhooks.checked_client import CheckedClient, Resolver
 from lc_webhooks.consumer_position import forget, forget_all_but
 from lc_webhooks.courier import Courier
 from lc_webhooks.delivery_log import DeliveryLog
@@ -44,16 +43,11 @@ PURGE_EVERY_S = 3600.0
 DOMAIN_EVENTS = f"{EVENTS_PREFIX}.domain.>"  # for the projects of domains
 
 
-def http_client(settings: WebhookSettings) -> httpx.AsyncClient:
-    transport = CheckedTransport(
+def http_client(settings: WebhookSettings) -> CheckedClient:
+    return CheckedClient(
         Resolver(settings.nameservers()),
         allowed=settings.allowed_networks(),
         allow_http=settings.webhook_allow_http,
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        timeout=httpx.Timeout(settings.webhook_timeout_s),
     )
 
 
@@ -63,7 +57,7 @@ class WebhookWorker:
         js: JetStreamContext,
         delivery_log: DeliveryLog,
         settings: WebhookSettings,
-        client: httpx.AsyncClient,
+        client: CheckedClient,
     ) -> None:
         self._js = js
         self._store = EventStore(js)
