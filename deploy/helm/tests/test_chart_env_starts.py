@@ -165,7 +165,7 @@ async def test_each_program_starts_from_the_rendered_environment(
 ) -> None:
     nats_url = nats_cluster.url
     rendered = render_flags(DOCS_INSTALL_FLAGS)
-    lcd_port, proxy_port = _free_port(), _free_port()
+    lcd_port, proxy_port, hooks_port = _free_port(), _free_port(), _free_port()
     kubeconfig = str(cluster.kubeconfig_path)
     dns_host, dns_port = cluster.dns_address
     nats = {"LC_NATS_URL": nats_url}
@@ -184,6 +184,11 @@ async def test_each_program_starts_from_the_rendered_environment(
             **nats,
             **elected["liquidcompute-domain-verifier"],
             "LC_DNS_NAMESERVERS": f"{dns_host}:{dns_port}",
+        },
+        "liquidcompute-webhooks": {
+            **nats,
+            "LC_DATABASE_URL": database,
+            "LC_PROBE_PORT": str(hooks_port),
         },
     }
     for workload, overrides in addresses.items():
@@ -243,6 +248,11 @@ async def test_each_program_starts_from_the_rendered_environment(
             assert holder.startswith(f"{workload}-0_"), holder
             assert (await kube.get(f"{probes}/healthz")).status_code == 200
             assert "lc_worker" in (await kube.get(f"{probes}/metrics")).text
+
+        # The webhooks worker: ready once it has read the subscriptions and started couriers.
+        hooks = f"http://127.0.0.1:{hooks_port}"
+        await until(lambda: status_is(kube, f"{hooks}/readyz", 200), "lc-webhooks ready")
+        assert "lc_worker_ready" in (await kube.get(f"{hooks}/metrics")).text
 
         # LC_ALLOWED_HOSTS: what the Ingress and the Services' in-cluster names send passes the
         # DNS-rebinding guard; another name is refused. The probes' Host (localhost) is loopback.

@@ -199,6 +199,9 @@ def test_elected_workers_run_two_replicas_with_election_probes_and_metrics(
     webhooks = docs.get("Deployment", "liquidcompute-webhooks")
     assert webhooks["spec"]["replicas"] == 1
     assert "LC_LEADER_ELECTION" not in docs.env("liquidcompute-webhooks")
+    hooks = docs.container("liquidcompute-webhooks")
+    assert {"name": "LC_PROBE_PORT", "value": str(port)} in hooks["env"]
+    assert hooks["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
 
 
 @pytest.mark.parametrize(
@@ -215,7 +218,12 @@ def test_every_program_creating_streams_gets_the_stream_replicas(
     flags: tuple[str, ...], replicas: str
 ) -> None:
     rendered = render_flags((*DOCS_INSTALL_FLAGS, *flags))
-    for workload in ("liquidcompute-lcd", "liquidcompute-lc-proxy", *ELECTED):
+    for workload in (
+        "liquidcompute-lcd",
+        "liquidcompute-lc-proxy",
+        *ELECTED,
+        "liquidcompute-webhooks",
+    ):
         assert rendered.env(workload)["LC_STREAM_REPLICAS"] == replicas, workload
 
 

@@ -119,7 +119,9 @@ def workers(
             secret_key=wiring.secret_key,
             **_webhook_networks(wiring),
         )
-        running["webhooks"] = lambda: run_webhooks(hooks)
+        # Its probes join the others' (the dict `/healthz` reads) only when it runs.
+        hook_probes = probes.setdefault("webhooks", Probes("webhooks"))
+        running["webhooks"] = lambda: run_webhooks(hooks, hook_probes)
     return running
 
 

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lc_contracts.outbound import IPNetwork, parse_networks
 from lc_contracts.sealing import SecretKey
+from lc_eventstore.provisioning import StreamReplicas
 from lc_webhooks.retry_schedule import SVIX_SCHEDULE_S
 
 
@@ -16,7 +17,10 @@ class WebhookSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LC_", extra="ignore", frozen=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
-    """NATS server (with JetStream) holding LC_EVENTS."""
+    """NATS server (with JetStream) holding LC_EVENTS; a cluster's servers comma-separated."""
+
+    stream_replicas: StreamReplicas = 1
+    """LC_STREAM_REPLICAS: copies JetStream keeps of each stream (3 on a cluster)."""
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/liquidcompute"
     """lcd's PostgreSQL: the delivery log (`webhook_deliveries`, created by lcd's migrations)."""
@@ -49,6 +53,13 @@ class WebhookSettings(BaseSettings):
     """Events fetched at once per subscription (and the most unacknowledged at a time)."""
 
     source: str = "lc-webhooks"
+
+    probe_host: str = "0.0.0.0"
+    """LC_PROBE_HOST: address of the probe server (`/healthz`, `/readyz`, `/metrics`)."""
+
+    probe_port: int | None = Field(default=None, ge=1, le=65535)
+    """LC_PROBE_PORT: port of the probe server; unset, none is started (`lc up` reads the
+    probes in its own process)."""
 
     @field_validator("webhook_allow_networks")
     @classmethod
