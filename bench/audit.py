@@ -1,7 +1,8 @@
 """Audit benchmark: a project's state at a moment, and a diff between two moments, folded
 from the log, against reading the same project's current state from the read models.
 
-Run: `uv run python bench/audit.py [--services 1000] [--events 100000] [--queries 40]`.
+Run: `uv run python bench/audit.py [--services 1000] [--events 100000] [--queries 40]
+[--rebuild-only]`.
 
 Starts nats-server and PostgreSQL from their wheels, writes one project with `--services`
 services and `--events` events in all (the services' later revisions) straight to
@@ -14,6 +15,8 @@ log, then prints from one run:
 - then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`,
   what `lc replay` runs) against reading and decoding the same events through the event
   store's reader (`EventStore.read` + `StoredMessage.event()`), in events/s (target ≥ 0.8).
+  With `--rebuild-only`, only this last figure, without lcd: an untimed rebuild fills the
+  read models first, so the measured one replaces rows as after lcd.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from api import percentile, start_lcd
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lc_api.cli_commands import REPLAY_BATCH
+from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
@@ -121,11 +125,17 @@ async def measure(url: str, total: int, queries: int) -> None:
     print(f"diff over a 10,000-event window: p50 {statistics.median(diff_ms):.0f} ms")
 
 
-async def rebuild(nats_url: str, database_url: str) -> None:
+async def rebuild(nats_url: str, database_url: str, *, fill: bool = False) -> None:
+    """Measure reading, then a rebuild; with `fill`, rebuild once untimed first, so the
+    measured one replaces rows as it does after lcd (and `lc replay`) projected them."""
     nc = await nats.connect(nats_url)
     store = EventStore(nc.jetstream())
     engine = create_async_engine(database_url)
     try:
+        if fill:
+            await ProjectionRunner(engine, store, ReadModelProjection()).rebuild(
+                batch_size=REPLAY_BATCH
+            )
         began = time.perf_counter()
         read = 0
         async for batch in store.read(1):
@@ -150,6 +160,11 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument(
+        "--rebuild-only",
+        action="store_true",
+        help="skip lcd and its queries: migrate, then measure the rebuild against reading",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lc-bench-audit-"))
     nats_server = EmbeddedNats(root / "nats", sync_always=False).start()  # reads are measured
@@ -170,6 +185,10 @@ def main() -> None:
         started = time.perf_counter()
         asyncio.run(seed())
         print(f"seeded {args.events:,} events in {time.perf_counter() - started:.1f} s")
+        if args.rebuild_only:
+            migrate(pg.url("lcd"))
+            asyncio.run(rebuild(nats_server.url, pg.url("lcd"), fill=True))
+            return
         started = time.perf_counter()
         try:
             proc, url = start_lcd(

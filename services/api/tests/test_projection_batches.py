@@ -5,7 +5,7 @@ bulk, everything else one by one."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,5 +95,58 @@ async def test_one_event_per_batch_and_one_batch_leave_the_same_rows(database_ur
                 batched = await rows(conn)
             assert len(one_by_one["service_revisions"]) > 5
             assert batched == one_by_one
+    finally:
+        await engine.dispose()
+
+
+async def test_text_and_times_reach_the_rows_as_the_events_carry_them(database_url: str) -> None:
+    """What a batch's JSON array carries: text beyond ASCII, quotes, backslashes and
+    control characters, and times with microseconds in any offset, come back unchanged."""
+    migrate(database_url)
+    engine = create_async_engine(database_url)
+    text = 'Café "☕" \\ </x>\n\t\u2028 𝄞'
+    spec = ServiceSpec.model_validate(
+        {
+            "name": "s",
+            "tier": "cpu",
+            "kind": {
+                "container": {
+                    "image": "app:1",
+                    "args": [text],
+                    "env": [{"name": "T", "value": text}],
+                }
+            },
+        }
+    )
+    at = datetime(2026, 11, 30, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=2)))
+    events = []
+    for seq, (subject, payload) in enumerate(
+        [
+            (project_subject("p"), ProjectCreated(slug="p", name=text)),
+            (service_subject("p", "s"), ServiceApplied(project_slug="p", revision=1, spec=spec)),
+        ],
+        start=1,
+    ):
+        envelope = build(payload, subject=subject, source="test").model_copy(update={"time": at})
+        events.append(StoredEvent(seq=seq, envelope=envelope, payload=payload))
+    try:
+        async with engine.begin() as conn:
+            await ReadModelProjection().reset(conn)
+            await ReadModelProjection().apply(conn, events)
+            audit = (
+                await conn.execute(sa.text("SELECT time, envelope FROM audit_events ORDER BY seq"))
+            ).all()
+            service = (await conn.execute(sa.text("SELECT spec, updated_at FROM services"))).one()
+            revision = (
+                await conn.execute(sa.text("SELECT spec, created_at FROM service_revisions"))
+            ).one()
+        assert [row.envelope for row in audit] == [
+            e.envelope.model_dump(mode="json", exclude_none=True) for e in events
+        ]
+        assert [row.time for row in audit] == [at, at]
+        wanted = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+        assert service.spec == revision.spec == wanted
+        assert service.spec["kind"]["container"]["env"][0]["value"] == text
+        assert service.updated_at == revision.created_at == at
     finally:
         await engine.dispose()

@@ -7,12 +7,12 @@ the aggregate, so the tables are a pure function of the events, whatever the bat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -100,23 +100,18 @@ def _services_upsert(born: bool) -> sa.TextClause:
 _SERVICE_UPDATED, _SERVICE_BORN = _services_upsert(False), _services_upsert(True)
 
 
-class _Json(str):
+def _json(value: str) -> orjson.Fragment:
     """A value already serialised as JSON (by pydantic-core), spliced into a row as is."""
+    return orjson.Fragment(value)
 
 
 def _rows(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """The parameter of the statements above: `rows` as one JSON array of objects."""
-    out = []
-    for row in rows:
-        plain = {}
-        spliced = ""
-        for key, value in row.items():
-            if isinstance(value, _Json):
-                spliced += f',"{key}":{value}'
-            else:
-                plain[key] = value.isoformat() if isinstance(value, datetime) else value
-        out.append(json.dumps(plain)[:-1] + spliced + "}")
-    return {"rows": "[" + ",".join(out) + "]"}
+    """The parameter of the statements above: `rows` as one JSON array of objects.
+
+    orjson writes the whole array in one call (its datetimes in ISO 8601, its fragments
+    as they are); building it row by row with `json.dumps` took a fifth of a rebuild's
+    Python time."""
+    return {"rows": orjson.dumps(rows).decode()}
 
 
 def event_project(event: StoredEvent) -> str | None:
@@ -163,7 +158,7 @@ class ReadModelProjection:
                     "subject": event.envelope.subject,
                     "project_slug": project_slug,
                     "time": event.envelope.time,
-                    "envelope": _Json(shown(event.envelope).model_dump_json(exclude_none=True)),
+                    "envelope": _json(shown(event.envelope).model_dump_json(exclude_none=True)),
                 }
             )
         await self._services_applied(conn, applied)
@@ -186,7 +181,7 @@ class ReadModelProjection:
             assert isinstance(payload, ServiceApplied)
             key = (payload.project_slug, payload.spec.name)
             at = event.envelope.time
-            spec = _Json(payload.spec.model_dump_json(by_alias=True, exclude_none=True))
+            spec = _json(payload.spec.model_dump_json(by_alias=True, exclude_none=True))
             first_at.setdefault(key, at)
             if payload.revision == 1:
                 born_at[key] = at
