@@ -26,11 +26,12 @@ lint: sync
     uv run mypy {{packages}}
     uv run lint-imports
 
-# Every test: lint, Python unit + integration tests against real servers, console tests
+# Every test: lint, Python unit + integration tests against real servers, console tests, failover on `lc up --ha`
 test: sync lint
     scripts/install-system-deps.sh
     uv run pytest
     just frontend-test
+    just test-ha
 
 # Failover on the `lc up --ha` topology (three NATS nodes, two of every process): a few minutes
 test-ha: sync
