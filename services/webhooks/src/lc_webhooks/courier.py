@@ -185,6 +185,7 @@ class Courier:
         schedule = self._settings.webhook_retry_schedule_s
         attempt_no = 1
         while True:
+            _raise_if_cancelled()
             sub = self._current()
             if sub is None:
                 return False
