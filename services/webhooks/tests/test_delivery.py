@@ -336,7 +336,13 @@ async def test_a_subscription_deleted_while_no_worker_ran_leaves_no_consumer(
         await wait_until(
             lambda: _lacks(consumers, f"lc-webhook-{dropped}"), what="the deleted one's gone"
         )
+        # The kept courier may recreate its consumer at its ack floor as it starts (it
+        # does when the last worker left an event unacknowledged): once it delivers again,
+        # its consumer is there and nothing was skipped.
+        await projects(lcd, "after")
+        await wait_until(lambda: receiver.delivered(), what="the kept one delivers")
         assert f"lc-webhook-{kept}" in await consumers()
+    assert slugs_of(receiver.received) == ["after"]
 
 
 async def _has(consumers: Callable[[], Any], names: set[str]) -> bool:
@@ -345,3 +351,28 @@ async def _has(consumers: Callable[[], Any], names: set[str]) -> bool:
 
 async def _lacks(consumers: Callable[[], Any], name: str) -> bool:
     return name not in await consumers()
+
+
+async def test_a_restarted_worker_keeps_a_consumer_with_nothing_unacknowledged(
+    lcd: httpx.AsyncClient,
+    worker_settings: Callable[..., WebhookSettings],
+    receiver: Receiver,
+    jetstream: JetStreamContext,
+) -> None:
+    async def acked_up_to(name: str, seq: int) -> bool:
+        info = await jetstream.consumer_info("LC_EVENTS", name)
+        return bool(info.ack_floor and info.ack_floor.stream_seq >= seq)
+
+    settings = worker_settings()
+    async with running_worker(settings):
+        sub_id, _ = await subscribe(lcd, receiver.url, ["project.*"])
+        [seq] = await projects(lcd, "l1")
+        name = f"lc-webhook-{sub_id}"
+        await wait_until(lambda: acked_up_to(name, seq), what="l1 acknowledged")
+    before = await jetstream.consumer_info("LC_EVENTS", name)
+    async with running_worker(settings):
+        await projects(lcd, "l2")
+        await wait_until(lambda: len(receiver.delivered()) >= 2, what="l2")
+        after = await jetstream.consumer_info("LC_EVENTS", name)
+    assert after.created == before.created  # the same consumer: never missing for a moment
+    assert slugs_of(receiver.delivered()) == ["l1", "l2"]

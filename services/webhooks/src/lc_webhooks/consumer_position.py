@@ -34,6 +34,8 @@ UNTIL = "lc-until"
 
 
 PREFIX = "lc-webhook-"
+# The server adds its own metadata to every consumer (`_nats.ver`, `_nats.level`, ...).
+SERVER_METADATA = "_nats."
 
 
 def consumer_name(subscription_id: str) -> str:
@@ -100,6 +102,12 @@ def _kept(info: ConsumerInfo | None, sub: Subscription) -> Position:
     return Position(start, applied, until, resume_at)
 
 
+def ours(metadata: dict[str, str] | None) -> dict[str, str] | None:
+    """A consumer's metadata without the keys the server adds; None when nothing is left."""
+    kept = {k: v for k, v in (metadata or {}).items() if not k.startswith(SERVER_METADATA)}
+    return kept or None
+
+
 def _already_there(
     info: ConsumerInfo, position: Position, meta: dict[str, str] | None, batch: int
 ) -> bool:
@@ -112,7 +120,7 @@ def _already_there(
         and delivered <= floor
         and position.start == max(floor + 1, info.config.opt_start_seq or 1)
         and info.config.max_ack_pending == batch
-        and (info.config.metadata or None) == meta
+        and ours(info.config.metadata) == meta
     )
 
 

@@ -64,6 +64,16 @@ FETCH_WAIT_S = 1.0
 MORE_WAIT_S = 0.005
 
 
+def _raise_if_cancelled() -> None:
+    """Python 3.11's `asyncio.wait_for` (inside the client's fetch) can drop a cancellation
+    that races with a message or the timeout: the courier would deliver on, and the worker,
+    waiting for it to end before it starts the next one (a replay's), would wait forever.
+    Events fetched and dropped here stay unacknowledged: the next courier sends them."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Courier:
     def __init__(
         self,
@@ -110,10 +120,12 @@ class Courier:
                 try:
                     msgs = await psub.fetch(1, timeout=FETCH_WAIT_S)
                 except (NatsTimeoutError, TimeoutError):
+                    _raise_if_cancelled()
                     continue
                 if batch > 1:
                     with contextlib.suppress(NatsTimeoutError, TimeoutError):
                         msgs += await psub.fetch(batch - 1, timeout=MORE_WAIT_S)
+                _raise_if_cancelled()
                 unacked = None
                 for msg in msgs:
                     seq = stream_position(msg.reply)[0]
@@ -173,6 +185,7 @@ class Courier:
         schedule = self._settings.webhook_retry_schedule_s
         attempt_no = 1
         while True:
+            _raise_if_cancelled()
             sub = self._current()
             if sub is None:
                 return False

@@ -132,11 +132,16 @@ class WebhookWorker:
         )
 
     async def _stop(self, sub_id: str) -> None:
-        task = self._couriers.pop(sub_id, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Cancel the courier and wait for its end. `asyncio.wait`, not `await task`: a
+        cancellation of the worker itself meanwhile must end the worker, not be taken
+        for the courier's and swallowed (a worker that never stops)."""
+        task = self._couriers.get(sub_id)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait([task])
+        if self._couriers.get(sub_id) is task:
+            del self._couriers[sub_id]
 
     async def _purge_loop(self) -> None:
         retention = timedelta(hours=self._settings.webhook_log_retention_h)
