@@ -6,7 +6,6 @@ its inactivity timeout). Used by `EventStore.read/load`, projections and status 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
@@ -15,17 +14,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from lc_eventstore.messages import StoredMessage
+from lc_runtime.cancellation import raise_if_cancelled
 
 FETCH_BATCH = 1000
 FOLLOW_POLL_S = 1.0
-
-
-def _raise_if_cancelled() -> None:
-    """Python 3.11's `asyncio.wait_for` (inside the client's fetch) can drop a cancellation
-    that races with a result or a timeout; a follow loop would then run on forever."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def stream_position(reply: str) -> tuple[int, int]:
@@ -103,9 +95,9 @@ async def read_batches(
                         want - len(out), timeout=FOLLOW_POLL_S if remaining <= 0 else 5.0
                     )
                 except (NatsTimeoutError, TimeoutError):
-                    _raise_if_cancelled()
+                    raise_if_cancelled()
                     break
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 for msg in msgs:
                     seq, remaining = stream_position(msg.reply)
                     out.append(

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lc_runtime.cancellation import raise_if_cancelled
 from lc_runtime.logs import bind
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Reflector:
                 )
                 self.version = None
             except Exception as exc:
-                _stop_if_cancelled(exc)
+                raise_if_cancelled(exc)
                 self.stats.failures += 1
                 self._failures += 1
                 delay = self._backoff.delay(self._failures)
@@ -212,13 +213,6 @@ class Reflector:
         if type_ != "BOOKMARK":
             self.stats.events += 1
             self._on_change()
-
-
-def _stop_if_cancelled(exc: BaseException) -> None:
-    """Client libraries may turn a cancellation into their own error: honour it anyway."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from exc
 
 
 def _describe(exc: BaseException) -> str:

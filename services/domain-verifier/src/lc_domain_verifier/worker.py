@@ -52,6 +52,7 @@ from lc_domain_verifier.domain.snapshot import decode_domains, encode_domains
 from lc_domain_verifier.domain.state import DomainState, evolve
 from lc_domain_verifier.envelopes import outcome_envelopes
 from lc_eventstore import ConcurrencyConflict, EventStore, StoredEvent, StoredMessage
+from lc_runtime.cancellation import raise_if_cancelled
 from lc_runtime.logs import bind
 from lc_runtime.probes import FoldProgress
 
@@ -223,6 +224,8 @@ class VerificationWorker:
                 timeout = min(MAX_IDLE_S, max(0.0, (soonest - now).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            # A lost cancellation would start checks in a task group that is shutting down.
+            raise_if_cancelled()
 
     async def _handle(self, domain_id: str, action: Check | Expire) -> None:
         try:

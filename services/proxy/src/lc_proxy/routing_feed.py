@@ -22,6 +22,7 @@ from lc_contracts.status import ServiceStatus
 from lc_contracts.subjects import SERVICE_STATUS
 from lc_eventstore import follow_status
 from lc_proxy.routing import RoutingTable
+from lc_runtime.cancellation import raise_if_cancelled
 
 log = logging.getLogger("lc_proxy.routing")
 
@@ -73,9 +74,7 @@ async def follow_routing(
             raise
         except Exception as exc:
             # nats-py may turn a cancellation into its own TimeoutError: honour it anyway.
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from exc
+            raise_if_cancelled(exc)
             delay = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
             failures += 1
             log.warning(

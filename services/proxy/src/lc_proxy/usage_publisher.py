@@ -17,6 +17,7 @@ from lc_contracts.streams import UNREFRESHED_STATUS_TTL_S
 from lc_contracts.subjects import usage_status_subject
 from lc_eventstore import publish_status
 from lc_proxy.usage import UsageCounters
+from lc_runtime.cancellation import raise_if_cancelled
 
 log = logging.getLogger("lc_proxy.usage")
 
@@ -45,14 +46,7 @@ async def publish_usage_forever(
             raise
         except Exception as exc:
             # nats-py may turn a cancellation into its own TimeoutError: honour it anyway.
-            if _cancelling():
-                raise asyncio.CancelledError from exc
+            raise_if_cancelled(exc)
             log.warning("could not publish usage", extra={"fields": {"error": repr(exc)}})
-        if _cancelling():  # nats-py can also swallow a cancellation whole
-            raise asyncio.CancelledError
+        raise_if_cancelled()  # nats-py can also swallow a cancellation whole
         await asyncio.sleep(interval_s)
-
-
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0

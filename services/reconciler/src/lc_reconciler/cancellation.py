@@ -1,21 +1,11 @@
-"""Keep retry loops stoppable.
-
-Some client libraries turn a cancelled await into their own error (a timeout, a closed
-connection). A retry loop that catches that error would swallow the cancellation and
-run on; loops call `stop_if_cancelled()` after catching, so a cancelled task still ends.
-"""
+"""Stop the reconciler's tasks reliably (`until_cancelled`); loops that catch a
+library's errors call `lc_runtime.cancellation.raise_if_cancelled` after catching."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
 from typing import Any
-
-
-def stop_if_cancelled() -> None:
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError()
 
 
 async def until_cancelled(coro: Coroutine[Any, Any, None]) -> None:

@@ -29,9 +29,9 @@ from lc_contracts.events import (
 )
 from lc_contracts.subjects import EVENTS_PREFIX
 from lc_eventstore import EventStore, StoredMessage
-from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey, Touched
+from lc_runtime.cancellation import raise_if_cancelled
 from lc_runtime.logs import bind
 from lc_runtime.probes import FoldProgress
 
@@ -93,7 +93,7 @@ class EventFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                stop_if_cancelled()
+                raise_if_cancelled()
                 failures += 1
                 delay = self.backoff.delay(failures)
                 log.warning(

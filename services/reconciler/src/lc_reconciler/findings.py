@@ -47,7 +47,6 @@ from lc_contracts.subjects import (
     project_status_subject,
 )
 from lc_eventstore import EventStore, current_status, publish_status
-from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey
 from lc_reconciler.domain.foreign_namespaces import foreign_namespaces
@@ -55,6 +54,7 @@ from lc_reconciler.domain.naming import namespace_name
 from lc_reconciler.domain.prune import LiveObject
 from lc_reconciler.namespace_mirror import NamespaceMirror
 from lc_reconciler.reconcile import Reconciler
+from lc_runtime.cancellation import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 SOURCE: Final = "lc-reconciler"
@@ -141,7 +141,7 @@ class FindingsPublisher:
             try:
                 await self.publish()
             except Exception as exc:  # a NATS hiccup must not end reporting
-                stop_if_cancelled()
+                raise_if_cancelled()
                 failures += 1
                 log.warning("findings not published, retrying: %r", exc)
                 await asyncio.sleep(self.backoff.delay(failures))

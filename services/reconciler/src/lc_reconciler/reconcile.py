@@ -39,7 +39,6 @@ from lc_contracts.engine import (
 )
 from lc_contracts.sealing import SealingError, SecretKey
 from lc_contracts.status import foreign_namespace_message
-from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.compiler import (
     LABEL_SECRET,
@@ -61,6 +60,7 @@ from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.kube.errors import KubeError, PermanentKubeError, TransientKubeError
 from lc_reconciler.kube.resources import NAMESPACE, SECRET, kind_of, service_kinds
 from lc_reconciler.work_queue import WorkQueue
+from lc_runtime.cancellation import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class Reconciler:
             else:
                 await self.reconcile_service((key[1], key[2]))
         except KubeError as exc:
-            stop_if_cancelled()
+            raise_if_cancelled()
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             self.retries += 1

@@ -39,11 +39,11 @@ from lc_eventstore import (
     current_status,
     publish_status,
 )
-from lc_reconciler.cancellation import stop_if_cancelled
 from lc_reconciler.domain.backoff import Backoff
 from lc_reconciler.domain.desired_state import DesiredState, ServiceKey
 from lc_reconciler.domain.status import deleted_status, derive_status
 from lc_reconciler.work_queue import WorkQueue
+from lc_runtime.cancellation import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -151,11 +151,11 @@ class StatusReporter:
             try:
                 await self.report(key)
             except (EventStoreError, OSError, TimeoutError, ContractError) as exc:
-                stop_if_cancelled()
+                raise_if_cancelled()
                 log.warning("status of %s not published, retrying: %s", key, exc)
                 self.queue.add_after(key, self.backoff.delay(1))
             except Exception as exc:  # a NATS hiccup must not end status reporting
-                stop_if_cancelled()
+                raise_if_cancelled()
                 log.warning("status of %s not published, retrying: %r", key, exc)
                 self.queue.add_after(key, self.backoff.delay(2))
             finally:

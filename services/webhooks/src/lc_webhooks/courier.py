@@ -33,6 +33,7 @@ from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import webhook_subject
 from lc_contracts.webhooks import open_secret
 from lc_eventstore import EventStore, stream_position
+from lc_runtime.cancellation import raise_if_cancelled
 from lc_runtime.logs import bind
 from lc_webhooks import signing
 from lc_webhooks.checked_client import CONNECTION_FAILURES, CheckedClient
@@ -62,16 +63,6 @@ log = logging.getLogger(__name__)
 # until the batch is full or the wait is over. Then whatever else is there, in one pull.
 FETCH_WAIT_S = 1.0
 MORE_WAIT_S = 0.005
-
-
-def _raise_if_cancelled() -> None:
-    """Python 3.11's `asyncio.wait_for` (inside the client's fetch) can drop a cancellation
-    that races with a message or the timeout: the courier would deliver on, and the worker,
-    waiting for it to end before it starts the next one (a replay's), would wait forever.
-    Events fetched and dropped here stay unacknowledged: the next courier sends them."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class Courier:
@@ -120,12 +111,12 @@ class Courier:
                 try:
                     msgs = await psub.fetch(1, timeout=FETCH_WAIT_S)
                 except (NatsTimeoutError, TimeoutError):
-                    _raise_if_cancelled()
+                    raise_if_cancelled()
                     continue
                 if batch > 1:
                     with contextlib.suppress(NatsTimeoutError, TimeoutError):
                         msgs += await psub.fetch(batch - 1, timeout=MORE_WAIT_S)
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 unacked = None
                 for msg in msgs:
                     seq = stream_position(msg.reply)[0]
@@ -185,7 +176,7 @@ class Courier:
         schedule = self._settings.webhook_retry_schedule_s
         attempt_no = 1
         while True:
-            _raise_if_cancelled()
+            raise_if_cancelled()
             sub = self._current()
             if sub is None:
                 return False
