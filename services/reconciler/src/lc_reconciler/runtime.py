@@ -9,9 +9,10 @@ by the guard, projects whose namespace is not ours, and the namespaces of the cl
 that are not ours (a watch over every namespace keeps `namespace_mirror` current).
 
 Start-up order matters: the desired state is restored from the latest snapshot, if one
-can be trusted, and folded from LC_EVENTS up to the present first, then a full resync makes the cluster match it (and prunes what a crash left
-behind), and status is reported only once both watches have listed, so a restart never
-announces a transition it merely failed to see. Readiness (`probes`) follows the same
+can be trusted, and folded from LC_EVENTS up to the present first; then a full resync
+makes the cluster match it (and prunes what a crash left behind), and status is reported
+only once both watches have listed, so a restart never announces a transition it merely
+failed to see. Readiness (`probes`) follows the same
 steps: ready once the fold caught up and both watches have listed.
 """
 
