@@ -15,6 +15,7 @@ import pytest
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_contracts.sealing import generate_key
+from lc_runtime.cancellation import cancel_until_done
 from lc_webhooks.main import run
 from lc_webhooks.settings import WebhookSettings
 
@@ -73,9 +74,7 @@ async def running_worker(settings: WebhookSettings) -> AsyncIterator[asyncio.Tas
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_until_done(task)
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from lc_runtime.cancellation import cancel_until_done
+
 log = logging.getLogger("lc_runtime.leadership")
 
 
@@ -155,20 +157,6 @@ class Leadership:
             "term": self.term,
             "takeovers": self.takeovers,
         }
-
-
-async def _cancel_until_done(*tasks: asyncio.Future[Any]) -> None:
-    """Cancel `tasks` and wait for them to end, cancelling again while they run: Python
-    3.11's `asyncio.wait_for` drops a cancellation that races with its result, and a
-    lost one would leave the work running (or this waiting) for ever."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.05)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # retrieved: the caller reads the work's result itself
 
 
 class LeaderElector:
@@ -294,7 +282,7 @@ class LeaderElector:
             await asyncio.wait({working, keeping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             # Fencing: the work has stopped before anyone may read the lease as free.
-            await _cancel_until_done(working, keeping)
+            await cancel_until_done(working, keeping)
             self.state.leader = False
         if working.cancelled():
             return False

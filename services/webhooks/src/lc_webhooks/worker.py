@@ -30,6 +30,7 @@ from lc_contracts.events import (
 )
 from lc_contracts.subjects import EVENTS_PREFIX, WEBHOOK_EVENTS
 from lc_eventstore import EventStore, StoredEvent
+from lc_runtime.cancellation import cancel_until_done
 from lc_runtime.supervision import run_restarting
 from lc_webhooks.checked_client import CheckedClient, Resolver
 from lc_webhooks.consumer_position import forget, forget_all_but
@@ -132,14 +133,14 @@ class WebhookWorker:
         )
 
     async def _stop(self, sub_id: str) -> None:
-        """Cancel the courier and wait for its end. `asyncio.wait`, not `await task`: a
-        cancellation of the worker itself meanwhile must end the worker, not be taken
-        for the courier's and swallowed (a worker that never stops)."""
+        """Cancel the courier (again, should a library lose the cancellation) and wait for
+        its end. Not `await task`: a cancellation of the worker itself meanwhile must end
+        the worker, not be taken for the courier's and swallowed (a worker that never
+        stops)."""
         task = self._couriers.get(sub_id)
         if task is None:
             return
-        task.cancel()
-        await asyncio.wait([task])
+        await cancel_until_done(task)
         if self._couriers.get(sub_id) is task:
             del self._couriers[sub_id]
 
