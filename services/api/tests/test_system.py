@@ -129,6 +129,9 @@ async def test_an_lcd_started_later_answers_the_same_windows_from_the_shared_his
     await publish_status(
         jetstream, subject, usage("proxy-a", start, now - timedelta(minutes=20), 40, 1)
     )
+    # Snapshots come seconds apart from a real lc-proxy; let lcd take this one before the
+    # next, as a follower that restarts in between starts again from the latest only.
+    await wait_until(lambda: requests_in(client, "1d", 40))
     await publish_status(jetstream, subject, usage("proxy-a", start, now, 45, 1))
     # The first lcd saw all three: 30m counts from the 50-minute baseline, 10m from 20.
     await wait_until(lambda: requests_in(client, "10m", 5))
