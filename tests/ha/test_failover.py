@@ -177,7 +177,8 @@ async def test_any_one_of_each_part_can_die(
         surviving_node = next(u for name, u in nodes.items() if name != nats_killed)
         outcome.accepted.append("acc")  # the project of the model, answered 2xx above
         await assert_invariants(outcome, base_url=url, nats_url=surviving_node)
-        assert len(outcome.accepted) > CREATES // 2
+        # A leader election of the log delays writes instead of refusing them.
+        assert len(outcome.accepted) > CREATES * 9 // 10
 
         # The reconciler's Lease moved to the standby, which applied every project.
         async def new_reconciler() -> str | None:

@@ -6,7 +6,13 @@ import pytest
 from nats.js import JetStreamContext
 
 from lc_contracts.subjects import project_subject
-from lc_eventstore import ConcurrencyConflict, EventStore, StreamConfigConflict, provision_streams
+from lc_eventstore import (
+    ConcurrencyConflict,
+    EventStore,
+    EventStoreUnavailable,
+    StreamConfigConflict,
+    provision_streams,
+)
 from lc_eventstore.provisioning import stream_config
 
 from .events_factory import created, renamed
@@ -95,3 +101,24 @@ async def test_pipelined_appends_return_each_sequence_and_still_dedupe(store: Ev
     ]
     assert stored == [f"bulk{i}" for i in range(200)]
     assert await store.append_pipelined([]) == []
+
+
+async def test_an_append_no_stream_answers_waits_for_one(jetstream: JetStreamContext) -> None:
+    """No stream answering is what a clustered log's leader election looks like to a
+    writer; the append waits for a stream instead of failing at once."""
+    store = EventStore(jetstream, settle_timeout_s=10.0)
+    subject = project_subject("early")
+    append = asyncio.create_task(store.append(subject, [created("early")], 0))
+    await asyncio.sleep(1.0)
+    assert not append.done()
+    await provision_streams(jetstream)
+    (seq,) = await asyncio.wait_for(append, timeout=10)
+    assert (await store.load(subject)).version == seq
+
+
+async def test_an_append_no_stream_ever_answers_is_unavailable(
+    jetstream: JetStreamContext,
+) -> None:
+    store = EventStore(jetstream, settle_timeout_s=0.5)
+    with pytest.raises(EventStoreUnavailable):
+        await store.append(project_subject("never"), [created("never")], 0)

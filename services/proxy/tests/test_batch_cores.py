@@ -207,3 +207,16 @@ def test_batches_take_turns_and_those_without_room_are_skipped() -> None:
         chosen, start = turn
         order.append(chosen)
     assert order == batches * 2
+
+
+def test_ids_made_within_one_second_sort_in_creation_order() -> None:
+    second = 1_790_000_000 * 1_000_000_000
+    times = [second + step * 1_000 for step in range(200)]
+    for new_id in (records.new_batch_id, records.new_file_id):
+        made = [new_id(now_ns) for now_ns in times]
+        assert sorted(made) == made
+        assert len(set(made)) == len(made)
+
+
+def test_ids_made_at_one_instant_differ() -> None:
+    assert records.new_batch_id(0) != records.new_batch_id(0)

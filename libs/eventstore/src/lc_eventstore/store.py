@@ -6,7 +6,9 @@ Callers: the API's command handlers (`load` → decide → `append`), `lc replay
 An append answers honestly when NATS fails: `EventStoreUnavailable` means the event did
 not land. A publish refused before it left (disconnected, no responders) did not land; one
 whose acknowledgement never came is settled by looking for the event's id in the subject
-once NATS answers again, so a write that landed returns its sequence like any other.
+once NATS answers again, so a write that landed returns its sequence like any other. A
+publish no stream answered (its leader is being elected again) is sent again for a while,
+so a clustered log's failover delays writes instead of refusing them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from nats.errors import (
 )
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.errors import APIError, NotFoundError
+from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from lc_contracts.envelope import Envelope
 from lc_contracts.streams import EVENTS_STREAM
@@ -53,6 +56,7 @@ EXPECTED_STREAM = "Nats-Expected-Stream"
 HEADER_ROOM: Final = 1024
 SETTLE_TIMEOUT_S: Final = 10.0
 SETTLE_POLL_S: Final = 0.1
+LEADER_POLL_S: Final = 0.25
 # Failures that happened before the message left this process: nothing can land.
 NOT_SENT: Final = (
     OutboundBufferLimitError,
@@ -127,7 +131,7 @@ class EventStore:
         if len(data) + HEADER_ROOM > limit:
             raise EventTooLarge(subject, len(data), limit - HEADER_ROOM)
         try:
-            ack = await self._js.publish(subject, data, stream=self.stream, headers=headers)
+            ack = await self._publish_through_election(subject, data, headers)
         except APIError as exc:
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
@@ -150,6 +154,21 @@ class EventStore:
                 ) from None
             return seq
         return int(ack.seq)
+
+    async def _publish_through_election(self, subject: str, data: bytes, headers: dict[str, str]) -> PubAck:
+        """Publish; while no stream answers (its leader died and the cluster is electing
+        another, a few seconds), publish again until `settle_timeout_s` has passed.
+
+        "No responders" means no stream took the message, so sending it again with the
+        same id and expectation cannot store it twice."""
+        deadline = time.monotonic() + self.settle_timeout_s
+        while True:
+            try:
+                return await self._js.publish(subject, data, stream=self.stream, headers=headers)
+            except NoStreamResponseError:
+                if time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(LEADER_POLL_S)
 
     async def _settle(self, subject: str, event_id: str, expected: int | None) -> int | None:
         """The sequence of `event_id` in `subject`, or None when it is not there; asked

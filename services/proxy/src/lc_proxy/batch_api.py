@@ -150,10 +150,11 @@ class BatchApi:
                 )
             if upload.content is None:
                 raise missing("file")
+            now_ns = time.time_ns()
             record = FileRecord(
-                id=records.new_file_id(),
+                id=records.new_file_id(now_ns),
                 bytes=upload.size,
-                created_at=int(time.time()),
+                created_at=now_ns // 1_000_000_000,
                 filename=(upload.filename or "upload.jsonl")[:255],
                 purpose="batch",
                 owner=owner,
@@ -235,9 +236,10 @@ class BatchApi:
                 code="invalid_file_purpose",
                 param="input_file_id",
             )
-        now = int(time.time())
+        now_ns = time.time_ns()
+        now = now_ns // 1_000_000_000
         batch = BatchRecord(
-            id=records.new_batch_id(),
+            id=records.new_batch_id(now_ns),
             endpoint=endpoint,
             input_file_id=input_file_id,
             completion_window=window,

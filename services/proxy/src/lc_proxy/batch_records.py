@@ -60,14 +60,22 @@ class InvalidTransition(Exception):
         self.wanted = wanted
 
 
-def new_file_id() -> str:
-    """An unguessable file id (128 random bits)."""
-    return f"file-{secrets.token_hex(16)}"
+def new_file_id(now_ns: int) -> str:
+    """An unguessable file id that sorts in creation order."""
+    return f"file-{_ordered_token(now_ns)}"
 
 
-def new_batch_id() -> str:
-    """An unguessable batch id (128 random bits)."""
-    return f"batch_{secrets.token_hex(16)}"
+def new_batch_id(now_ns: int) -> str:
+    """An unguessable batch id that sorts in creation order."""
+    return f"batch_{_ordered_token(now_ns)}"
+
+
+def _ordered_token(now_ns: int) -> str:
+    """The creation time in microseconds (14 hex digits) then 128 random bits.
+
+    Lists sort by (created_at, id); `created_at` counts whole seconds, so the time
+    prefix is what keeps two objects made within one second in creation order."""
+    return f"{now_ns // 1000:014x}{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
