@@ -155,7 +155,9 @@ class EventStore:
             return seq
         return int(ack.seq)
 
-    async def _publish_through_election(self, subject: str, data: bytes, headers: dict[str, str]) -> PubAck:
+    async def _publish_through_election(
+        self, subject: str, data: bytes, headers: dict[str, str]
+    ) -> PubAck:
         """Publish; while no stream answers (its leader died and the cluster is electing
         another, a few seconds), publish again until `settle_timeout_s` has passed.
 
