@@ -1,8 +1,10 @@
 /**
  * A list the API pages with `next`: the first page on load (and whenever `deps` change),
- * more on `loadMore`, and `refresh` that re-reads what is shown. Refreshes are coalesced
- * (one in flight, at most one queued), and items whose content did not change keep their
- * identity, so memoised rows do not re-render when a live event touches another one.
+ * more on `loadMore`, and `refresh` that re-reads what is shown. One read is in flight at a
+ * time: a `loadMore` asked for meanwhile runs next (a stream of live events must not starve
+ * scrolling), and refreshes are coalesced (at most one queued). Items whose content did not
+ * change keep their identity, so memoised rows do not re-render when a live event touches
+ * another one.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Page } from "../api/types";
@@ -48,8 +50,24 @@ export function usePagedList<T>(
   const keyRef = useRef(options.key);
   keyRef.current = options.key;
   const shown = useRef<{ items: T[]; next: string | null }>({ items: [], next: null });
-  const busy = useRef(false);
+  const reading = useRef<"more" | "refresh" | null>(null);
   const queued = useRef(false);
+  const moreWanted = useRef(false);
+  const loadMoreRef = useRef<() => void>(() => undefined);
+  const refreshRef = useRef<() => void>(() => undefined);
+
+  /** The read in flight has ended: run what was asked for meanwhile, more first. */
+  const readNext = useCallback(() => {
+    reading.current = null;
+    if (moreWanted.current) {
+      moreWanted.current = false;
+      setLoadingMore(false); // loadMore sets it again unless the refresh found the end
+      loadMoreRef.current();
+    } else if (queued.current) {
+      queued.current = false;
+      refreshRef.current();
+    }
+  }, []);
 
   const show = useCallback((list: T[], cursor: string | null) => {
     shown.current = { items: list, next: cursor };
@@ -59,8 +77,10 @@ export function usePagedList<T>(
 
   useEffect(() => {
     const mine = ++generation.current;
-    busy.current = false;
+    reading.current = null;
     queued.current = false;
+    moreWanted.current = false;
+    setLoadingMore(false);
     setLoading(true);
     setError(undefined);
     show([], null);
@@ -84,10 +104,14 @@ export function usePagedList<T>(
 
   const loadMore = useCallback(() => {
     const cursor = shown.current.next;
-    if (cursor === null || busy.current) return;
-    const mine = generation.current;
-    busy.current = true;
+    if (cursor === null || reading.current === "more") return;
     setLoadingMore(true);
+    if (reading.current === "refresh") {
+      moreWanted.current = true;
+      return;
+    }
+    const mine = generation.current;
+    reading.current = "more";
     loadRef.current(cursor, pageSize)
       .then(
         (page) => {
@@ -103,18 +127,19 @@ export function usePagedList<T>(
       )
       .finally(() => {
         if (mine !== generation.current) return;
-        busy.current = false;
         setLoadingMore(false);
+        readNext();
       });
-  }, [pageSize, show]);
+  }, [pageSize, show, readNext]);
+  loadMoreRef.current = loadMore;
 
   const refresh = useCallback(() => {
-    if (busy.current) {
+    if (reading.current !== null) {
       queued.current = true;
       return;
     }
     const mine = generation.current;
-    busy.current = true;
+    reading.current = "refresh";
     (async () => {
       // Re-read as many items as are shown (at least one page), in pages of up to MAX_LIMIT.
       const want = Math.max(pageSize, shown.current.items.length);
@@ -141,14 +166,10 @@ export function usePagedList<T>(
       )
       .finally(() => {
         if (mine !== generation.current) return;
-        busy.current = false;
-        if (queued.current) {
-          queued.current = false;
-          refresh();
-        }
+        readNext();
       });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [pageSize, show]);
+  }, [pageSize, show, readNext]);
+  refreshRef.current = refresh;
 
   useEffect(() => {
     if (!options.intervalMs) return;
