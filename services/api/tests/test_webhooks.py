@@ -144,6 +144,20 @@ async def test_project_scope_needs_the_project(hooks: httpx.AsyncClient) -> None
     )
 
 
+async def test_a_projects_subscriptions_go_with_it(hooks: httpx.AsyncClient) -> None:
+    """A project created later under the same slug is another team's: no subscription of
+    the deleted one may receive its events."""
+    assert (await hooks.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    scoped = (await subscribe(hooks, projectSlug="default")).json()["id"]
+    everywhere = (await subscribe(hooks)).json()["id"]
+    deleted = await hooks.delete("/api/v1/projects/default")
+    assert deleted.status_code in (200, 202, 204), deleted.text
+    assert (await hooks.get(f"{HOOKS}/{scoped}")).status_code == 404
+    assert (await hooks.get(f"{HOOKS}/{everywhere}")).status_code == 200
+    assert (await hooks.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
+    assert (await hooks.get(HOOKS, params={"project": "default"})).json()["items"] == []
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [

@@ -23,7 +23,7 @@ from lc_api.app.domain_commands import DomainCommands
 from lc_api.app.project_commands import ForeignNamespaceOf, ProjectCommands
 from lc_api.app.secret_commands import SecretCommands
 from lc_api.app.service_commands import ServiceCommands
-from lc_api.app.webhook_commands import WebhookCommands
+from lc_api.app.webhook_commands import ListWebhooks, WebhookCommands
 from lc_api.app.webhook_targets import WebhookTargets
 from lc_api.domain import custom_domain, project, service
 from lc_contracts.envelope import now
@@ -48,13 +48,19 @@ class Commands:
         secret_key: SecretKey | None = None,
         foreign_namespace_of: ForeignNamespaceOf = lambda slug: None,
         webhook_targets: WebhookTargets | None = None,
+        project_webhooks: ListWebhooks | None = None,
     ) -> None:
         loop = CommandLoop(store, source=source, attempts=attempts)
         self.projects = ProjectCommands(loop, foreign_namespace_of)
         self.services = ServiceCommands(loop, self.projects)
         self.secrets = SecretCommands(loop, self.projects, secret_key)
         self.webhooks = WebhookCommands(
-            loop, self.projects, secret_key, webhook_targets or WebhookTargets(), clock
+            loop,
+            self.projects,
+            secret_key,
+            webhook_targets or WebhookTargets(),
+            clock,
+            project_webhooks,
         )
         self.domains = DomainCommands(
             loop,
@@ -85,8 +91,10 @@ class Commands:
         self, slug: str, if_match: int | None, cascade: bool, ctx: CommandContext
     ) -> Written:
         written = await self.cascade.delete_project(slug, if_match, cascade, ctx)
-        # A project created later under the same slug starts with no secrets.
+        # A project created later under the same slug starts with no secrets, and no
+        # subscription of this one receives its events.
         swept = await self.secrets.delete_all(slug, ctx.follow_up("secrets"))
+        swept += await self.webhooks.delete_all(slug, ctx.follow_up("webhooks"))
         return Written(max([written.seq, *swept]), appended=written.appended or bool(swept))
 
     # --- services -------------------------------------------------------------------

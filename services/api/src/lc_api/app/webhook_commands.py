@@ -10,8 +10,9 @@ Callers: `Commands.webhooks` (the API routes reach it as `runtime.commands.webho
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from lc_api.app.command_loop import (
@@ -39,6 +40,8 @@ from lc_contracts.webhooks import (
     seal_secret,
 )
 
+ListWebhooks = Callable[[str], Awaitable[list[str]]]
+
 
 class WebhooksDisabled(SecretsDisabled):
     """lcd was started without LC_SECRET_KEY: signing secrets cannot be sealed (503, like
@@ -53,12 +56,14 @@ class WebhookCommands:
         key: SecretKey | None,
         targets: WebhookTargets,
         clock: Callable[[], datetime],
+        project_webhooks: ListWebhooks | None = None,
     ) -> None:
         self._loop = loop
         self._projects = projects
         self._key = key
         self._targets = targets
         self._clock = clock
+        self._project_webhooks = project_webhooks
 
     def _sealing_key(self) -> SecretKey:
         if self._key is None:
@@ -107,6 +112,15 @@ class WebhookCommands:
         written = await self._decide(
             subscription_id, lambda s: webhook.subscribe(s, request, sealed), ctx
         )
+        if slug is not None and not (await self._projects.state(slug)).exists:
+            # The project was deleted between the check above and this append; its deletion
+            # may have swept the project's subscriptions before this one landed.
+            with contextlib.suppress(NotFound):
+                await self.delete(subscription_id, ctx.follow_up("project-gone"))
+            raise InvalidCommand(
+                f"project '{slug}' was deleted",
+                [FieldError("/projectSlug", f"no project '{slug}'")],
+            )
         if not written.appended:  # a retry: the secret is the one the first attempt sealed
             secret = await self._written_secret(key, subscription_id, written.seq)
         return subscription_id, secret, written
@@ -161,3 +175,18 @@ class WebhookCommands:
 
     async def delete(self, subscription_id: str, ctx: CommandContext) -> Written:
         return await self._decide(subscription_id, webhook.delete, ctx)
+
+    async def delete_all(self, slug: str, ctx: CommandContext) -> list[int]:
+        """Delete every subscription scoped to a project being deleted, so that none
+        receives the events of a project created later under the same slug; the sequences
+        written. Runs after ProjectDeleted: a subscription appended later meets the deleted
+        project in `subscribe`'s own check after its append."""
+        if self._project_webhooks is None:
+            return []
+        seqs = []
+        for subscription_id in await self._project_webhooks(slug):
+            with contextlib.suppress(NotFound):
+                written = await self.delete(subscription_id, ctx)
+                if written.appended:
+                    seqs.append(written.seq)
+        return seqs

@@ -19,6 +19,7 @@ from lc_api.db.tables import (
     projects,
     service_revisions,
     services,
+    webhooks,
 )
 from lc_api.domain.custom_domain import DomainStatus
 from lc_api.views import (
@@ -313,6 +314,17 @@ class ReadModels:
                     sa.select(domains.c.id)
                     .where(domains.c.project_slug == slug)
                     .order_by(domains.c.id)
+                )
+            ).all()
+        return [r.id for r in rows]
+
+    async def project_webhook_ids(self, slug: str) -> list[str]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(webhooks.c.id)
+                    .where(webhooks.c.project_slug == slug)
+                    .order_by(webhooks.c.id)
                 )
             ).all()
         return [r.id for r in rows]

@@ -134,6 +134,11 @@ class Runtime:
             await runner.wait_for(await store.last_seq(), settings.read_your_writes_timeout_s)
             return await read_models.project_domain_ids(slug)
 
+        async def project_webhooks(slug: str) -> list[str]:
+            # Ids of the project's subscriptions, the same way.
+            await runner.wait_for(await store.last_seq(), settings.read_your_writes_timeout_s)
+            return await read_models.project_webhook_ids(slug)
+
         runtime = cls(
             settings=settings,
             nc=nc,
@@ -146,6 +151,7 @@ class Runtime:
                 source=settings.source,
                 attempts=settings.command_attempts,
                 project_domains=project_domains,
+                project_webhooks=project_webhooks,
                 platform_domain=settings.platform_domain,
                 claim_window=timedelta(hours=settings.domain_expiry_h),
                 secret_key=settings.sealing_key(),
