@@ -308,26 +308,16 @@ class ReadModels:
         return Page[DomainView](items=items, next=items[-1].fqdn if len(rows) > limit else None)
 
     async def project_domain_ids(self, slug: str) -> list[str]:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(domains.c.id)
-                    .where(domains.c.project_slug == slug)
-                    .order_by(domains.c.id)
-                )
-            ).all()
-        return [r.id for r in rows]
+        return await self._project_ids(domains, slug)
 
     async def project_webhook_ids(self, slug: str) -> list[str]:
+        return await self._project_ids(webhooks, slug)
+
+    async def _project_ids(self, table: sa.Table, slug: str) -> list[str]:
+        """The ids of `table`'s rows that belong to project `slug`."""
+        query = sa.select(table.c.id).where(table.c.project_slug == slug).order_by(table.c.id)
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(webhooks.c.id)
-                    .where(webhooks.c.project_slug == slug)
-                    .order_by(webhooks.c.id)
-                )
-            ).all()
-        return [r.id for r in rows]
+            return list((await conn.execute(query)).scalars())
 
     # --- orphans --------------------------------------------------------------------
 
