@@ -7,79 +7,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 
 from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
-from lc_contracts.specs import Endpoint
-from lc_contracts.status import Replica, ServicePhase, ServiceStatus
-from lc_contracts.subjects import service_status_subject
 from lc_embedded import EmbeddedNats
-from lc_eventstore import provision_streams, publish_status
 from lc_testing import wait_until
 
-from .child import Child
+from .proxy_replicas import Proxy, routed_upstream
 
 MODEL = "sim/chaos-model"
 CHUNKS = 200
 
 
-def _routes_model(url: str) -> bool:
-    try:
-        models = httpx.get(f"{url}/v1/models", timeout=2)
-    except httpx.TransportError:
-        return False
-    return models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}
-
-
-class Proxy(Child):
-    """`lc-proxy` as its own process, as each replica runs in a cluster; ready once it
-    routes the test's model."""
-
-    def __init__(self, nats_url: str, name: str, log: Path) -> None:
-        def settings(port: int) -> dict[str, str]:
-            return {
-                "LC_NATS_URL": nats_url,
-                "LC_PROXY_HOST": "127.0.0.1",
-                "LC_PROXY_PORT": str(port),
-                "LC_PROXY_REPLICA_NAME": name,
-            }
-
-        super().__init__("lc_proxy.main", settings, log, is_ready=_routes_model)
-
-    def start(self) -> Proxy:
-        super().start()
-        return self
-
-
 @pytest.fixture
 async def upstream(durable_nats: EmbeddedNats) -> AsyncIterator[SimulatedUpstream]:
     """A model replica whose streams last a few seconds, routable through LC_STATUS."""
-    server = SimulatedUpstream(models=[MODEL], faults=UpstreamFaults(token_delay_s=0.01))
-    await server.start()
-    nc = await nats.connect(durable_nats.url)
-    try:
-        js = nc.jetstream()
-        await provision_streams(js)
-        status = ServiceStatus(
-            project_slug="chaos",
-            service_name="model",
-            phase=ServicePhase.READY,
-            model_name=MODEL,
-            endpoints=[Endpoint.CHAT_COMPLETIONS],
-            replicas=[Replica(name="model-0", url=server.url)],
-            ready_replicas=1,
-            observed_at=datetime.now(UTC),
-        )
-        await publish_status(js, service_status_subject("chaos", "model"), status)
+    faults = UpstreamFaults(token_delay_s=0.01)
+    async with routed_upstream(durable_nats.url, MODEL, "model", faults) as server:
         yield server
-    finally:
-        await nc.close()
-        await server.stop()
+
+
+def replica(nats_url: str, name: str, log: Path) -> Proxy:
+    return Proxy(nats_url, name, log, model=MODEL)
 
 
 def request() -> dict[str, object]:
@@ -111,8 +63,8 @@ async def stream(client: httpx.AsyncClient, url: str, on_chunk: object = None) -
 async def test_a_replica_killed_mid_stream_is_retried_on_the_other(
     durable_nats: EmbeddedNats, upstream: SimulatedUpstream, scratch: Path
 ) -> None:
-    first = Proxy(durable_nats.url, "proxy-a", scratch / "proxy-a.log").start()
-    second = Proxy(durable_nats.url, "proxy-b", scratch / "proxy-b.log").start()
+    first = replica(durable_nats.url, "proxy-a", scratch / "proxy-a.log").start()
+    second = replica(durable_nats.url, "proxy-b", scratch / "proxy-b.log").start()
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             whole = await stream(client, second.url)

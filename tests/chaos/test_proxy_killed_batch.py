@@ -5,83 +5,40 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import nats
 import openai
 import pytest
 
 from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
-from lc_contracts.specs import Endpoint
-from lc_contracts.status import Replica, ServicePhase, ServiceStatus
-from lc_contracts.subjects import service_status_subject
 from lc_embedded import EmbeddedNats
-from lc_eventstore import provision_streams, publish_status
 from lc_testing import wait_until
 from lc_testing.batches import chat_lines, finished, lines_of, upload
 
-from .child import Child
+from .proxy_replicas import Proxy, routed_upstream
 
 MODEL = "sim/batch-model"
 LINES = 300
 PER_REPLICA = 4
 
 
-def _routes_model(url: str) -> bool:
-    try:
-        models = httpx.get(f"{url}/v1/models", timeout=2)
-    except httpx.TransportError:
-        return False
-    return models.status_code == 200 and MODEL in {m["id"] for m in models.json()["data"]}
-
-
-class Proxy(Child):
-    def __init__(self, nats_url: str, name: str, log: Path) -> None:
-        def settings(port: int) -> dict[str, str]:
-            return {
-                "LC_NATS_URL": nats_url,
-                "LC_PROXY_HOST": "127.0.0.1",
-                "LC_PROXY_PORT": str(port),
-                "LC_PROXY_REPLICA_NAME": name,
-                "LC_PROXY_BATCH_LEASE_S": "1",
-                "LC_PROXY_BATCH_PER_REPLICA": str(PER_REPLICA),
-            }
-
-        super().__init__("lc_proxy.main", settings, log, is_ready=_routes_model)
-
-
 @pytest.fixture
 async def upstream(durable_nats: EmbeddedNats) -> AsyncIterator[SimulatedUpstream]:
-    server = SimulatedUpstream(models=[MODEL], faults=UpstreamFaults(latency_s=0.05))
-    await server.start()
-    nc = await nats.connect(durable_nats.url)
-    try:
-        js = nc.jetstream()
-        await provision_streams(js)
-        status = ServiceStatus(
-            project_slug="chaos",
-            service_name="batch-model",
-            phase=ServicePhase.READY,
-            model_name=MODEL,
-            endpoints=[Endpoint.CHAT_COMPLETIONS],
-            replicas=[Replica(name="model-0", url=server.url)],
-            ready_replicas=1,
-            observed_at=datetime.now(UTC),
-        )
-        await publish_status(js, service_status_subject("chaos", "batch-model"), status)
+    faults = UpstreamFaults(latency_s=0.05)
+    async with routed_upstream(durable_nats.url, MODEL, "batch-model", faults) as server:
         yield server
-    finally:
-        await nc.close()
-        await server.stop()
+
+
+def replica(nats_url: str, name: str, log: Path) -> Proxy:
+    settings = {"LC_PROXY_BATCH_LEASE_S": "1", "LC_PROXY_BATCH_PER_REPLICA": str(PER_REPLICA)}
+    return Proxy(nats_url, name, log, model=MODEL, settings=settings)
 
 
 async def test_replicas_killed_mid_batch_every_custom_id_exactly_once(
     durable_nats: EmbeddedNats, upstream: SimulatedUpstream, scratch: Path
 ) -> None:
-    first = Proxy(durable_nats.url, "proxy-a", scratch / "proxy-a.log")
-    second = Proxy(durable_nats.url, "proxy-b", scratch / "proxy-b.log")
+    first = replica(durable_nats.url, "proxy-a", scratch / "proxy-a.log")
+    second = replica(durable_nats.url, "proxy-b", scratch / "proxy-b.log")
     await asyncio.to_thread(first.start)
     await asyncio.to_thread(second.start)
     try:
