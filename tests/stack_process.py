@@ -33,6 +33,8 @@ class Stack:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
+        self.args: list[str] = []  # further flags of `lc up`, e.g. --ha
+        self.start_deadline_s = START_DEADLINE_S
 
     def start(self) -> float:
         began = time.monotonic()
@@ -46,12 +48,13 @@ class Stack:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                *self.args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
         )
-        while time.monotonic() - began < START_DEADLINE_S:
+        while time.monotonic() - began < self.start_deadline_s:
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"lc up exited: {self.proc.stdout.read().decode() if self.proc.stdout else ''}"
@@ -62,7 +65,7 @@ class Stack:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"/healthz did not answer within {START_DEADLINE_S}s")
+        raise AssertionError(f"/healthz did not answer within {self.start_deadline_s}s")
 
     @property
     def endpoints(self) -> dict[str, object]:

@@ -281,6 +281,7 @@ def test_an_external_nats_renders_no_nats() -> None:
         (["lcd.auth.password=<generate-a-password>"], "/lcd/auth/password"),
         (["lcd.auth.password=changeme"], "/lcd/auth/password"),
         (["lcd.auth.enabled=false"], "/lcd/auth/enabled"),
+        (["lcd.auth.trustPortForward=maybe"], "/lcd/auth/trustPortForward"),
         (["console.host=not a host"], "/console/host"),
         (["console.host=https://app.example.com/"], "/console/host"),
         (["console.host="], "/console/host"),

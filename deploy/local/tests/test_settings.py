@@ -54,3 +54,14 @@ def test_the_mounted_proxy_asks_for_the_keys(monkeypatch: pytest.MonkeyPatch) ->
     assert isinstance(proxy, ProxyApp)
     assert proxy.api_keys.required
     assert proxy.api_keys.allows(f"Bearer {KEY}".encode())
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_lcds_loopback_trust_is_refused(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    # The gateway reaches lcd from loopback: with the trust, every client would be admin.
+    monkeypatch.setenv("LC_PROXY_API_KEYS", KEY)
+    monkeypatch.setenv("LC_AUTH_TRUST_LOOPBACK", "true")
+    with pytest.raises(ValidationError, match="LC_AUTH_TRUST_LOOPBACK is for lcd in a Kubernetes"):
+        LocalSettings(host=host, **ADMIN)
+    monkeypatch.setenv("LC_AUTH_TRUST_LOOPBACK", "false")
+    assert LocalSettings(host=host, **ADMIN).host == host

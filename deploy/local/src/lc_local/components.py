@@ -62,6 +62,8 @@ def http_apps(wiring: Wiring) -> dict[str, ASGIApp]:
         bind_host=wiring.bind_host,
         auth_username=wiring.auth_username,
         auth_password=wiring.auth_password,
+        # Never from the environment: behind the gateway every request would be admin.
+        auth_trust_loopback=False,
         secret_key=wiring.secret_key,
         **_webhook_networks(wiring),
     )

@@ -146,6 +146,8 @@ async def running_ha_stack(
                 "LC_DNS_NAMESERVERS": nameservers,
                 "LC_PLATFORM_DOMAIN": settings.platform_domain,
                 "LC_SECRET_KEY": secret_key(settings),
+                # The gateway forwards every request to lcd from loopback.
+                "LC_AUTH_TRUST_LOOPBACK": "false",
                 **({"LC_ALLOWED_HOSTS": settings.host} if settings.host != "127.0.0.1" else {}),
                 **(
                     {

@@ -53,6 +53,10 @@ class LocalSettings(BaseSettings):
     auth_password: str | None = Field(
         None, description="Admin password (never logged).", repr=False
     )
+    auth_trust_loopback: bool = Field(
+        False,
+        description="lcd's LC_AUTH_TRUST_LOOPBACK, for a cluster pod only: refused here.",
+    )
     secret_key: str | None = Field(
         None,
         description="Platform key sealing project secrets; generated into <data-dir>/secret.key when unset.",
@@ -68,6 +72,13 @@ class LocalSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _auth_off_only_on_loopback(self) -> Self:
+        if self.auth_trust_loopback:
+            # The gateway (or, in one process, any program on this machine) reaches lcd
+            # from loopback: every client of lc up would be the admin.
+            raise ValueError(
+                "LC_AUTH_TRUST_LOOPBACK is for lcd in a Kubernetes pod (kubectl port-forward); "
+                "lc up forwards every request to lcd from loopback, so unset it"
+            )
         if not is_loopback(self.host) and not (self.auth_username and self.auth_password):
             raise ValueError(
                 f"refusing to listen on {self.host} without admin credentials: "

@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 from pydantic import ValidationError
 
+from lc_api.api.socket_peer import served_app
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_runtime.logs import configure_logging
@@ -41,13 +42,14 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(overrides)
     configure_logging(args.log_level)
     uvicorn.run(
-        create_app(settings),
+        # X-Forwarded-For from LC_TRUSTED_PROXIES is believed inside `served_app`, after
+        # the socket's own peer is recorded for LC_AUTH_TRUST_LOOPBACK.
+        served_app(create_app(settings), settings.trusted_proxies),
         host=settings.bind_host,
         port=settings.bind_port,
         log_level=args.log_level,
         log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
+        proxy_headers=False,
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_S,
     )

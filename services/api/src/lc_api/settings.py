@@ -58,6 +58,13 @@ class ApiSettings(BaseSettings):
     auth_password: SecretStr | None = None
     """Admin password (kept only as an Argon2id hash in memory). Placeholders are refused."""
 
+    auth_trust_loopback: bool = False
+    """Treat a request whose TCP peer is a loopback address as the admin, without
+    credentials: for lcd alone in a Kubernetes pod, where only `kubectl port-forward`
+    (whose user may read the admin Secret anyway) connects from loopback. The peer is the
+    socket's, never an `X-Forwarded-For`. Never behind a proxy on the same machine (`lc
+    up`'s gateway, a service-mesh sidecar): everything it forwards would be admin."""
+
     bind_host: str = "127.0.0.1"
     """Address `lcd` listens on. Anything but loopback requires admin credentials."""
 
@@ -210,6 +217,11 @@ class ApiSettings(BaseSettings):
                 raise ValueError(
                     f"LC_METRICS_TOKEN is a placeholder or shorter than {MIN_METRICS_TOKEN_LENGTH} characters"
                 )
+        if self.auth_trust_loopback and not self.auth_enabled:
+            raise ValueError(
+                "LC_AUTH_TRUST_LOOPBACK=true needs LC_AUTH_USERNAME and LC_AUTH_PASSWORD: "
+                "without a login every caller is the admin already"
+            )
         if not self.auth_enabled and not is_loopback(self.bind_host):
             raise ValueError(
                 f"LC_BIND_HOST={self.bind_host} is not loopback: set LC_AUTH_USERNAME and LC_AUTH_PASSWORD"

@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from lc_api.api.problems import ApiProblem
+from lc_api.api.socket_peer import peer_is_trusted, socket_peer
 from lc_api.app.command_loop import CommandContext
 from lc_api.db.admin_auth import Authenticator, TooManyFailures
 from lc_api.domain.errors import FieldError
@@ -74,10 +75,16 @@ async def admit_sign_in(auth: Authenticator, request: Request) -> str:
 
 
 async def require_admin(request: Request, runtime: RuntimeDep) -> str:
-    """The signed-in admin's name; 401 without valid credentials when auth is on."""
+    """The signed-in admin's name; 401 without valid credentials when auth is on. With
+    LC_AUTH_TRUST_LOOPBACK, a connection from loopback (a port-forward) is the admin."""
     auth = runtime.authenticator
     if auth is None:
         return ANONYMOUS
+    settings = runtime.settings
+    if settings.auth_username and peer_is_trusted(
+        socket_peer(request.scope), settings.auth_trust_loopback
+    ):
+        return settings.auth_username
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         user = await auth.session_user(token)
