@@ -16,6 +16,7 @@ from kubernetes_asyncio.watch import Watch
 
 from lc_clustersim.sim import ClusterSim
 from lc_contracts.engine import ENGINE_GROUP, ENGINE_VERSION, FIELD_MANAGER, MODEL_PLURAL
+from lc_testing import wait_until
 
 
 @pytest.fixture
@@ -235,16 +236,23 @@ async def test_server_side_apply_creates_then_merges_and_detects_conflicts(
     )
     assert forced.spec.replicas == 7
 
-    # Re-applying the same configuration is a no-op: the version does not move.
-    again = await apps.patch_namespaced_deployment(
-        "web",
-        "ssa",
-        other,
-        field_manager="someone-else",
-        force=True,
-        _content_type="application/apply-patch+yaml",
-    )
-    assert again.metadata.resource_version == forced.metadata.resource_version
+    # Re-applying the same configuration is a no-op: the version does not move. The
+    # simulated controllers may still be writing the scale to 7 into the status, so the
+    # version is compared with the object as read just before the re-apply until one such
+    # pair falls in a quiet moment; an apply that always wrote would never match.
+    async def reapply_keeps_the_version() -> bool:
+        current = await apps.read_namespaced_deployment("web", "ssa")
+        again = await apps.patch_namespaced_deployment(
+            "web",
+            "ssa",
+            other,
+            field_manager="someone-else",
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+        return bool(again.metadata.resource_version == current.metadata.resource_version)
+
+    await wait_until(reapply_keeps_the_version, timeout=20, what="a no-op re-apply")
 
 
 async def test_label_selector_operators(api: client.ApiClient) -> None:

@@ -108,8 +108,9 @@ async def test_receiver_down_then_back_gets_everything_in_order(
         sub_id, secret = await subscribe(lcd, receiver.url, ["project.*"])
         await projects(lcd, "b1", "b2")
         await wait_until(lambda: _failed(lcd, sub_id), what="failed attempts")
+        # Scripted before it listens: the first two requests it takes are b1's next tries.
+        receiver.script = [Answer(503), Answer(500)]
         async with receiver.serving():
-            receiver.script = [Answer(503), Answer(500)]
             await projects(lcd, "b3")
             await wait_until(lambda: len(receiver.delivered()) >= 3, timeout=20, what="all")
     delivered = receiver.delivered()
