@@ -12,8 +12,8 @@ log, then prints from one run:
   log) p50/p99, and as a ratio to `GET /api/v1/projects/big/services?limit=1000` (the
   current state, from the read models) measured alongside (target p50 ≤ 200 ms);
 - a diff over a 10,000-event window (`GET /api/v1/audit/diff`), p50;
-- then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`,
-  what `lc replay` runs) against reading and decoding the same events through the event
+- then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`
+  of `ReadModelRebuild` with fewer garbage collections, what `lc replay` runs) against reading and decoding the same events through the event
   store's reader (`EventStore.read` + `StoredMessage.event()`), in events/s (target ≥ 0.8).
   With `--rebuild-only`, only this last figure, without lcd: an untimed rebuild fills the
   read models first, so the measured one replaces rows as after lcd.
