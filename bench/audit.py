@@ -12,8 +12,8 @@ log, then prints from one run:
   log) p50/p99, and as a ratio to `GET /api/v1/projects/big/services?limit=1000` (the
   current state, from the read models) measured alongside (target p50 ≤ 200 ms);
 - a diff over a 10,000-event window (`GET /api/v1/audit/diff`), p50;
-- then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`,
-  what `lc replay` runs) against reading and decoding the same events through the event
+- then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`
+  of `ReadModelRebuild` with fewer garbage collections, what `lc replay` runs) against reading and decoding the same events through the event
   store's reader (`EventStore.read` + `StoredMessage.event()`), in events/s (target ≥ 0.8).
   With `--rebuild-only`, only this last figure, without lcd: an untimed rebuild fills the
   read models first, so the measured one replaces rows as after lcd.
@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lc_api.cli_commands import REPLAY_BATCH
 from lc_api.db.migrate import migrate
-from lc_api.db.projection import ReadModelProjection
+from lc_api.db.rebuild import ReadModelRebuild, fewer_collections
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec
@@ -133,7 +133,7 @@ async def rebuild(nats_url: str, database_url: str, *, fill: bool = False) -> No
     engine = create_async_engine(database_url)
     try:
         if fill:
-            await ProjectionRunner(engine, store, ReadModelProjection()).rebuild(
+            await ProjectionRunner(engine, store, ReadModelRebuild()).rebuild(
                 batch_size=REPLAY_BATCH
             )
         began = time.perf_counter()
@@ -142,8 +142,9 @@ async def rebuild(nats_url: str, database_url: str, *, fill: bool = False) -> No
             read += len([m.event() for m in batch])
         reading = read / (time.perf_counter() - began)
         began = time.perf_counter()
-        runner = ProjectionRunner(engine, store, ReadModelProjection())
-        rebuilt = await runner.rebuild(batch_size=REPLAY_BATCH)  # as `lc replay` does
+        runner = ProjectionRunner(engine, store, ReadModelRebuild())
+        with fewer_collections():  # as `lc replay` does
+            rebuilt = await runner.rebuild(batch_size=REPLAY_BATCH)
         rebuilding = rebuilt / (time.perf_counter() - began)
     finally:
         await engine.dispose()

@@ -39,7 +39,7 @@ import time
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -105,6 +105,17 @@ class Projection(Protocol):
 
     async def reset(self, conn: AsyncConnection) -> None:
         """Delete every row this projection owns (before a rebuild, in its transaction)."""
+        ...
+
+
+@runtime_checkable
+class RebuildsAside(Protocol):
+    """A projection whose `reset` starts a rebuild in tables of its own (readers keep the
+    old ones meanwhile) and whose `rebuilt` puts them in place of the old ones."""
+
+    async def rebuilt(self, conn: AsyncConnection) -> None:
+        """Called once a rebuild has applied every event, in its transaction, before it
+        commits."""
         ...
 
 
@@ -435,7 +446,9 @@ class ProjectionRunner:
         """Drop this projection's rows and project again from sequence 1, in one transaction.
 
         Until it commits, readers keep seeing the old rows (`reset` deletes, MVCC keeps
-        them visible); if it fails, it rolls back and the old read models stay as they were.
+        them visible; a `RebuildsAside` projection writes into tables of its own and puts
+        them in place in `rebuilt`); if it fails, it rolls back and the old read models
+        stay as they were.
         `conn` is the session holding the projection's lock, when the caller took it.
         `progress` is told after each batch how far the rebuild is. `batch_size` (the
         runner's by default): larger batches than a live projector's make a rebuild
@@ -488,6 +501,8 @@ class ProjectionRunner:
                     done += len(batch.messages)
                     if progress is not None:
                         progress(done, batch.messages[-1].pending)
+            if isinstance(self.projection, RebuildsAside):
+                await self.projection.rebuilt(writing)
         return position, skipped, quarantined
 
     async def run(self) -> None:

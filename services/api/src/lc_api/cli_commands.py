@@ -1,7 +1,8 @@
 """What `lc replay` and `lc events` run (the `lc` CLI in deploy/local calls these).
 
-- `replay(settings)`: rebuild every read model from sequence 1, in one transaction, so the
-  old tables answer until it commits and stay as they were if it fails. A running lcd
+- `replay(settings)`: rebuild every read model from sequence 1 into fresh tables, in one
+  transaction (`lc_api.db.rebuild`), so the old tables answer until it commits and stay as
+  they were if it fails. A running lcd
   is asked (over NATS) to hand over its projector for the duration, so replay works on a
   live stack; lcd resumes projecting from the rebuilt checkpoint afterwards. Given a
   stream (`lc replay`: stderr), it shows its progress there (`progress_display`).
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from lc_api.db.migrate import migrate
-from lc_api.db.projection import ReadModelProjection
+from lc_api.db.rebuild import ReadModelRebuild, fewer_collections
 from lc_api.progress_display import ProgressDisplay
 from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.lcd import connect_nats, make_engine
@@ -63,7 +64,7 @@ async def replay(
     try:
         js = nc.jetstream()
         await provision_streams(js, replicas=settings.stream_replicas)
-        for projection in (ReadModelProjection(),):
+        for projection in (ReadModelRebuild(),):
             runner = ProjectionRunner(engine, EventStore(js), projection)
             key = lock_key(projection.name)
             async with engine.connect() as lock_conn:
@@ -93,9 +94,10 @@ async def replay(
                         if progress_to is None
                         else ProgressDisplay(progress_to, f"rebuilding {projection.name}")
                     )
-                    position = await runner.rebuild(
-                        lock_conn, progress=display, batch_size=REPLAY_BATCH
-                    )
+                    with fewer_collections():
+                        position = await runner.rebuild(
+                            lock_conn, progress=display, batch_size=REPLAY_BATCH
+                        )
                     if display is not None:
                         display.finish()
                 except (SQLAlchemyError, EventStoreError, OSError) as exc:

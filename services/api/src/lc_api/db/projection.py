@@ -163,7 +163,11 @@ class ReadModelProjection:
             )
         await self._services_applied(conn, applied)
         if audit:
-            await conn.execute(_AUDIT, _rows(audit))
+            await self._write_audit(conn, audit)
+
+    async def _write_audit(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        """The audit log's rows of a batch (`lc_api.db.rebuild` copies them instead)."""
+        await conn.execute(_AUDIT, _rows(rows))
 
     async def _services_applied(self, conn: AsyncConnection, run: Sequence[StoredEvent]) -> None:
         """A run of consecutive `service.applied` events in at most three statements, whatever its
