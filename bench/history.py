@@ -272,7 +272,7 @@ async def measure_projector(
             profiler.enable()
         await runner.catch_up()
         elapsed = time.perf_counter() - began
-        if profiler is not None:
+        if profiler is not None and profile is not None:
             profiler.disable()
             profiler.dump_stats(profile)
     finally:
