@@ -74,6 +74,7 @@ from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import EventStore, ProjectionRunner, provision_streams
+from lc_eventstore.projection import freeze_startup_heap
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.runtime import ReconcilerRuntime
 from lc_reconciler.settings import ReconcilerSettings
@@ -256,6 +257,9 @@ class ProjectorFigures:
 async def measure_projector(
     store: EventStore, database_url: str, profile: Path | None
 ) -> ProjectorFigures:
+    # What the runner does first (once per process), done before reading too, so both
+    # figures are taken with the same heap.
+    freeze_startup_heap()
     began = time.perf_counter()
     read = 0
     async for batch in store.read(1, PROJECTOR_SUBJECTS):
