@@ -252,6 +252,10 @@ class ProjectorFigures:
     """Events/s read and decoded through `EventStore.read`."""
     projecting: float
     """Events/s applied by lcd's projector catching up."""
+    reading_cpu_us: float
+    projecting_cpu_us: float
+    """CPU time of this process per event (PostgreSQL's and nats-server's not counted):
+    steadier than events/s on a shared machine, where the process gets what others leave."""
 
 
 async def measure_projector(
@@ -260,22 +264,24 @@ async def measure_projector(
     # What the runner does first (once per process), done before reading too, so both
     # figures are taken with the same heap.
     freeze_startup_heap()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     read = 0
     async for batch in store.read(1, PROJECTOR_SUBJECTS):
         read += len([m.event() for m in batch])
     reading = read / (time.perf_counter() - began)
+    reading_cpu = time.process_time() - cpu
 
     await asyncio.to_thread(migrate, database_url)
     engine = create_async_engine(database_url)
     try:
         runner = ProjectionRunner(engine, store, ReadModelProjection(), subjects=PROJECTOR_SUBJECTS)
         profiler = cProfile.Profile() if profile is not None else None
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
         await runner.catch_up()
         elapsed = time.perf_counter() - began
+        projecting_cpu = time.process_time() - cpu
         if profiler is not None and profile is not None:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -283,7 +289,13 @@ async def measure_projector(
         await engine.dispose()
     if runner.quarantined:
         raise RuntimeError(f"the projector quarantined {runner.quarantined} events")
-    return ProjectorFigures(events=read, reading=reading, projecting=read / elapsed)
+    return ProjectorFigures(
+        events=read,
+        reading=reading,
+        projecting=read / elapsed,
+        reading_cpu_us=reading_cpu / read * 1e6,
+        projecting_cpu_us=projecting_cpu / read * 1e6,
+    )
 
 
 # -- one size, then the curve ------------------------------------------------------------
@@ -329,7 +341,8 @@ async def measure_size(
             )
             print(
                 f"  projector: {projector.events:,} events at {projector.projecting:,.0f}/s, "
-                f"reading {projector.reading:,.0f}/s",
+                f"reading {projector.reading:,.0f}/s; CPU {projector.projecting_cpu_us:.0f} / "
+                f"{projector.reading_cpu_us:.0f} us per event",
                 flush=True,
             )
             await nc.drain()
@@ -361,13 +374,17 @@ def print_curve(rows: list[SizeFigures]) -> None:
     print()
     print("lcd's projector catching up on the log's service.applied events (target ≥ 5,000/s):")
     print()
-    print("| events in the log | appended in | events projected | projector | reading | ratio |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| events in the log | appended in | events projected | projector | reading | ratio "
+        "| CPU per event, projector / reading |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         p = row.projector
         print(
             f"| {row.size:,} | {row.append_s:.0f} s | {p.events:,} | {p.projecting:,.0f}/s "
-            f"| {p.reading:,.0f}/s | {p.projecting / p.reading:.2f} |"
+            f"| {p.reading:,.0f}/s | {p.projecting / p.reading:.2f} "
+            f"| {p.projecting_cpu_us:.0f} / {p.reading_cpu_us:.0f} us |"
         )
 
 
