@@ -1,25 +1,29 @@
 """Costs that should follow the platform's current state, not the length of its log.
 
-Run: `uv run python bench/history.py [--events 20000]`, or `... --workers [--worker-sizes 10000,100000,1000000]`.
+Run: `uv run python bench/history.py` (logs of 10,000, 100,000 and 1,000,000 events, in
+one run); `--sizes 10000,100000` for a shorter one, `--no-workers` for the projector alone.
+`LC_BENCH_PROFILE=<file>` writes a cProfile of each projector catch-up to `<file>.<size>`.
 
-Today it measures lcd's projector on a burst of `service.applied` events (one project,
-50 services, their revisions), the shape a busy deployment pipeline writes:
-- catch-up rate of lcd's read-model projection (`ReadModelProjection` under the
-  `ProjectionRunner`: read, decode, apply in batches, checkpoint), from an empty database;
-- as a ratio to reading and decoding the same events through the event store's reader
-  (`EventStore.read` + `StoredMessage.event()`), measured in the same run.
-Target: ≥ 5,000 events/s.
+At each size one log is appended to a fresh LC_EVENTS and every figure is measured on it:
+half `service.applied` (one project, 50 services, each revision a new image tag, as a busy
+deployment pipeline writes), half domain events (500 domains: registered, then failed
+checks and new requests; every domain ends failed for good, so the verifier has nothing
+to check), interleaved.
 
-`--workers` measures the workers that fold LC_EVENTS into memory, after a restart, on
-logs of 10,000, 100,000 and 1,000,000 events (`--worker-sizes`): half `service.applied`
-(one project, 50 services), half domain events (500 domains) interleaved. Each start runs
-in a child process (so its memory is its own), against the embedded nats-server and,
-for the reconciler, the cluster simulator; it reports the time from `run()` until its
-probes say ready, and its memory (peak RSS above what the process held before the start):
-- without snapshot: the first start, which folds from sequence 1 (it writes a snapshot
-  on its clean shutdown);
-- with snapshot: the next start, after 1,000 more events were appended (the tail).
-Target: ≤ 2 s to ready at 1,000,000 with a snapshot, flat across the sizes.
+- Workers that fold LC_EVENTS into memory (reconciler, domain verifier), each start in a
+  child process (so its memory is its own), against the embedded nats-server and, for the
+  reconciler, the cluster simulator: the time from `run()` until its probes say ready,
+  and its memory (peak RSS above what the process held before the start). Without
+  snapshot: the first start, which folds from sequence 1 (it writes a snapshot on its
+  clean shutdown); with snapshot: the next start, after 1,000 more events were appended
+  (the tail). Target: ≤ 2 s to ready at 1,000,000 with a snapshot, flat across the sizes.
+- lcd's projector (`ReadModelProjection` under the `ProjectionRunner`: read, decode, apply
+  in batches, checkpoint) catching up from an empty database on the log's
+  `service.applied` events and its project (the runner reading the project and service
+  subjects: the burst a pipeline writes, read from the very log the workers fold), as a
+  ratio to reading and decoding the same events through the event store's reader
+  (`EventStore.read` + `StoredMessage.event()`), measured just before it. Target: ≥ 5,000
+  events/s.
 """
 
 from __future__ import annotations
@@ -27,15 +31,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import logging
+import os
 import resource
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -43,7 +51,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from lc_api.db.migrate import migrate
 from lc_api.db.projection import ReadModelProjection
 from lc_clustersim.sim import ClusterSim, SimConfig
-from lc_contracts.envelope import Envelope
+from lc_contracts.envelope import Envelope, new_event_id, now
 from lc_contracts.events import (
     DomainRegistered,
     DomainVerificationFailed,
@@ -54,96 +62,75 @@ from lc_contracts.events import (
     build,
 )
 from lc_contracts.specs import ServiceSpec
-from lc_contracts.subjects import domain_subject, project_subject, service_subject
+from lc_contracts.subjects import (
+    EVENTS_PREFIX,
+    domain_subject,
+    project_subject,
+    service_subject,
+)
 from lc_domain_verifier.dns_lookup import DnsChallengeResolver
 from lc_domain_verifier.main import restore, run_with_snapshots
 from lc_domain_verifier.settings import VerifierSettings
 from lc_domain_verifier.worker import VerificationWorker
 from lc_embedded import EmbeddedNats, EmbeddedPostgres
 from lc_eventstore import EventStore, ProjectionRunner, provision_streams
+from lc_eventstore.projection import freeze_startup_heap
 from lc_reconciler.kube.client import KubeClient
 from lc_reconciler.runtime import ReconcilerRuntime
 from lc_reconciler.settings import ReconcilerSettings
 from lc_runtime.probes import Probes
 
-
-def burst(events: int, services: int = 50) -> list[Envelope]:
-    out = [build(ProjectCreated(slug="p", name="P"), subject=project_subject("p"), source="bench")]
-    for i in range(events - 1):
-        n = i % services
-        spec = ServiceSpec.model_validate(
-            {
-                "name": f"svc-{n}",
-                "tier": "cpu",
-                "kind": {
-                    "container": {"image": f"registry.example/app:{i}", "ports": [{"port": 8080}]}
-                },
-            }
-        )
-        payload = ServiceApplied(project_slug="p", revision=i // services + 1, spec=spec)
-        out.append(build(payload, subject=service_subject("p", spec.name), source="bench"))
-    return out
+SIZES = "10000,100000,1000000"
+SERVICES = 50
+DOMAINS = 500
+TAIL = 1_000
+APPEND_CHUNK = 5_000
+WORKERS = ("reconciler", "domain-verifier")
+PROJECTOR_SUBJECTS = (f"{EVENTS_PREFIX}.project.>", f"{EVENTS_PREFIX}.service.>")
+"""What the projector reads in the bench: the log's project and `service.applied` events."""
 
 
-async def run(nats_url: str, database_url: str, n: int) -> None:
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await provision_streams(js)
-    store = EventStore(js)
-    events = burst(n)
-    for i in range(0, n, 5000):
-        await store.append_pipelined(events[i : i + 5000])
-
-    began = time.perf_counter()
-    read = 0
-    async for batch in store.read(1):
-        read += len([m.event() for m in batch])
-    reading = read / (time.perf_counter() - began)
-
-    await asyncio.to_thread(migrate, database_url)
-    engine = create_async_engine(database_url)
-    runner = ProjectionRunner(engine, store, ReadModelProjection())
-    began = time.perf_counter()
-    assert await runner.catch_up() == n
-    projecting = n / (time.perf_counter() - began)
-    await engine.dispose()
-    await nc.drain()
-    print(f"burst of {n:,} service.applied events (50 services):")
-    print(f"  reading + decoding through EventStore.read: {reading:,.0f} events/s")
-    print(f"  lcd projector catch-up: {projecting:,.0f} events/s (target ≥ 5,000)")
-    print(f"  ratio projector ÷ reading: {projecting / reading:.2f}")
+def _service_wire(n: int) -> dict[str, Any]:
+    """Service `svc-<n>`'s spec as `ServiceApplied.to_wire()` writes it (validated once)."""
+    spec = ServiceSpec.model_validate(
+        {
+            "name": f"svc-{n}",
+            "tier": "cpu",
+            "kind": {"container": {"image": "registry.example/app:1", "ports": [{"port": 80}]}},
+        }
+    )
+    return spec.to_wire()
 
 
-WORKER_SERVICES = 50
-WORKER_DOMAINS = 500
-WORKER_TAIL = 1_000
-
-
-def worker_history(start: int, count: int) -> Iterator[Envelope]:
-    """Events `start` .. `start + count - 1` of the workers' log: even ones revise one of
-    50 services, odd ones move one of 500 domains (registered, then failed checks and new
-    requests; every domain ends failed for good, so the verifier has nothing to check)."""
-    specs = [
-        ServiceSpec.model_validate(
-            {
-                "name": f"svc-{n}",
-                "tier": "cpu",
-                "kind": {"container": {"image": "registry.example/app:1", "ports": [{"port": 80}]}},
-            }
-        )
-        for n in range(WORKER_SERVICES)
-    ]
+def history(start: int, count: int) -> Iterator[Envelope]:
+    """Events `start` .. `start + count - 1` of the bench's log: even ones revise one of
+    50 services (revision r runs image tag r, so no two specs are alike), odd ones move
+    one of 500 domains."""
+    specs = [_service_wire(n) for n in range(SERVICES)]
     for i in range(start, start + count):
         if i == 0:
             payload: Payload = ProjectCreated(slug="p", name="P")
             yield build(payload, subject=project_subject("p"), source="bench")
             continue
         if i % 2 == 0:
-            spec = specs[(i // 2) % WORKER_SERVICES]
-            payload = ServiceApplied(project_slug="p", revision=i // 2 + 1, spec=spec)
-            yield build(payload, subject=service_subject("p", spec.name), source="bench")
+            # The wire form built from a validated template: validating 500,000 specs
+            # here would cost the bench more than appending them.
+            revision = i // 2 + 1
+            template = specs[(i // 2) % SERVICES]
+            container = {**template["kind"]["container"], "image": f"registry.example/app:{i}"}
+            spec = {**template, "kind": {"container": container}}
+            yield Envelope(
+                id=new_event_id(),
+                source="bench",
+                type=ServiceApplied.TYPE,
+                subject=service_subject("p", str(spec["name"])),
+                time=now(),
+                dataversion=ServiceApplied.VERSION,
+                actor="bench",
+                data={"projectSlug": "p", "revision": revision, "spec": spec},
+            )
             continue
-        step, n = divmod(i // 2, WORKER_DOMAINS)
+        step, n = divmod(i // 2, DOMAINS)
         domain_id = f"dom-{n}"
         if step == 0:
             payload = DomainRegistered(
@@ -163,14 +150,18 @@ def worker_history(start: int, count: int) -> Iterator[Envelope]:
 
 
 async def append_history(store: EventStore, start: int, count: int) -> None:
+    """Append in chunks, each published without awaiting every acknowledgement in turn."""
     chunk: list[Envelope] = []
-    for envelope in worker_history(start, count):
+    for envelope in history(start, count):
         chunk.append(envelope)
-        if len(chunk) == 5_000:
+        if len(chunk) == APPEND_CHUNK:
             await store.append_pipelined(chunk)
             chunk = []
     if chunk:
         await store.append_pipelined(chunk)
+
+
+# -- the workers -------------------------------------------------------------------------
 
 
 def rss_now_mib() -> float:
@@ -251,52 +242,171 @@ async def measure_start(worker: str, nats_url: str, kubeconfig: str) -> None:
     )
 
 
-async def run_workers(root: Path, sizes: list[int]) -> None:
-    rows = []
-    for size in sizes:
-        server = EmbeddedNats(root / f"nats-{size}", sync_always=False).start()
-        try:
-            config = SimConfig(gpus="1x1:H100-80GB", data_dir=root / f"sim-{size}")
-            async with ClusterSim(config) as sim:
-                kubeconfig = str(sim.kubeconfig_path)
-                nc = await nats.connect(server.url)
-                js = nc.jetstream()
-                await provision_streams(js)
-                store = EventStore(js)
-                began = time.perf_counter()
-                await append_history(store, 0, size)
-                print(
-                    f"  {size:,} events appended in {time.perf_counter() - began:.1f}s", flush=True
-                )
-                workers = ("reconciler", "domain-verifier")
-                cold = {w: await child_start(w, server.url, kubeconfig) for w in workers}
-                await append_history(store, size, WORKER_TAIL)
-                warm = {w: await child_start(w, server.url, kubeconfig) for w in workers}
-                for worker in workers:
-                    rows.append((size, worker, cold[worker], warm[worker]))
-                    print(f"  {worker} at {size:,}: {cold[worker]} then {warm[worker]}", flush=True)
-                await nc.drain()
-        finally:
-            server.stop()
-    print("time to ready after a restart (target with snapshot: ≤ 2 s at 1,000,000, flat):")
-    print(
-        "| events | worker | without snapshot | with snapshot (+1,000 tail) "
-        "| events folded without / with | memory without / with |"
+# -- the projector -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectorFigures:
+    events: int
+    reading: float
+    """Events/s read and decoded through `EventStore.read`."""
+    projecting: float
+    """Events/s applied by lcd's projector catching up."""
+    reading_cpu_us: float
+    projecting_cpu_us: float
+    """CPU time of this process per event (PostgreSQL's and nats-server's not counted):
+    steadier than events/s on a shared machine, where the process gets what others leave."""
+
+
+async def measure_projector(
+    store: EventStore, database_url: str, profile: Path | None
+) -> ProjectorFigures:
+    # What the runner does first (once per process), done before reading too, so both
+    # figures are taken with the same heap.
+    freeze_startup_heap()
+    began, cpu = time.perf_counter(), time.process_time()
+    read = 0
+    async for batch in store.read(1, PROJECTOR_SUBJECTS):
+        read += len([m.event() for m in batch])
+    reading = read / (time.perf_counter() - began)
+    reading_cpu = time.process_time() - cpu
+
+    await asyncio.to_thread(migrate, database_url)
+    engine = create_async_engine(database_url)
+    try:
+        runner = ProjectionRunner(engine, store, ReadModelProjection(), subjects=PROJECTOR_SUBJECTS)
+        profiler = cProfile.Profile() if profile is not None else None
+        began, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        await runner.catch_up()
+        elapsed = time.perf_counter() - began
+        projecting_cpu = time.process_time() - cpu
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    finally:
+        await engine.dispose()
+    if runner.quarantined:
+        raise RuntimeError(f"the projector quarantined {runner.quarantined} events")
+    return ProjectorFigures(
+        events=read,
+        reading=reading,
+        projecting=read / elapsed,
+        reading_cpu_us=reading_cpu / read * 1e6,
+        projecting_cpu_us=projecting_cpu / read * 1e6,
     )
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
-    for size, worker, cold, warm in rows:
+
+
+# -- one size, then the curve ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    size: int
+    append_s: float
+    cold: dict[str, dict[str, float]]
+    warm: dict[str, dict[str, float]]
+    projector: ProjectorFigures
+
+
+async def measure_size(
+    root: Path, pg: EmbeddedPostgres, size: int, *, workers: bool, profile: str | None
+) -> SizeFigures:
+    server = EmbeddedNats(root / f"nats-{size}", sync_always=False).start()
+    try:
+        config = SimConfig(gpus="1x1:H100-80GB", data_dir=root / f"sim-{size}")
+        async with ClusterSim(config) as sim:
+            kubeconfig = str(sim.kubeconfig_path)
+            nc = await nats.connect(server.url)
+            js = nc.jetstream()
+            await provision_streams(js)
+            store = EventStore(js)
+            began = time.perf_counter()
+            await append_history(store, 0, size)
+            append_s = time.perf_counter() - began
+            print(f"{size:,} events appended in {append_s:.1f} s", flush=True)
+            cold: dict[str, dict[str, float]] = {}
+            warm: dict[str, dict[str, float]] = {}
+            if workers:
+                cold = {w: await child_start(w, server.url, kubeconfig) for w in WORKERS}
+                await append_history(store, size, TAIL)
+                warm = {w: await child_start(w, server.url, kubeconfig) for w in WORKERS}
+                for w in WORKERS:
+                    print(f"  {w}: {cold[w]} then {warm[w]}", flush=True)
+            database = f"lcd_{size}"
+            pg.create_database(database)
+            projector = await measure_projector(
+                store, pg.url(database), Path(f"{profile}.{size}") if profile else None
+            )
+            print(
+                f"  projector: {projector.events:,} events at {projector.projecting:,.0f}/s, "
+                f"reading {projector.reading:,.0f}/s; CPU {projector.projecting_cpu_us:.0f} / "
+                f"{projector.reading_cpu_us:.0f} us per event",
+                flush=True,
+            )
+            await nc.drain()
+    finally:
+        server.stop()
+    return SizeFigures(size, append_s, cold, warm, projector)
+
+
+def print_curve(rows: list[SizeFigures]) -> None:
+    if any(row.cold for row in rows):
+        print()
         print(
-            f"| {size:,} | {worker} | {cold['ready_s']:.2f} s | {warm['ready_s']:.2f} s | "
-            f"{cold['folded']:,.0f} / {warm['folded']:,.0f} | "
-            f"{cold['rss_mib']:.0f} / {warm['rss_mib']:.0f} MiB |"
+            "Workers' time to ready after a restart (target with snapshot: ≤ 2 s at 1,000,000, flat):"
         )
+        print()
+        print(
+            "| events | worker | from sequence 1 | with snapshot (+1,000 tail) "
+            "| events folded from 1 / with | memory from 1 / with |"
+        )
+        print("| ---: | --- | ---: | ---: | ---: | ---: |")
+        for row in rows:
+            for w in WORKERS:
+                cold, warm = row.cold[w], row.warm[w]
+                print(
+                    f"| {row.size:,} | {w} | {cold['ready_s']:.2f} s | {warm['ready_s']:.2f} s | "
+                    f"{cold['folded']:,.0f} / {warm['folded']:,.0f} | "
+                    f"{cold['rss_mib']:.0f} / {warm['rss_mib']:.0f} MiB |"
+                )
+    print()
+    print("lcd's projector catching up on the log's service.applied events (target ≥ 5,000/s):")
+    print()
+    print(
+        "| events in the log | appended in | events projected | projector | reading | ratio "
+        "| CPU per event, projector / reading |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        p = row.projector
+        print(
+            f"| {row.size:,} | {row.append_s:.0f} s | {p.events:,} | {p.projecting:,.0f}/s "
+            f"| {p.reading:,.0f}/s | {p.projecting / p.reading:.2f} "
+            f"| {p.projecting_cpu_us:.0f} / {p.reading_cpu_us:.0f} us |"
+        )
+
+
+async def measure(root: Path, sizes: list[int], *, workers: bool) -> None:
+    profile = os.environ.get("LC_BENCH_PROFILE") or None
+    began = time.perf_counter()
+    pg = EmbeddedPostgres(root / "pg", durable=False).start()
+    try:
+        rows = [
+            await measure_size(root, pg, size, workers=workers, profile=profile) for size in sizes
+        ]
+    finally:
+        pg.stop()
+    print_curve(rows)
+    print()
+    print(f"whole run {time.perf_counter() - began:.0f} s; load average {os.getloadavg()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--workers", action="store_true", help="measure the workers' restarts")
-    parser.add_argument("--worker-sizes", default="10000,100000,1000000")
+    parser.add_argument("--sizes", default=SIZES, help=f"log sizes, comma-separated ({SIZES})")
+    parser.add_argument("--no-workers", action="store_true", help="measure the projector only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--nats-url", help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", help=argparse.SUPPRESS)
@@ -304,23 +414,12 @@ def main() -> None:
     if args.child:
         asyncio.run(measure_start(args.child, args.nats_url, args.kubeconfig))
         return
-    if args.workers:
-        root = Path(tempfile.mkdtemp(prefix="lc-bench-history-workers-"))
-        try:
-            sizes = [int(size) for size in args.worker_sizes.split(",")]
-            asyncio.run(run_workers(root, sizes))
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-        return
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(f"load average at start {os.getloadavg()}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="lc-bench-history-"))
-    nats_server = EmbeddedNats(root / "nats", sync_always=False).start()
-    pg = EmbeddedPostgres(root / "pg", durable=False).start()
     try:
-        pg.create_database("lcd")
-        asyncio.run(run(nats_server.url, pg.url("lcd"), args.events))
+        asyncio.run(measure(root, sizes, workers=not args.no_workers))
     finally:
-        pg.stop()
-        nats_server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lc_api.db.projection import ReadModelProjection
 from lc_api.db.tables import READ_MODELS, audit_events
+from lc_eventstore.projection import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -240,13 +241,13 @@ def fewer_collections() -> Iterator[None]:
     A rebuild keeps batches of decoded events alive while PostgreSQL applies the one before,
     so each collection of the older generations walks hundreds of thousands of objects that
     are no garbage; with the defaults they took about a third of a rebuild's Python time.
-    What the process held before is frozen (never walked again until the end) and young
-    collections wait for more allocations; the settings are restored afterwards."""
+    What the process held before is frozen (`freeze_startup_heap`, as every projection
+    runner does once) and young collections wait for more allocations; the threshold is
+    restored afterwards."""
     threshold = gc.get_threshold()
-    gc.freeze()
+    freeze_startup_heap()
     gc.set_threshold(GC_THRESHOLD, *threshold[1:])
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
