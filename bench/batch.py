@@ -246,7 +246,7 @@ async def run(args: argparse.Namespace) -> None:
         proxy_pid = children.start(
             "lc-proxy",
             [sys.executable, *profiled, "-m", "lc_proxy.main"],
-            0,
+            args.proxy_cpu or 0,
             env={
                 "LC_NATS_URL": nats_url,
                 "LC_PROXY_PORT": str(port),
@@ -256,6 +256,10 @@ async def run(args: argparse.Namespace) -> None:
                 "LC_PROXY_LOG_LEVEL": "warning",
             },
         )
+        if args.proxy_cpu is None:
+            # Placed like the plain client it is compared with: on any CPU, not confined to
+            # one the rest of the machine also uses.
+            os.sched_setaffinity(proxy_pid, range(os.cpu_count() or 1))
         assert nats_server._proc is not None
         meter = CpuMeter(
             {
@@ -271,6 +275,7 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"# batch benchmark — {args.requests} requests, concurrency {args.concurrency}, "
             f"upstream latency {args.latency_ms:g} ms, {os.cpu_count()} CPUs, "
+            f"lc-proxy on {'any CPU' if args.proxy_cpu is None else f'CPU {args.proxy_cpu}'}, "
             f"load average {os.getloadavg()[0]:.2f}"
         )
         direct_url = f"{upstream}/v1/chat/completions"
@@ -349,6 +354,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--interactive-rps", type=float, default=20.0)
     parser.add_argument("--interactive-s", type=float, default=10.0)
+    parser.add_argument(
+        "--proxy-cpu",
+        type=int,
+        help="pin lc-proxy to this CPU (by default it runs on any, like the plain client)",
+    )
     parser.add_argument(
         "--profile", type=Path, help="run lc-proxy under cProfile, writing its profile here"
     )
