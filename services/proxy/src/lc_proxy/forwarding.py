@@ -1,7 +1,9 @@
 """Send one routed request to a replica and relay its answer to the ASGI client.
 
 Who calls it: the ASGI app (`app.ProxyApp`) for every POST that names a model, after the
-body was read and inspected. It owns the resilience rules of a single call:
+body was read and inspected (`forward`); the batch dispatcher for each batch line, whose
+answer is read whole and relayed to nobody (`call`). It owns the resilience rules of a
+single call:
 
 - least-outstanding routing through `routing.route`, counting the call as outstanding
   until its answer was relayed or abandoned;
