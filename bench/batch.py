@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,14 +43,13 @@ from proxy import (
     MODEL,
     Children,
     cpu_seconds,
-    embedded_nats,
     pct,
     publish_route,
     wait_http,
     wait_routable,
 )
 
-from lc_embedded import free_port
+from lc_embedded import EmbeddedNats, free_port
 
 HERE = Path(__file__).resolve()
 
@@ -199,103 +201,149 @@ async def progress_stores(nats_url: str, count: int, concurrency: int) -> tuple[
     return kv_rate, queue_rate
 
 
+class CpuMeter:
+    """CPU time each process of the run spent over a phase, per request of the phase."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def per_request(self, count: int) -> dict[str, float]:
+        """Microseconds of CPU per request since `start`, by process."""
+        return {
+            name: (cpu_seconds(pid) - self.before[name]) / count * 1e6
+            for name, pid in self.pids.items()
+        }
+
+
+def cpu_row(used: dict[str, float]) -> str:
+    return ", ".join(f"{name} {us:.0f}" for name, us in used.items()) + " us/request"
+
+
 async def run(args: argparse.Namespace) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="lc-bench-batch-"))
     children = Children(scratch)
+    nats_server = EmbeddedNats(scratch / "nats", sync_always=False).start()
+    proxy_pid = 0
     try:
-        with embedded_nats(scratch) as nats_url:
-            up_port = free_port()
-            children.start(
-                "upstream",
-                [sys.executable, str(HERE), "--serve-upstream", str(up_port),
-                 "--latency-ms", str(args.latency_ms)],
-                1,
-            )  # fmt: skip
-            upstream = f"http://127.0.0.1:{up_port}"
-            await wait_http(f"{upstream}/health")
-            await publish_route(nats_url, upstream)
-            port = free_port()
-            proxy_pid = children.start(
-                "lc-proxy",
-                [sys.executable, "-m", "lc_proxy.main"],
-                0,
-                env={
-                    "LC_NATS_URL": nats_url,
-                    "LC_PROXY_PORT": str(port),
-                    "LC_PROXY_REPLICA_NAME": "bench-batch",
-                    "LC_PROXY_BATCH_PER_REPLICA": str(args.concurrency),
-                    "LC_PROXY_ACCESS_LOG": "false",
-                    "LC_PROXY_LOG_LEVEL": "warning",
-                },
-            )
-            proxy = f"http://127.0.0.1:{port}"
-            await wait_routable(proxy)
-            client = openai.AsyncOpenAI(base_url=f"{proxy}/v1", api_key="bench", max_retries=2)
-            print(
-                f"# batch benchmark — {args.requests} requests, concurrency {args.concurrency}, "
-                f"upstream latency {args.latency_ms:g} ms, {os.cpu_count()} CPUs"
-            )
-            await direct_rate(f"{upstream}/v1/chat/completions", 500, args.concurrency)
-            direct = await direct_rate(
-                f"{upstream}/v1/chat/completions", args.requests, args.concurrency
-            )
-            await direct_rate(f"{proxy}/v1/chat/completions", 500, args.concurrency)
-            via_proxy = await direct_rate(
-                f"{proxy}/v1/chat/completions", args.requests, args.concurrency
-            )
-            started = time.perf_counter()
-            batch_id = await start_batch(client, args.requests, "t")
-            upload_s = time.perf_counter() - started
-            created = time.perf_counter()
-            cpu_before = cpu_seconds(proxy_pid)
-            status = await wait_batch(client, batch_id, timeout=600.0)
-            batch_rate = args.requests / (time.perf_counter() - created)
-            cpu_us = (cpu_seconds(proxy_pid) - cpu_before) / args.requests * 1e6
-            # The machine is shared: the baseline is measured again after the batch and
-            # the better of the two kept, so a disturbed baseline cannot flatter the ratio.
-            direct = max(
-                direct,
-                await direct_rate(
-                    f"{upstream}/v1/chat/completions", args.requests, args.concurrency
-                ),
-            )
-            print(f"\nthroughput (upload of the file took {upload_s:.2f} s, not counted)")
-            print(f"  plain client, direct:   {direct:8.0f} req/s")
-            print(f"  plain client, lc-proxy: {via_proxy:8.0f} req/s (one request at a time)")
-            print(
-                f"  batch through lc-proxy: {batch_rate:8.0f} req/s ({status}), "
-                f"lc-proxy CPU {cpu_us:.0f} us/request"
-            )
-            print(
-                f"  ratio to direct: {batch_rate / direct:.2f} (target >= 0.8); "
-                f"to the same requests through lc-proxy: {batch_rate / via_proxy:.2f}"
-            )
+        nats_url = nats_server.url
+        up_port = free_port()
+        upstream_pid = children.start(
+            "upstream",
+            [sys.executable, str(HERE), "--serve-upstream", str(up_port),
+             "--latency-ms", str(args.latency_ms)],
+            1,
+        )  # fmt: skip
+        upstream = f"http://127.0.0.1:{up_port}"
+        await wait_http(f"{upstream}/health")
+        await publish_route(nats_url, upstream)
+        port = free_port()
+        # With --profile, lc-proxy runs under cProfile and writes its profile on exit.
+        profiled = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+        proxy_pid = children.start(
+            "lc-proxy",
+            [sys.executable, *profiled, "-m", "lc_proxy.main"],
+            args.proxy_cpu or 0,
+            env={
+                "LC_NATS_URL": nats_url,
+                "LC_PROXY_PORT": str(port),
+                "LC_PROXY_REPLICA_NAME": "bench-batch",
+                "LC_PROXY_BATCH_PER_REPLICA": str(args.concurrency),
+                "LC_PROXY_ACCESS_LOG": "false",
+                "LC_PROXY_LOG_LEVEL": "warning",
+            },
+        )
+        if args.proxy_cpu is None:
+            # Placed like the plain client it is compared with: on any CPU, not confined to
+            # one the rest of the machine also uses.
+            os.sched_setaffinity(proxy_pid, range(os.cpu_count() or 1))
+        assert nats_server._proc is not None
+        meter = CpuMeter(
+            {
+                "upstream": upstream_pid,
+                "lc-proxy": proxy_pid,
+                "nats-server": nats_server._proc.pid,
+                "client": os.getpid(),
+            }
+        )
+        proxy = f"http://127.0.0.1:{port}"
+        await wait_routable(proxy)
+        client = openai.AsyncOpenAI(base_url=f"{proxy}/v1", api_key="bench", max_retries=2)
+        print(
+            f"# batch benchmark — {args.requests} requests, concurrency {args.concurrency}, "
+            f"upstream latency {args.latency_ms:g} ms, {os.cpu_count()} CPUs, "
+            f"lc-proxy on {'any CPU' if args.proxy_cpu is None else f'CPU {args.proxy_cpu}'}, "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+        direct_url = f"{upstream}/v1/chat/completions"
+        await direct_rate(direct_url, 500, args.concurrency)
+        meter.start()
+        direct = await direct_rate(direct_url, args.requests, args.concurrency)
+        direct_cpu = meter.per_request(args.requests)
+        await direct_rate(f"{proxy}/v1/chat/completions", 500, args.concurrency)
+        via_proxy = await direct_rate(
+            f"{proxy}/v1/chat/completions", args.requests, args.concurrency
+        )
+        started = time.perf_counter()
+        batch_id = await start_batch(client, args.requests, "t")
+        upload_s = time.perf_counter() - started
+        created = time.perf_counter()
+        meter.start()
+        status = await wait_batch(client, batch_id, timeout=600.0)
+        batch_rate = args.requests / (time.perf_counter() - created)
+        batch_cpu = meter.per_request(args.requests)
+        # The machine is shared: the baseline is measured again after the batch and
+        # the better of the two kept, so a disturbed baseline cannot flatter the ratio.
+        direct = max(direct, await direct_rate(direct_url, args.requests, args.concurrency))
+        print(f"\nthroughput (upload of the file took {upload_s:.2f} s, not counted)")
+        print(f"  plain client, direct:   {direct:8.0f} req/s")
+        print(f"  plain client, lc-proxy: {via_proxy:8.0f} req/s (one request at a time)")
+        print(f"  batch through lc-proxy: {batch_rate:8.0f} req/s ({status})")
+        print(
+            f"  ratio to direct: {batch_rate / direct:.2f} (target >= 0.8); "
+            f"to the same requests through lc-proxy: {batch_rate / via_proxy:.2f}"
+        )
+        print(f"  CPU, direct: {cpu_row(direct_cpu)}")
+        print(f"  CPU, batch:  {cpu_row(batch_cpu)}")
 
-            url = f"{proxy}/v1/chat/completions"
-            await interactive(url, args.interactive_rps, 1.0)  # warm-up
-            alone = await interactive(url, args.interactive_rps, args.interactive_s)
-            batch_id = await start_batch(client, args.requests, "i")
-            await asyncio.sleep(1.0)  # the batch is up to speed before measuring
-            beside = await interactive(url, args.interactive_rps, args.interactive_s)
-            still = (await client.batches.retrieve(batch_id)).status
-            if still == "in_progress":
-                await client.batches.cancel(batch_id)
-            a50, a99 = pct(alone, 0.5), pct(alone, 0.99)
-            b50, b99 = pct(beside, 0.5), pct(beside, 0.99)
-            print(
-                f"\ninteractive latency at {args.interactive_rps:g} req/s for "
-                f"{args.interactive_s:g} s ({len(alone)} requests each)"
-            )
-            print(f"  alone:              p50 {a50:7.2f} ms  p99 {a99:7.2f} ms")
-            print(f"  beside the batch:   p50 {b50:7.2f} ms  p99 {b99:7.2f} ms  (batch {still})")
-            print(f"  ratio: p50 {b50 / a50:.2f}, p99 {b99 / a99:.2f} (target <= 1.25)")
-            await client.close()
+        url = f"{proxy}/v1/chat/completions"
+        await interactive(url, args.interactive_rps, 1.0)  # warm-up
+        alone = await interactive(url, args.interactive_rps, args.interactive_s)
+        batch_id = await start_batch(client, args.requests, "i")
+        await asyncio.sleep(1.0)  # the batch is up to speed before measuring
+        beside = await interactive(url, args.interactive_rps, args.interactive_s)
+        still = (await client.batches.retrieve(batch_id)).status
+        if still == "in_progress":
+            await client.batches.cancel(batch_id)
+        a50, a99 = pct(alone, 0.5), pct(alone, 0.99)
+        b50, b99 = pct(beside, 0.5), pct(beside, 0.99)
+        print(
+            f"\ninteractive latency at {args.interactive_rps:g} req/s for "
+            f"{args.interactive_s:g} s ({len(alone)} requests each)"
+        )
+        print(f"  alone:              p50 {a50:7.2f} ms  p99 {a99:7.2f} ms")
+        print(f"  beside the batch:   p50 {b50:7.2f} ms  p99 {b99:7.2f} ms  (batch {still})")
+        print(f"  ratio: p50 {b50 / a50:.2f}, p99 {b99 / a99:.2f} (target <= 1.25)")
+        await client.close()
+        if not args.skip_stores:
             kv_rate, queue_rate = await progress_stores(nats_url, args.requests, args.concurrency)
             print(f"\nrecording {args.requests} line results at concurrency {args.concurrency}")
             print(f"  KV create per line (the dispatcher's): {kv_rate:8.0f} lines/s")
             print(f"  work queue, publish + pull + ack:      {queue_rate:8.0f} lines/s")
     finally:
+        if args.profile:
+            # uvicorn ends by raising SIGTERM again, which would kill the process before
+            # cProfile writes; after SIGINT it raises KeyboardInterrupt, which lets it write.
+            for proc in children.procs:
+                if proc.pid == proxy_pid and proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(30)
         children.stop_all()
+        nats_server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -306,6 +354,17 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--interactive-rps", type=float, default=20.0)
     parser.add_argument("--interactive-s", type=float, default=10.0)
+    parser.add_argument(
+        "--proxy-cpu",
+        type=int,
+        help="pin lc-proxy to this CPU (by default it runs on any, like the plain client)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="run lc-proxy under cProfile, writing its profile here"
+    )
+    parser.add_argument(
+        "--skip-stores", action="store_true", help="leave out the KV vs work-queue comparison"
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:

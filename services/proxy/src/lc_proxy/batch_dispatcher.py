@@ -31,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, Final
+from typing import IO, Final
 
 from lc_contracts.specs import ENDPOINT_PATHS
 from lc_proxy import batch_records as records
@@ -85,6 +86,14 @@ class _Running:
     record: BatchRecord
     revision: int
     lease: Lease
+    lines: IO[bytes] = field(default_factory=spool)
+    """The file line of every result known here: those found when the batch was taken
+    and those this replica recorded, so the files are written without reading every
+    result back."""
+    placed: dict[int, Placed] = field(default_factory=dict)
+    """Where each of those lines sits in `lines`, by line index."""
+    elsewhere: set[int] = field(default_factory=set)
+    """Lines whose result another writer recorded first (read back when finishing)."""
     requests: list[BatchRequest] = field(default_factory=list)
     pending: deque[int] = field(default_factory=deque)
     in_flight: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -94,20 +103,6 @@ class _Running:
     completion_tokens: int = 0
     stopping: bool = False
     saved: tuple[int, int] = (0, 0)
-
-
-class _Captured:
-    """An ASGI `send` that keeps the answer instead of writing it to a socket."""
-
-    def __init__(self) -> None:
-        self.status = 0
-        self.body = bytearray()
-
-    async def __call__(self, message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        else:
-            self.body += message.get("body", b"")
 
 
 class BatchDispatcher:
@@ -251,13 +246,10 @@ class BatchDispatcher:
             # result is written.
             holding = False
             self._free_slot(request.model)
-            if await self.storage.record_result(batch_id, request.index, result):
-                if result.succeeded:
-                    run.completed += 1
-                else:
-                    run.failed += 1
-                run.prompt_tokens += result.prompt_tokens
-                run.completion_tokens += result.completion_tokens
+            if not await self.storage.record_result(batch_id, request.index, result):
+                run.elsewhere.add(request.index)
+            else:
+                _keep(run, request.index, result)
                 # Counted here, once per line: a line sent again after a crash whose
                 # first answer was kept is not counted twice.
                 self.metrics.finished(
@@ -291,24 +283,21 @@ class BatchDispatcher:
         self, batch_id: str, request: BatchRequest, path: str
     ) -> tuple[LineResult, Exchange]:
         request_id = f"{batch_id}-{request.index}"
-        exchange = Exchange(request_id=request_id, started=time.perf_counter())
+        headers = [
+            ("content-type", "application/json"),
+            ("x-request-id", request_id),
+            ("accept-encoding", "identity"),
+        ]
         for attempt in range(ATTEMPTS):
             exchange = Exchange(request_id=request_id, started=time.perf_counter())
             exchange.model = request.model
-            captured = _Captured()
             try:
-                await self.forwarder.forward(
+                body = await self.forwarder.call(
                     exchange,
                     endpoint=_ENDPOINTS[path],
                     path=path,
-                    headers=[
-                        ("content-type", "application/json"),
-                        ("x-request-id", request_id),
-                        ("accept-encoding", "identity"),
-                    ],
+                    headers=headers,
                     body=request.body,
-                    read_usage_from_stream=False,
-                    send=captured,
                 )
             except ProxyError as error:
                 exchange.status = error.status
@@ -316,10 +305,7 @@ class BatchDispatcher:
                     await asyncio.sleep(RETRY_AFTER_S[min(attempt, len(RETRY_AFTER_S) - 1)])
                     continue
                 return answered(request.custom_id, error.status, request_id, error.body()), exchange
-            return (
-                answered(request.custom_id, captured.status, request_id, bytes(captured.body)),
-                exchange,
-            )
+            return answered(request.custom_id, exchange.status, request_id, body), exchange
         raise AssertionError("unreachable")
 
     # -- taking batches ---------------------------------------------------------------
@@ -339,7 +325,7 @@ class BatchDispatcher:
                 continue
             found = await self.storage.batch(batch_id)
             if found is None or found[0].ended:
-                await self.storage.batch_ended(batch_id)
+                await self._ended(batch_id)
                 await self.storage.drop_lease(batch_id)
                 continue
             record, revision = found
@@ -349,6 +335,7 @@ class BatchDispatcher:
                 keep = await self._load(run)
             except Exception:
                 # Not half-taken: another scan (here or elsewhere) starts it again.
+                run.lines.close()
                 await self.storage.drop_lease(batch_id)
                 raise
             if keep:
@@ -380,8 +367,10 @@ class BatchDispatcher:
             run.requests = parsed
             if record.status == "validating":
                 await self._transition(run, records.started(record, self._now(), len(parsed)))
-        answered = await self._tally(run)
-        run.pending = deque(r.index for r in run.requests if r.index not in answered)
+        # What earlier holders recorded is kept here too, so that finishing needs none of
+        # it read again.
+        await self._tally(run, into=run.lines, placed=run.placed)
+        run.pending = deque(r.index for r in run.requests if r.index not in run.placed)
         return True
 
     async def _input(self, record: BatchRecord) -> bytes | None:
@@ -399,25 +388,18 @@ class BatchDispatcher:
 
         return can_route
 
-    async def _tally(self, run: _Running, into: IO[bytes] | None = None) -> dict[int, Placed]:
-        """Count the batch's results; with `into`, also copy their lines there, noting
-        where each one went (so the files can be written in input order from disk)."""
+    async def _tally(self, run: _Running, into: IO[bytes], placed: dict[int, Placed]) -> None:
+        """Count every result the batch has (read from storage) and copy its line to
+        `into`, noting in `placed` where each one went (so the files can be written in
+        input order from disk)."""
         run.completed = run.failed = run.prompt_tokens = run.completion_tokens = 0
-        placed: dict[int, Placed] = {}
+        placed.clear()
         async for index, result in self.storage.results(run.record.id):
-            if result.succeeded:
-                run.completed += 1
-            else:
-                run.failed += 1
-            run.prompt_tokens += result.prompt_tokens
-            run.completion_tokens += result.completion_tokens
-            if into is None:
-                placed[index] = Placed(result.succeeded, 0, 0)
-            else:
-                line = file_line(result)
-                placed[index] = Placed(result.succeeded, into.tell(), len(line))
-                into.write(line)
-        return placed
+            _count(run, result)
+            line = file_line(result)
+            into.seek(0, io.SEEK_END)
+            placed[index] = Placed(result.succeeded, into.tell(), len(line))
+            into.write(line)
 
     # -- watching a batch -------------------------------------------------------------
 
@@ -482,22 +464,28 @@ class BatchDispatcher:
             parsed = parse_input(data or b"", record.endpoint, lambda _: True)
             run.requests = parsed if isinstance(parsed, list) else []
         if record.status == "expired":
-            answered = await self._tally(run)
             for request in run.requests:
-                if request.index not in answered:
+                if request.index not in run.placed:
                     result = not_answered(
                         request.custom_id,
                         "batch_expired",
                         "This request could not be executed before the completion window expired.",
                     )
                     await self.storage.record_result(record.id, request.index, result)
-        lines = spool()
-        try:
-            placed = await self._tally(run, into=lines)
-            output_id = await self._write_file(record, "output", lines, placed, succeeded=True)
-            error_id = await self._write_file(record, "error", lines, placed, succeeded=False)
-        finally:
-            lines.close()
+        if not self._all_known(run):
+            # A cancel or an expiry stopped requests whose results may have been recorded
+            # after all, or the batch was taken over while finalizing: every result is
+            # read back from storage, the only place that has them all.
+            run.lines.close()
+            run.lines = spool()
+            await self._tally(run, into=run.lines, placed=run.placed)
+        else:
+            for index in sorted(run.elsewhere - run.placed.keys()):
+                found = await self.storage.result(record.id, index)
+                if found is not None:
+                    _keep(run, index, found)
+        output_id = await self._write_file(record, "output", run.lines, run.placed, succeeded=True)
+        error_id = await self._write_file(record, "error", run.lines, run.placed, succeeded=False)
         total = record.request_counts.total or len(run.requests)
         done = records.ended(
             record,
@@ -510,6 +498,16 @@ class BatchDispatcher:
         )
         await self._transition(run, done)
         await self._release(run)
+
+    @staticmethod
+    def _all_known(run: _Running) -> bool:
+        """Whether every line's result is here or known to be recorded by another writer:
+        a batch whose every request was answered while this replica held it."""
+        return (
+            run.record.status == "finalizing"
+            and bool(run.requests)
+            and len(run.placed.keys() | run.elsewhere) == len(run.requests)
+        )
 
     async def _write_file(
         self,
@@ -553,9 +551,17 @@ class BatchDispatcher:
 
     async def _release(self, run: _Running) -> None:
         self.running.pop(run.record.id, None)
+        run.lines.close()
         if run.record.ended:
-            await self.storage.batch_ended(run.record.id)
+            await self._ended(run.record.id)
         await self.storage.drop_lease(run.record.id)
+
+    async def _ended(self, batch_id: str) -> None:
+        """The batch ended and its files are written: its per-line results are no longer
+        needed. Forgotten before the batch stops being active, so a replica that stops
+        in between leaves the batch for the next scan to clean up."""
+        await self.storage.forget_results(batch_id)
+        await self.storage.batch_ended(batch_id)
 
     def _abandon(self, run: _Running) -> None:
         run.stopping = True
@@ -563,6 +569,7 @@ class BatchDispatcher:
         for task in run.in_flight.values():
             task.cancel()
         self.running.pop(run.record.id, None)
+        run.lines.close()
 
     def _now(self) -> int:
         return int(self.clock())
@@ -570,3 +577,21 @@ class BatchDispatcher:
 
 def _needs_work(batch: BatchRecord) -> bool:
     return not batch.ended
+
+
+def _count(run: _Running, result: LineResult) -> None:
+    if result.succeeded:
+        run.completed += 1
+    else:
+        run.failed += 1
+    run.prompt_tokens += result.prompt_tokens
+    run.completion_tokens += result.completion_tokens
+
+
+def _keep(run: _Running, index: int, result: LineResult) -> None:
+    """Count a result and append its file line to the batch's local copy."""
+    _count(run, result)
+    line = file_line(result)
+    run.lines.seek(0, io.SEEK_END)
+    run.placed[index] = Placed(result.succeeded, run.lines.tell(), len(line))
+    run.lines.write(line)

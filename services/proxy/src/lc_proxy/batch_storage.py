@@ -14,7 +14,8 @@ Who calls it: the Files/Batch HTTP handlers (`batch_api`) and the dispatcher
   send the same line (a lease lost mid-request), one result stays and the request is
   counted once. A dispatcher that takes a batch over skips every line with a result, so
   nothing completed is sent again, and sends the others (those in flight when a replica
-  died among them).
+  died among them). Once the batch ended and its files are written, its results are
+  purged (`forget_results`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 import orjson
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, JetStreamManager
 from nats.js.api import KeyValueConfig, ObjectStoreConfig, StorageType
 from nats.js.errors import (
     BucketNotFoundError,
@@ -66,10 +67,17 @@ def spool() -> IO[bytes]:
 
 
 class BatchStorage:
-    def __init__(self, files: ObjectStore, records: KeyValue, results: KeyValue) -> None:
+    def __init__(
+        self,
+        files: ObjectStore,
+        records: KeyValue,
+        results: KeyValue,
+        manager: JetStreamManager,
+    ) -> None:
         self._files = files
         self._records = records
         self._results = results
+        self._manager = manager
 
     # -- files ------------------------------------------------------------------------
 
@@ -204,6 +212,21 @@ class BatchStorage:
             return False
         return True
 
+    async def result(self, batch_id: str, index: int) -> LineResult | None:
+        """The result of line `index`, if it has one."""
+        try:
+            entry = await self._results.get(f"{batch_id}.{index}")
+        except KeyNotFoundError:
+            return None
+        return LineResult.from_bytes(entry.value) if entry.value else None
+
+    async def forget_results(self, batch_id: str) -> None:
+        """Remove every result of an ended batch (its files hold them now), in one purge
+        of the bucket's stream rather than a delete per line."""
+        await self._manager.purge_stream(
+            f"KV_{RESULTS_BUCKET}", subject=f"$KV.{RESULTS_BUCKET}.{batch_id}.>"
+        )
+
     async def results(self, batch_id: str) -> AsyncIterator[tuple[int, LineResult]]:
         """Every result of the batch, one at a time, in the order they were written."""
         async for key, value in self._entries(self._results, f"{batch_id}.*"):
@@ -236,7 +259,7 @@ async def open_batch_storage(js: JetStreamContext, *, replicas: int = 1) -> Batc
     files = await _object_store(js, replicas)
     records = await _kv(js, RECORDS_BUCKET, "Files and batches of the Batch API.", replicas)
     results = await _kv(js, RESULTS_BUCKET, "Per-request results of batches.", replicas)
-    return BatchStorage(files, records, results)
+    return BatchStorage(files, records, results, js)
 
 
 async def _kv(js: JetStreamContext, bucket: str, description: str, replicas: int) -> KeyValue:

@@ -1,7 +1,9 @@
 """Send one routed request to a replica and relay its answer to the ASGI client.
 
 Who calls it: the ASGI app (`app.ProxyApp`) for every POST that names a model, after the
-body was read and inspected. It owns the resilience rules of a single call:
+body was read and inspected (`forward`); the batch dispatcher for each batch line, whose
+answer is read whole and relayed to nobody (`call`). It owns the resilience rules of a
+single call:
 
 - least-outstanding routing through `routing.route`, counting the call as outstanding
   until its answer was relayed or abandoned;
@@ -111,6 +113,34 @@ class Forwarder:
             self.table.release(replica)
             await response.close(reusable=completed)
 
+    async def call(
+        self,
+        exchange: Exchange,
+        *,
+        endpoint: Endpoint,
+        path: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> bytes:
+        """Send one request and read its whole answer, leaving the status in
+        `exchange.status`: the batch dispatcher's calls, which nobody streams or relays.
+        Same routing, connect retries and ejection as `forward`, without the ASGI
+        messages, the response headers or a second parse for usage."""
+        response, replica = await self._connect(exchange, endpoint, path, headers, body)
+        completed = False
+        try:
+            exchange.status = response.status
+            if response.status >= 500:
+                self._failed(exchange.model, replica)
+            else:
+                self.table.record_success(replica)
+            payload = await self._read(exchange, replica, response)
+            completed = True
+            return payload
+        finally:
+            self.table.release(replica)
+            await response.close(reusable=completed)
+
     async def _connect(
         self,
         exchange: Exchange,
@@ -168,14 +198,7 @@ class Forwarder:
         headers: list[tuple[bytes, bytes]],
         send: Send,
     ) -> bool:
-        try:
-            payload = await response.read()
-        except UpstreamTimeout:
-            self._failed(exchange.model, replica)
-            raise openai_errors.upstream_timeout(exchange.model, self.read_timeout_s) from None
-        except UpstreamBroken as exc:
-            self._failed(exchange.model, replica)
-            raise openai_errors.upstream_unavailable(exchange.model, str(exc)) from None
+        payload = await self._read(exchange, replica, response)
         if response.status == 200 and b'"usage"' in payload:
             self._count_usage_json(exchange, payload)
         headers.append((b"content-length", str(len(payload)).encode()))
@@ -183,6 +206,18 @@ class Forwarder:
         exchange.response_done = True
         await send({"type": "http.response.body", "body": payload})
         return True
+
+    async def _read(
+        self, exchange: Exchange, replica: ReplicaState, response: UpstreamResponse
+    ) -> bytes:
+        try:
+            return await response.read()
+        except UpstreamTimeout:
+            self._failed(exchange.model, replica)
+            raise openai_errors.upstream_timeout(exchange.model, self.read_timeout_s) from None
+        except UpstreamBroken as exc:
+            self._failed(exchange.model, replica)
+            raise openai_errors.upstream_unavailable(exchange.model, str(exc)) from None
 
     async def _relay_stream(
         self,

@@ -28,6 +28,7 @@ from lc_proxy.batch_api import BatchApi
 from lc_proxy.batch_dispatcher import BatchDispatcher
 from lc_proxy.batch_events import BatchEvents
 from lc_proxy.batch_storage import open_batch_storage
+from lc_proxy.batch_upstream import BatchUpstreamClient
 from lc_proxy.forwarding import Forwarder
 from lc_proxy.metrics import RequestMetrics
 from lc_proxy.routing import RoutingTable
@@ -70,6 +71,12 @@ async def running(proxy: P) -> AsyncIterator[P]:
         read_timeout_s=settings.proxy_read_timeout_s,
         max_connections=settings.proxy_upstream_max_connections,
     )
+    # Batch lines are answers read whole: their own leaner client (`batch_upstream`).
+    batch_client = BatchUpstreamClient(
+        connect_timeout_s=settings.proxy_connect_timeout_s,
+        read_timeout_s=settings.proxy_read_timeout_s,
+        fallback=client,
+    )
     tasks: list[asyncio.Task[None]] = []
     nc: NatsClient | None = None
     try:
@@ -93,7 +100,12 @@ async def running(proxy: P) -> AsyncIterator[P]:
         events = BatchEvents(EventStore(js))
         dispatcher = BatchDispatcher(
             storage=storage,
-            forwarder=forwarder,
+            forwarder=Forwarder(
+                table=proxy.table,
+                client=batch_client,
+                metrics=proxy.metrics,
+                read_timeout_s=settings.proxy_read_timeout_s,
+            ),
             table=proxy.table,
             metrics=proxy.metrics,
             events=events,
@@ -158,6 +170,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
                 await nc.drain()
         proxy.attach_batches(None)
         proxy.detach()
+        await batch_client.aclose()
         await client.aclose()
         if settings.proxy_gc_freeze:
             gc.unfreeze()
