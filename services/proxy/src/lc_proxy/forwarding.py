@@ -21,8 +21,9 @@ a stream when the client asked for `stream_options.include_usage`).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,13 @@ class Exchange:
 
 
 @dataclass
+class _Answer:
+    response: UpstreamResponse
+    replica: ReplicaState
+    completed: bool = False
+
+
+@dataclass
 class Forwarder:
     table: RoutingTable
     client: UpstreamClient
@@ -94,24 +102,17 @@ class Forwarder:
         read_usage_from_stream: bool,
         send: Send,
     ) -> None:
-        response, replica = await self._connect(exchange, endpoint, path, headers, body)
-        completed = False
-        try:
-            exchange.status = response.status
-            if response.status >= 500:
-                self._failed(exchange.model, replica)
-            else:
-                self.table.record_success(replica)
+        async with self._answer(exchange, endpoint, path, headers, body) as answer:
+            response, replica = answer.response, answer.replica
             out_headers = response.headers + exchange.extra_headers
             if response.content_type.startswith("text/event-stream"):
-                completed = await self._relay_stream(
+                answer.completed = await self._relay_stream(
                     exchange, replica, response, out_headers, read_usage_from_stream, send
                 )
             else:
-                completed = await self._relay_body(exchange, replica, response, out_headers, send)
-        finally:
-            self.table.release(replica)
-            await response.close(reusable=completed)
+                answer.completed = await self._relay_body(
+                    exchange, replica, response, out_headers, send
+                )
 
     async def call(
         self,
@@ -126,20 +127,35 @@ class Forwarder:
         `exchange.status`: the batch dispatcher's calls, which nobody streams or relays.
         Same routing, connect retries and ejection as `forward`, without the ASGI
         messages, the response headers or a second parse for usage."""
+        async with self._answer(exchange, endpoint, path, headers, body) as answer:
+            payload = await self._read(exchange, answer.replica, answer.response)
+            answer.completed = True
+            return payload
+
+    @contextlib.asynccontextmanager
+    async def _answer(
+        self,
+        exchange: Exchange,
+        endpoint: Endpoint | None,
+        path: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> AsyncIterator[_Answer]:
+        """A replica's answer to the request, its status noted (5xx counts against the
+        replica); on leaving, the replica's slot is released and the connection kept for
+        reuse only if the caller read the answer whole (`completed`)."""
         response, replica = await self._connect(exchange, endpoint, path, headers, body)
-        completed = False
+        answer = _Answer(response, replica)
         try:
             exchange.status = response.status
             if response.status >= 500:
                 self._failed(exchange.model, replica)
             else:
                 self.table.record_success(replica)
-            payload = await self._read(exchange, replica, response)
-            completed = True
-            return payload
+            yield answer
         finally:
             self.table.release(replica)
-            await response.close(reusable=completed)
+            await response.close(reusable=answer.completed)
 
     async def _connect(
         self,
