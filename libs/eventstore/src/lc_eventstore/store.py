@@ -169,7 +169,7 @@ class EventStore:
                 return await self._js.publish(subject, data, stream=self.stream, headers=headers)
             except NoStreamResponseError:
                 if time.monotonic() >= deadline:
-                    raise
+                    raise EventStoreUnavailable(f"no stream answered for {subject}") from None
             await asyncio.sleep(LEADER_POLL_S)
 
     async def _settle(self, subject: str, event_id: str, expected: int | None) -> int | None:
