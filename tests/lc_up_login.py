@@ -7,8 +7,6 @@ Callers: `tests/test_lc_up_login.py` (one process), `tests/ha/test_lc_up_login_h
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 
 import httpx
@@ -19,20 +17,6 @@ ADMIN = ("admin", "correct horse battery staple")
 PROXY_KEY = "lc-" + "k" * 40
 FLEET = "/api/v1/fleet"
 FLEET_LOADED_S = 60.0
-
-
-def other_address() -> str | None:
-    """An address of this machine that is not loopback (the one it would send from), if any."""
-    for target in ("192.0.2.1", "10.255.255.255", "8.8.8.8"):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.connect((target, 9))  # UDP: nothing is sent
-            except OSError:
-                continue
-            address = str(probe.getsockname()[0])
-        if not ipaddress.ip_address(address).is_loopback and address != "0.0.0.0":
-            return address
-    return None
 
 
 def bind_off_loopback(stack: Stack) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .lc_up_login import assert_every_client_needs_the_login, bind_off_loopback, other_address
+from lc_testing.addresses import other_address
+
+from .lc_up_login import assert_every_client_needs_the_login, bind_off_loopback
 from .stack_process import Stack
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lc_up_login import assert_every_client_needs_the_login, bind_off_loopback, other_address
+from lc_testing.addresses import other_address
+from tests.lc_up_login import assert_every_client_needs_the_login, bind_off_loopback
 from tests.stack_process import Stack
 
 pytestmark = [pytest.mark.ha, pytest.mark.timeout(600)]

@@ -14,8 +14,6 @@ With the value false, loopback asks for the login too.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pytest
 
 from lc_embedded import EmbeddedNatsCluster
 from lc_testing import wait_until
+from lc_testing.addresses import other_address
 
 from .chart_render import DOCS_INSTALL_FLAGS, NAMESPACE, Rendered, render_flags
 from .rendered_programs import free_port, started
@@ -43,20 +42,6 @@ MESH_OPT_OUTS = {
     "openservicemesh.io/sidecar-injection": "disabled",
 }
 THE_DOCS_CURL = "  curl http://localhost:8080/api/v1/fleet | jq '.gpus | length'"
-
-
-def other_address() -> str | None:
-    """An address of this machine that is not loopback (the one it would send from), if any."""
-    for target in ("192.0.2.1", "10.255.255.255", "8.8.8.8"):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.connect((target, 9))  # UDP: nothing is sent
-            except OSError:
-                continue
-            address = str(probe.getsockname()[0])
-        if not ipaddress.ip_address(address).is_loopback and address != "0.0.0.0":
-            return address
-    return None
 
 
 # ---- the render: the setting, the mesh opt-outs and NOTES.txt follow the value ----------
