@@ -5,27 +5,17 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from pydantic import ValidationError
 
 from lc_api.api.socket_peer import served_app
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
 from lc_runtime.logs import configure_logging
+from lc_runtime.settings_loading import load_settings
 
 # Longer than any client's or load balancer's idle timeout (httpx 5 s, cloud LBs 60 s):
 # with uvicorn's default of 5 s a client could send a request on a connection in the
 # very moment the server closed it, and see the connection dropped (httpx.ReadError).
 KEEP_ALIVE_S = 75
-
-
-def load_settings(overrides: dict[str, object]) -> ApiSettings:
-    try:
-        return ApiSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise SystemExit(f"lcd: bad configuration: {problems}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["bind_host"] = args.host
     if args.port:
         overrides["bind_port"] = args.port
-    settings = load_settings(overrides)
+    settings = load_settings(ApiSettings, "lcd", **overrides)
     configure_logging(args.log_level)
     uvicorn.run(
         # X-Forwarded-For from LC_TRUSTED_PROXIES is believed inside `served_app`, after

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Final
 
 from nats.js import JetStreamContext
-from pydantic import ValidationError
 
 from lc_domain_verifier.dns_lookup import DnsChallengeResolver, ResolverConfigError
 from lc_domain_verifier.domain.snapshot import FORMAT
@@ -28,6 +27,7 @@ from lc_runtime.kube_lease import run_elected
 from lc_runtime.leadership import LeaderElector
 from lc_runtime.logs import configure_logging
 from lc_runtime.probes import Probes
+from lc_runtime.settings_loading import load_settings
 
 log = logging.getLogger("lc_domain_verifier")
 
@@ -158,12 +158,7 @@ async def run_with_snapshots(worker: VerificationWorker, writer: SnapshotWriter 
 def main() -> None:
     """Console script `lc-domain-verifier`."""
     configure_logging()
-    try:
-        settings = VerifierSettings()
-        settings.policy()
-    except (ValidationError, ValueError) as exc:
-        print(f"lc-domain-verifier: invalid configuration: {_one_line(exc)}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = load_settings(VerifierSettings, "lc-domain-verifier")
     try:
         asyncio.run(run(settings))
     except ResolverConfigError as exc:
@@ -171,12 +166,3 @@ def main() -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         pass
-
-
-def _one_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"LC_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-    return str(exc)

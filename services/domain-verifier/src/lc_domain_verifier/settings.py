@@ -156,9 +156,10 @@ class VerifierSettings(LeaderElectionSettings):
         return normalise_fqdn(value)
 
     @model_validator(mode="after")
-    def _consistent_backoff(self) -> VerifierSettings:
+    def _consistent(self) -> VerifierSettings:
         if self.domain_recheck_max_s < self.domain_recheck_initial_s:
             raise ValueError("LC_DOMAIN_RECHECK_MAX_S must be at least LC_DOMAIN_RECHECK_INITIAL_S")
+        self.policy()  # its own rules, checked at start rather than at the first use
         return self
 
     def snapshot_policy(self) -> SnapshotPolicy:

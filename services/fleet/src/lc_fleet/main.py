@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import Callable
 from typing import Final
 
 import nats
 from kubernetes_asyncio.client import CustomObjectsApi
-from pydantic import ValidationError
 
 from lc_eventstore import provision_streams
 from lc_eventstore.connection import server_urls
@@ -26,6 +24,7 @@ from lc_runtime.kube_lease import run_elected
 from lc_runtime.leadership import LeaderElector
 from lc_runtime.logs import configure_logging
 from lc_runtime.probes import Probes
+from lc_runtime.settings_loading import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +92,6 @@ async def run(
 
 def main() -> None:
     configure_logging()
-    try:
-        settings = FleetSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        print(f"lc-fleet: invalid configuration: {where}: {first['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = load_settings(FleetSettings, "lc-fleet")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))

@@ -10,11 +10,11 @@ import logging
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from lc_proxy.app import create_app
 from lc_proxy.settings import ProxySettings
 from lc_runtime.logs import configure_logging
+from lc_runtime.settings_loading import load_settings
 
 
 def configure_proxy_logging(settings: ProxySettings) -> None:
@@ -24,12 +24,7 @@ def configure_proxy_logging(settings: ProxySettings) -> None:
 
 
 def main() -> None:
-    try:
-        settings = ProxySettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        sys.exit(f"lc-proxy: invalid setting LC_{where.upper()}: {first['msg']}")
+    settings = load_settings(ProxySettings, "lc-proxy")
     configure_proxy_logging(settings)
     uvicorn.run(
         create_app(settings),

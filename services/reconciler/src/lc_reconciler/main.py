@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
-
-from pydantic import ValidationError
 
 from lc_reconciler.runtime import run
 from lc_reconciler.settings import ReconcilerSettings
 from lc_runtime.logs import configure_logging
+from lc_runtime.settings_loading import load_settings
 
 
 def main() -> None:
     configure_logging()
-    try:
-        settings = ReconcilerSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "_".join(str(p) for p in first["loc"]).upper()
-        sys.exit(f"lc-reconciler: bad configuration LC_{field}: {first['msg']}")
+    settings = load_settings(ReconcilerSettings, "lc-reconciler")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 
 import nats
-from pydantic import ValidationError
 
 from lc_eventstore import provision_streams
 from lc_eventstore.connection import server_urls
 from lc_runtime.logs import configure_logging
 from lc_runtime.probes import Probes
+from lc_runtime.settings_loading import load_settings
 from lc_webhooks.delivery_log import DeliveryLog, make_engine
 from lc_webhooks.settings import WebhookSettings
 from lc_webhooks.worker import WebhookWorker, http_client
@@ -62,13 +61,7 @@ async def run(settings: WebhookSettings, probes: Probes | None = None) -> None:
 
 def main() -> None:
     configure_logging()
-    try:
-        settings = WebhookSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        print(f"lc-webhooks: invalid configuration: {where}: {first['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = load_settings(WebhookSettings, "lc-webhooks")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
 
