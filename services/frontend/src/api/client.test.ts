@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiClient } from "./client";
-import { ApiError, describeError, fieldPath } from "./problem";
+import { ApiError, describeError, fieldPath, formErrorsOf } from "./problem";
 import { fakeFetch, problem } from "../test/fakes";
 
 describe("ApiClient", () => {
@@ -65,6 +65,16 @@ describe("ApiClient", () => {
       "": "tier 'inference' needs kind.model",
     });
     expect(describeError(e)).toContain("tier 'inference' needs kind.model");
+    const shown = formErrorsOf(e);
+    expect(shown.fields.name).toBe("must be 1 to 40 characters long");
+    expect(shown.form).toEqual(["tier 'inference' needs kind.model"]);
+  });
+
+  it("shows an error with no field above the form", () => {
+    expect(formErrorsOf(new TypeError("Failed to fetch"))).toEqual({
+      fields: {},
+      form: ["Cannot reach the API. Is the stack running?"],
+    });
   });
 
   it("reports a 401 outside /auth to onUnauthorized", async () => {

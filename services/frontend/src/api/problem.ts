@@ -121,3 +121,15 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * What a form shows for a failed submit: messages beside their fields, and the rest
+ * (a rule across fields, an unreachable API) above the form.
+ */
+export function formErrorsOf(err: unknown): { fields: Record<string, string>; form: string[] } {
+  if (err instanceof ApiError && err.problem.errors.length > 0) {
+    const fields = err.fieldErrors;
+    return { fields, form: fields[""] ? [fields[""]] : [] };
+  }
+  return { fields: {}, form: [describeError(err)] };
+}

@@ -1,8 +1,7 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { useApi } from "../../api/context";
-import { ApiError } from "../../api/problem";
-import { describeError } from "../../api/problem";
+import { formErrorsOf } from "../../api/problem";
 import { FormErrors, TextField } from "../../components/Field";
 import { slugify } from "../../lib/health";
 import { validateProject } from "../../validation/specs";
@@ -29,12 +28,9 @@ export function CreateProjectForm({ onCreated, onCancel }: { onCreated: () => vo
       await api.createProject(body);
       onCreated();
     } catch (err) {
-      if (err instanceof ApiError && err.problem.errors.length > 0) {
-        setErrors(err.fieldErrors);
-        setFormError(err.fieldErrors[""] ? [err.fieldErrors[""]] : []);
-      } else {
-        setFormError([describeError(err)]);
-      }
+      const found = formErrorsOf(err);
+      setErrors(found.fields);
+      setFormError(found.form);
     } finally {
       setBusy(false);
     }

@@ -6,7 +6,7 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { useApi, useRefetchOn } from "../../api/context";
-import { ApiError, describeError } from "../../api/problem";
+import { describeError, formErrorsOf } from "../../api/problem";
 import type { Secret } from "../../api/types";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { FormErrors, TextField } from "../../components/Field";
@@ -97,13 +97,6 @@ export function SecretsSection({ slug }: { slug: string }) {
   );
 }
 
-function fieldErrorsOf(err: unknown): { fields: Record<string, string>; form: string[] } {
-  if (err instanceof ApiError && err.problem.errors.length > 0) {
-    return { fields: err.fieldErrors, form: err.fieldErrors[""] ? [err.fieldErrors[""]] : [] };
-  }
-  return { fields: {}, form: [describeError(err)] };
-}
-
 function CreateSecretForm({ slug, onCreated }: { slug: string; onCreated: () => void }) {
   const api = useApi();
   const [name, setName] = useState("");
@@ -126,7 +119,7 @@ function CreateSecretForm({ slug, onCreated }: { slug: string; onCreated: () => 
       setName("");
       onCreated();
     } catch (err) {
-      const found = fieldErrorsOf(err);
+      const found = formErrorsOf(err);
       setErrors(found.fields);
       setFormError(found.form);
     } finally {

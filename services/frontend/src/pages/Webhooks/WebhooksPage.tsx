@@ -6,7 +6,7 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { useApi, useRefetchOn } from "../../api/context";
-import { ApiError, describeError } from "../../api/problem";
+import { describeError, formErrorsOf } from "../../api/problem";
 import type { Webhook, WebhookDelivery } from "../../api/types";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { FormErrors, TextField } from "../../components/Field";
@@ -240,11 +240,9 @@ function CreateWebhookForm({ onCreated }: { onCreated: (id: string, secret: stri
       setUrl("");
       onCreated(created.id, created.secret);
     } catch (err) {
-      if (err instanceof ApiError && err.problem.errors.length > 0) {
-        setErrors(err.fieldErrors);
-      } else {
-        setFormError([describeError(err)]);
-      }
+      const found = formErrorsOf(err);
+      setErrors(found.fields);
+      setFormError(found.form);
     } finally {
       setBusy(false);
     }
