@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lc_api.db.tables import audit_events
 from lc_api.domain.project_history import LoggedEvent
 from lc_api.domain.state_diff import Cause
-from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated
 
 # What decides a project's state up to a moment, in one pass over its events (see
@@ -55,10 +56,13 @@ _FIRST_SINCE = sa.text(
     """
 )
 
-_ENVELOPES = sa.text(
-    "SELECT seq, project_slug, envelope::text AS envelope FROM audit_events "
-    "WHERE seq = ANY(CAST(:seqs AS bigint[])) ORDER BY seq"
+# What a fold reads of each event: its envelope's type, version and data (as text, which
+# orjson reads several times faster than psycopg's json.loads of jsonb).
+_LOGGED = (
+    "SELECT seq, project_slug, type, (envelope->>'dataversion')::int AS dataversion, "
+    "(envelope->'data')::text AS data FROM audit_events"
 )
+_DECIDING = sa.text(f"{_LOGGED} WHERE seq = ANY(CAST(:seqs AS bigint[])) ORDER BY seq")
 
 
 @dataclass(frozen=True)
@@ -189,11 +193,10 @@ class AuditLog:
                     phased = again[row.subject][1]
                     if phased > row.first:
                         seqs.extend((row.first, phased))
-            rows = (await conn.execute(_ENVELOPES, {"seqs": sorted(set(seqs))})).all()
+            rows = (await conn.execute(_DECIDING, {"seqs": sorted(set(seqs))})).all()
         events: dict[str, list[LoggedEvent]] = {row.project_slug: [] for row in subjects}
         for row in rows:
-            envelope = Envelope.model_validate_json(row.envelope)
-            events[row.project_slug].append(LoggedEvent(row.seq, envelope, row.project_slug))
+            events[row.project_slug].append(_logged(row))
         return events
 
     async def causes(self, *, after: int, upto: int, project: str | None) -> list[Cause]:
@@ -223,16 +226,15 @@ class AuditLog:
         self, *, after: int = 0, upto: int, project: str | None = None
     ) -> list[LoggedEvent]:
         """The events with `after < seq <= upto`, of one project if named, in stream order."""
-        query = (
-            sa.select(audit_events.c.seq, audit_events.c.envelope, audit_events.c.project_slug)
-            .where(audit_events.c.seq > after, audit_events.c.seq <= upto)
-            .order_by(audit_events.c.seq)
-        )
+        where = "seq > :after AND seq <= :upto"
         if project is not None:
-            query = query.where(audit_events.c.project_slug == project)
+            where += " AND project_slug = :project"
+        query = sa.text(f"{_LOGGED} WHERE {where} ORDER BY seq")
+        params = {"after": after, "upto": upto, "project": project}
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            LoggedEvent(row.seq, Envelope.model_validate(row.envelope), row.project_slug)
-            for row in rows
-        ]
+            rows = (await conn.execute(query, params)).all()
+        return [_logged(row) for row in rows]
+
+
+def _logged(row: sa.Row[Any]) -> LoggedEvent:
+    return LoggedEvent(row.seq, row.type, row.dataversion, orjson.loads(row.data), row.project_slug)
