@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import singledispatch
-from typing import Any
+from typing import Any, Final
 
 from lc_api.domain.custom_domain import DomainStatus
 from lc_contracts.errors import ContractError
@@ -192,6 +192,12 @@ def _(event: DomainDeleted, state: Document | None) -> Document | None:
     if state is None:
         return None
     return _without(state, "domains", event.id)
+
+
+FOLDED_TYPES: Final = frozenset(
+    kind.TYPE for kind in evolve.registry if kind is not Payload and kind is not object
+)
+"""The event types that change a project's state (the others leave it as it was)."""
 
 
 def _with(state: Document, collection: str, key: str, value: Document) -> Document:
