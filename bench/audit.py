@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
@@ -167,6 +168,7 @@ def main() -> None:
         help="skip lcd and its queries: migrate, then measure the rebuild against reading",
     )
     args = parser.parse_args()
+    print(f"load average at the start: {_load()}")
     root = Path(tempfile.mkdtemp(prefix="lc-bench-audit-"))
     nats_server = EmbeddedNats(root / "nats", sync_always=False).start()  # reads are measured
     pg = EmbeddedPostgres(root / "pg", durable=False).start()
@@ -211,6 +213,12 @@ def main() -> None:
         pg.stop()
         nats_server.stop()
         shutil.rmtree(root, ignore_errors=True)
+        print(f"load average at the end: {_load()}")
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 min): the figures follow it on a shared machine."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -8,19 +8,28 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import orjson
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lc_api.db.audit_log import AuditLog
-from lc_api.domain.project_history import fold
+from lc_api.domain.project_history import Document, LoggedEvent, evolve, fold
 from lc_contracts.events import (
+    DomainDeleted,
+    DomainRegistered,
+    DomainVerificationFailed,
+    DomainVerificationLost,
+    DomainVerificationRequested,
     DomainVerified,
+    Payload,
     ProjectCreated,
     ProjectDeleted,
+    ProjectUpdated,
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
     build,
+    decode_data,
 )
 from lc_contracts.specs import ServiceSpec
 from lc_contracts.status import ServicePhase
@@ -329,3 +338,118 @@ async def test_the_pruned_read_folds_to_the_same_state_as_every_event(
             assert fold(every_project.get("default", [])) == full, upto
     finally:
         await engine.dispose()
+
+
+def validated_fold(events: list[LoggedEvent]) -> Document | None:
+    """`fold` with every payload validated again (`decode`'s path)."""
+    state: Document | None = None
+    for event in events:
+        state = evolve(decode_data(event.type, event.dataversion, event.data), state)
+    return state
+
+
+async def test_the_log_read_back_unvalidated_folds_as_the_validated_events_do(
+    client: httpx.AsyncClient, jetstream: JetStreamContext, settings: Any
+) -> None:
+    """The state at a moment decodes the log's `service.applied` without validating them
+    again (`lc_contracts.trusted`); through PostgreSQL's jsonb and back, every event type a
+    state shows folds, at every moment, to the same document, byte for byte (key order
+    too), as when each event is validated."""
+    store = EventStore(jetstream)
+    project, llama, hello = (
+        project_subject("default"),
+        service_subject("default", "llama-3-8b"),
+        service_subject("default", "hello"),
+    )
+    everything = {
+        **DOCS_HELLO,
+        "expose": False,
+        "kind": {
+            "container": {
+                **DOCS_HELLO["kind"]["container"],
+                "args": ["-v"],
+                "env": [{"name": "TOKEN", "secretRef": "hf-token"}, {"name": "MODE", "value": "x"}],
+                "ports": [{"port": 8080, "name": "http"}, {"port": 9000, "protocol": "UDP"}],
+                "resources": {"cpu": "500m", "memory": "1Gi"},
+                "replicas": 2,
+                "storage": {"size": "20Gi", "storageClass": "fast"},
+            }
+        },
+    }
+    model = {
+        **DOCS_LLAMA,
+        "kind": {"model": {**DOCS_LLAMA["kind"]["model"], "gpus": 2, "args": ["--x"]}},
+    }
+    domain = {
+        "id": "d1",
+        "fqdn": "chat.acme.com",
+        "project_slug": "default",
+        "service_name": "hello",
+    }
+    history: list[tuple[str, Payload]] = [
+        (project, ProjectCreated(slug="default", name="D")),
+        (project, ProjectUpdated(slug="default", name="D2")),
+        (
+            llama,
+            ServiceApplied(
+                project_slug="default", revision=1, spec=ServiceSpec.model_validate(model)
+            ),
+        ),
+        (
+            hello,
+            ServiceApplied(
+                project_slug="default", revision=1, spec=ServiceSpec.model_validate(DOCS_HELLO)
+            ),
+        ),
+        (
+            hello,
+            ServiceStatusChanged(
+                project_slug="default", name="hello", phase=ServicePhase.READY, message="up"
+            ),
+        ),
+        (
+            hello,
+            ServiceApplied(
+                project_slug="default", revision=2, spec=ServiceSpec.model_validate(everything)
+            ),
+        ),
+        (
+            hello,
+            ServiceApplied(
+                project_slug="default",
+                revision=3,
+                spec=ServiceSpec.model_validate(DOCS_HELLO),
+                rollback_of=1,
+            ),
+        ),
+        (domain_subject("d1"), DomainRegistered(**domain, challenge_token="t" * 32)),
+        (domain_subject("d1"), DomainVerificationRequested(id="d1")),
+        (domain_subject("d1"), DomainVerificationFailed(id="d1", reason="no_record", attempt=1)),
+        (domain_subject("d1"), DomainVerified(**domain)),
+        (domain_subject("d1"), DomainVerificationLost(**domain, reason="mismatch")),
+        (
+            domain_subject("d1"),
+            DomainVerificationFailed(id="d1", reason="expired", attempt=2, final=True),
+        ),
+        (domain_subject("d1"), DomainDeleted(**domain)),
+        (llama, ServiceDeleted(project_slug="default", name="llama-3-8b")),
+        (project, ProjectDeleted(slug="default")),
+        (project, ProjectCreated(slug="default", name="Again")),
+    ]
+    for subject, payload in history:
+        await store.append(subject, [build(payload, subject=subject, source="t")], None)
+    end = await store.last_seq()
+
+    async def projected() -> bool:
+        return bool((await client.get("/api/v1/events", params={"after": end - 1})).json()["items"])
+
+    await wait_until(projected, timeout=30)
+    engine = create_async_engine(settings.database_url)
+    try:
+        every = await AuditLog(engine).events(upto=end, project="default")
+    finally:
+        await engine.dispose()
+    assert {e.type for e in every} == {payload.TYPE for _, payload in history}
+    for upto in range(1, len(every) + 1):
+        trusted, validated = fold(every[:upto]), validated_fold(every[:upto])
+        assert orjson.dumps(trusted) == orjson.dumps(validated), every[upto - 1].type

@@ -422,20 +422,25 @@ def decode(envelope: Envelope) -> Payload:
 
     Raises UnknownEventType for a type or version this code cannot read.
     """
-    definition = EVENT_TYPES.get(envelope.type)
+    return decode_data(envelope.type, envelope.dataversion, envelope.data)
+
+
+def decode_data(event_type: str, dataversion: int, data: Mapping[str, Any]) -> Payload:
+    """`decode` of an envelope's type, `dataversion` and `data`."""
+    definition = EVENT_TYPES.get(event_type)
     if definition is None:
-        raise UnknownEventType(f"unknown event type {envelope.type!r}")
-    data, version = dict(envelope.data), envelope.dataversion
+        raise UnknownEventType(f"unknown event type {event_type!r}")
+    current, version = dict(data), dataversion
     if version > definition.version:
         raise UnknownEventType(
-            f"{envelope.type} dataversion {version} is newer than this code ({definition.version})"
+            f"{event_type} dataversion {version} is newer than this code ({definition.version})"
         )
     while version < definition.version:
         upcast = definition.upcasters.get(version)
         if upcast is None:
-            raise UnknownEventType(f"no upcaster for {envelope.type} from dataversion {version}")
-        data, version = upcast(data), version + 1
+            raise UnknownEventType(f"no upcaster for {event_type} from dataversion {version}")
+        current, version = upcast(current), version + 1
     try:
-        return definition.model.model_validate(data)
+        return definition.model.model_validate(current)
     except ValidationError as exc:
-        raise UnknownEventType(f"{envelope.type} payload does not validate: {exc}") from None
+        raise UnknownEventType(f"{event_type} payload does not validate: {exc}") from None

@@ -75,9 +75,11 @@ audit_events = sa.Table(
     sa.Column("seq", sa.BigInteger, primary_key=True),
     sa.Column("type", sa.Text, nullable=False, index=True),
     sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("project_slug", sa.Text, nullable=True, index=True),
+    sa.Column("project_slug", sa.Text, nullable=True),
     sa.Column("time", TS, nullable=False),
     sa.Column("envelope", JSONB, nullable=False),
+    # A state at a moment reads each service's latest events off it (lc_api.db.audit_log).
+    sa.Index("ix_audit_events_project_type", "project_slug", "type", "subject", "seq"),
 )
 
 project_secrets = sa.Table(

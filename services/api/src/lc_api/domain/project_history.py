@@ -18,10 +18,9 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import singledispatch
-from typing import Any
+from typing import Any, Final
 
 from lc_api.domain.custom_domain import DomainStatus
-from lc_contracts.envelope import Envelope
 from lc_contracts.errors import ContractError
 from lc_contracts.events import (
     DomainDeleted,
@@ -37,28 +36,34 @@ from lc_contracts.events import (
     ServiceApplied,
     ServiceDeleted,
     ServiceStatusChanged,
-    decode,
 )
+from lc_contracts.trusted import TrustedServiceApplied, decode_trusted
 
 Document = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class LoggedEvent:
-    """One event of the log with its stream sequence and the project it is about."""
+    """One event of the log: its stream sequence, its envelope's `type`, `dataversion` and
+    `data`, and the project it is about."""
 
     seq: int
-    envelope: Envelope
+    type: str
+    dataversion: int
+    data: dict[str, Any]
     project: str | None = None
 
 
 def fold(events: Iterable[LoggedEvent], state: Document | None = None) -> Document | None:
     """The state after `events` (a project's, in stream order) have happened to `state`
-    (left as it was: the fold works on its own copy)."""
+    (left as it was: the fold works on its own copy).
+
+    The events come from the platform's own log, validated when they were appended: they
+    are decoded without validating them again where that pays (`lc_contracts.trusted`)."""
     state = copy.deepcopy(state)
     for event in events:
         try:
-            payload = decode(event.envelope)
+            payload = decode_trusted(event.type, event.dataversion, event.data)
         except ContractError:
             continue  # the audit log keeps what it cannot read; the state cannot use it
         state = evolve(payload, state)
@@ -69,7 +74,7 @@ def fold(events: Iterable[LoggedEvent], state: Document | None = None) -> Docume
 # new one): `fold` owns it. A copy per event would make a fold quadratic in the number of
 # services (a thousand services, two thousand events: two million entries copied).
 @singledispatch
-def evolve(event: Payload, state: Document | None) -> Document | None:
+def evolve(event: Payload | TrustedServiceApplied, state: Document | None) -> Document | None:
     """Events that change nothing a project's state shows (claims, GPU health)."""
     return state
 
@@ -94,18 +99,31 @@ def _(event: ProjectDeleted, state: Document | None) -> Document | None:
 
 @evolve.register
 def _(event: ServiceApplied, state: Document | None) -> Document | None:
+    return _applied(
+        state, event.spec.name, str(event.spec.tier), event.spec.to_wire(), event.revision
+    )
+
+
+@evolve.register
+def _(event: TrustedServiceApplied, state: Document | None) -> Document | None:
+    return _applied(state, event.name, event.tier, event.spec, event.revision)
+
+
+def _applied(
+    state: Document | None, name: str, tier: str, spec: Document, revision: int
+) -> Document | None:
     if state is None:
         return None
-    previous = state["services"].get(event.spec.name, {})
+    previous = state["services"].get(name, {})
     service = {
-        "name": event.spec.name,
-        "tier": str(event.spec.tier),
-        "spec": event.spec.to_wire(),
-        "revision": event.revision,
+        "name": name,
+        "tier": tier,
+        "spec": spec,
+        "revision": revision,
         "phase": previous.get("phase"),
         "phaseMessage": previous.get("phaseMessage"),
     }
-    return _with(state, "services", event.spec.name, service)
+    return _with(state, "services", name, service)
 
 
 @evolve.register
@@ -174,6 +192,12 @@ def _(event: DomainDeleted, state: Document | None) -> Document | None:
     if state is None:
         return None
     return _without(state, "domains", event.id)
+
+
+FOLDED_TYPES: Final = frozenset(
+    kind.TYPE for kind in evolve.registry if kind is not Payload and kind is not object
+)
+"""The event types that change a project's state (the others leave it as it was)."""
 
 
 def _with(state: Document, collection: str, key: str, value: Document) -> Document:
