@@ -31,6 +31,8 @@ from lc_webhooks.retry_schedule import (
     parse_retry_after,
 )
 from lc_webhooks.selection import Subscriptions, fold, signing_secrets, wants
+from lc_webhooks.settings import WebhookSettings
+from lc_webhooks.shares import Share, default_processes, owner
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -161,3 +163,19 @@ def test_domain_events_reach_the_subscriptions_of_their_project() -> None:
     assert wants(scoped, requested, state.domain_projects)
     other = Subscription("o", "https://x.test/", ("domain.*",), "b", 1, ())
     assert not wants(other, requested, state.domain_projects)
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=16))
+def test_every_subscription_has_one_share(sub_id: str, count: int) -> None:
+    owners = [i for i in range(count) if Share(i, count).owns(sub_id)]
+    assert owners == [owner(sub_id, count)]  # one owner, the same at every call
+
+
+def test_shares_and_their_count() -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        Share(2, 2)
+    key = generate_key()
+    assert 1 <= WebhookSettings(secret_key=key).webhook_processes == default_processes() <= 8
+    assert WebhookSettings(secret_key=key, webhook_processes=3).webhook_processes == 3
+    with pytest.raises(ValueError, match="webhook_processes"):
+        WebhookSettings(secret_key=key, webhook_processes=0)

@@ -1,11 +1,12 @@
 """The webhooks worker: folds the subscriptions' events (`lc.events.webhook.>`) and keeps
-one courier per active subscription.
+one courier per active subscription of its share (all of them with one delivery process;
+`shares`).
 
 On start it reads every subscription event, removes the consumers of subscriptions
 deleted while no worker ran, then starts the couriers of the active ones;
 live, a new or resumed subscription gets a courier, a paused or deleted one loses it (a
 deleted one its consumer too), and a replay request restarts it at the replayed position.
-Every hour it purges the delivery log of attempts past their retention.
+Every hour the first share purges the delivery log of attempts past their retention.
 
 Callers: `lc_webhooks.main.run`.
 """
@@ -38,6 +39,7 @@ from lc_webhooks.courier import Courier
 from lc_webhooks.delivery_log import DeliveryLog
 from lc_webhooks.selection import Subscriptions, fold, note_domain
 from lc_webhooks.settings import WebhookSettings
+from lc_webhooks.shares import EVERY_SUBSCRIPTION, Share
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
@@ -59,8 +61,10 @@ class WebhookWorker:
         delivery_log: DeliveryLog,
         settings: WebhookSettings,
         client: CheckedClient,
+        share: Share = EVERY_SUBSCRIPTION,
     ) -> None:
         self._js = js
+        self._share = share
         self._store = EventStore(js)
         self._log = delivery_log
         self._settings = settings
@@ -71,17 +75,19 @@ class WebhookWorker:
         self.started = asyncio.Event()
 
     async def run(self) -> None:
-        purge = asyncio.create_task(self._purge_loop())
+        # One share purges: every process would delete the same rows.
+        purge = asyncio.create_task(self._purge_loop()) if self._share.index == 0 else None
         writer = asyncio.create_task(self._log.run())
         try:
             subjects = [WEBHOOK_EVENTS, DOMAIN_EVENTS]
             async for batch in self._store.read(1, subjects, follow=True):
                 if not batch and not self.started.is_set():
-                    gone = await forget_all_but(self._js, set(self.subscriptions.by_id))
+                    kept = set(self.subscriptions.by_id)
+                    gone = await forget_all_but(self._js, kept, self._share.owns)
                     if gone:
                         log.info("removed the consumers of deleted subscriptions %s", gone)
                     for sub in list(self.subscriptions.by_id.values()):
-                        if not sub.paused:
+                        if not sub.paused and self._share.owns(sub.id):
                             self._start(sub.id)
                     self.started.set()
                 for message in batch:
@@ -92,7 +98,8 @@ class WebhookWorker:
                         continue
                     await self._apply(event)
         finally:
-            purge.cancel()
+            if purge is not None:
+                purge.cancel()
             for sub_id in list(self._couriers):
                 await self._stop(sub_id)
             writer.cancel()
@@ -106,6 +113,8 @@ class WebhookWorker:
         if not self.started.is_set():
             return
         sub_id = getattr(payload, "id", "")
+        if not self._share.owns(sub_id):
+            return
         if isinstance(payload, WebhookDeleted):
             await self._stop(sub_id)
             await forget(self._js, sub_id)
