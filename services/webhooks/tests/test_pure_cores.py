@@ -19,10 +19,12 @@ from lc_contracts.events import (
     WebhookSubscribed,
     WebhookTest,
     build,
+    shown,
 )
 from lc_contracts.sealing import SecretKey, generate_key
 from lc_contracts.webhooks import new_secret, seal_secret
 from lc_webhooks import signing
+from lc_webhooks.decoded_events import DecodedEvents
 from lc_webhooks.outcomes import Attempt, Verdict, cut_body, describe_failure, judge
 from lc_webhooks.retry_schedule import (
     MAX_RETRY_AFTER_S,
@@ -179,3 +181,17 @@ def test_shares_and_their_count() -> None:
     assert WebhookSettings(secret_key=key, webhook_processes=3).webhook_processes == 3
     with pytest.raises(ValueError, match="webhook_processes"):
         WebhookSettings(secret_key=key, webhook_processes=0)
+
+
+def test_an_event_is_decoded_once_for_every_courier_of_a_process() -> None:
+    events = DecodedEvents(kept=2)
+    first = envelope(ProjectCreated(slug="a", name="A"))
+    one = events.get(7, first.to_bytes())
+    assert one is not None
+    assert one.envelope == first
+    assert one.body == signing.body(shown(first))
+    assert events.get(7, first.to_bytes()) is one  # the next courier's read: no decoding
+    assert events.get(8, b"not an event") is None
+    events.get(9, first.to_bytes())
+    assert len(events) == 2  # bounded: seq 7 went first
+    assert events.get(7, first.to_bytes()) is not one

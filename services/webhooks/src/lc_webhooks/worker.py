@@ -36,6 +36,7 @@ from lc_runtime.supervision import run_restarting
 from lc_webhooks.checked_client import CheckedClient, Resolver
 from lc_webhooks.consumer_position import forget, forget_all_but
 from lc_webhooks.courier import Courier
+from lc_webhooks.decoded_events import DecodedEvents
 from lc_webhooks.delivery_log import DeliveryLog
 from lc_webhooks.selection import Subscriptions, fold, note_domain
 from lc_webhooks.settings import WebhookSettings
@@ -71,6 +72,7 @@ class WebhookWorker:
         self._client = client
         self._key = settings.sealing_key()
         self.subscriptions = Subscriptions()
+        self._events = DecodedEvents()  # what the couriers read, decoded once for all
         self._couriers: dict[str, asyncio.Task[None]] = {}
         self.started = asyncio.Event()
 
@@ -135,6 +137,7 @@ class WebhookWorker:
             delivery_log=self._log,
             settings=self._settings,
             key=self._key,
+            events=self._events,
         )
         self._couriers[sub_id] = asyncio.create_task(
             run_restarting(f"courier {sub_id}", courier.run, delay_s=1.0, logger=log),
