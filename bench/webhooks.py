@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import nats
+import psycopg
 
 from lc_api.db.migrate import migrate
 from lc_contracts.events import ProjectCreated, WebhookSubscribed, build
@@ -113,6 +114,34 @@ class Board:
 
 async def _at_least(board: RemoteBoard, n: int) -> bool:
     return await board.count() >= n
+
+
+async def round_trips(
+    database_url: str, since: float, until: float, expected: int
+) -> tuple[float, float]:
+    """p50 and p99 of the delivered attempts' latency as the worker logged it (request
+    built, sent, answer read), in ms, between two wall-clock times; waits (up to 30 s)
+    for the `expected` rows the delivery log writes every 0.2 s."""
+
+    def query() -> tuple[int, float, float]:
+        url = database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url) as db:
+            row = db.execute(
+                "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),"
+                " percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)"
+                " FROM webhook_deliveries WHERE outcome = 'delivered'"
+                " AND attempted_at BETWEEN to_timestamp(%s) AND to_timestamp(%s)",
+                (since, until),
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), float(row[1] or 0), float(row[2] or 0)
+
+    deadline = time.monotonic() + 30
+    while True:
+        count, p50, p99 = await asyncio.to_thread(query)
+        if count >= expected or time.monotonic() > deadline:
+            return p50, p99
+        await asyncio.sleep(0.2)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -282,6 +311,7 @@ async def main(
         base = await board.count()
         cpu = cpu_seconds(worker.pid), await board.cpu()
         began = time.monotonic()
+        began_wall = time.time()
         n = await steady(store, rate, seconds, "steady")
         drained = await wait_for(lambda: _at_least(board, base + n * subs), 300)
         took = board.last_arrival - began
@@ -289,6 +319,8 @@ async def main(
         sustained = len(lat) / took
         worker_cpu = cpu_seconds(worker.pid) - cpu[0]
         receiver_cpu = await board.cpu() - cpu[1]
+        ended_wall = time.time()
+        trip50, trip99 = await round_trips(database_url, began_wall, ended_wall, len(lat))
         print(
             f"steady {rate:g} events/s x {seconds:g} s to {subs} subscriptions: "
             f"{len(lat)} deliveries ({sustained:.0f}/s from the first append to the last "
@@ -301,6 +333,11 @@ async def main(
             f"{worker_cpu / max(1, len(lat)) * 1e6:.0f} µs per delivery), "
             f"the receiver {receiver_cpu:.1f} s ({receiver_cpu / took:.2f} of a core); "
             f"load average {os.getloadavg()[0]:.1f}"
+        )
+        print(
+            f"  one delivery's round trip as the worker logged it: p50 {trip50:.1f} ms, "
+            f"p99 {trip99:.1f} ms; one at a time per subscription, so at most "
+            f"{subs / (trip50 / 1000) if trip50 else 0:.0f} deliveries/s at that p50"
         )
 
         # Phase 2: outage, then catch-up.
