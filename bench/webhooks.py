@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import nats
 import psycopg
@@ -173,6 +174,23 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float) -> 
     return False
 
 
+async def answer_on(connection: Connection) -> Any:
+    """The next object on `connection`, read once the event loop sees it (cancellable)."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def seen() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(connection.fileno(), seen)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(connection.fileno())
+    return connection.recv()
+
+
 def receive(port: int, control: Connection) -> None:
     """The receiver's process: serve on `port`, answer the bench's commands on `control`."""
 
@@ -182,7 +200,7 @@ def receive(port: int, control: Connection) -> None:
         server = await loop.create_server(lambda: Receiver(board), "127.0.0.1", port)
         control.send("ready")
         while True:
-            command, arg = await asyncio.to_thread(control.recv)
+            command, arg = await answer_on(control)
             if command == "down":
                 board.down = bool(arg)
                 control.send(None)
@@ -214,7 +232,7 @@ class RemoteBoard:
 
     async def ask(self, command: str, arg: object = None) -> object:
         self._control.send((command, arg))
-        return await asyncio.to_thread(self._control.recv)
+        return await answer_on(self._control)
 
     async def count(self) -> int:
         answer = await self.ask("count")
