@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nats.js import JetStreamContext
 
 from lc_runtime.cancellation import cancel_until_done
 from lc_runtime.probes import Probes
@@ -35,8 +36,17 @@ async def receivers(n: int) -> AsyncIterator[list[Receiver]]:
         yield [await stack.enter_async_context(Receiver().serving()) for _ in range(n)]
 
 
+async def readers_of(jetstream: JetStreamContext, sub_id: str) -> int:
+    """The pull requests waiting on the subscription's consumer: one per courier reading it
+    (each courier waits on one pull for up to a second at a time)."""
+    info = await jetstream.consumer_info("LC_EVENTS", f"lc-webhook-{sub_id}")
+    return int(info.num_waiting or 0)
+
+
 async def test_two_processes_share_the_subscriptions_each_event_once_in_order(
-    lcd: httpx.AsyncClient, worker_settings: Callable[..., WebhookSettings]
+    lcd: httpx.AsyncClient,
+    worker_settings: Callable[..., WebhookSettings],
+    jetstream: JetStreamContext,
 ) -> None:
     probes = Probes("webhooks")
     task = asyncio.create_task(run(worker_settings(webhook_processes=2), probes))
@@ -67,6 +77,12 @@ async def test_two_processes_share_the_subscriptions_each_event_once_in_order(
                 assert slugs_of(r.received) == [*slugs, "last"]
                 for got in r.received:
                     verified(secret, got)
+            # One courier of one process reads each consumer: watched over two seconds,
+            # longer than a pull waits, never two pulls at once on one consumer.
+            until = asyncio.get_running_loop().time() + 2.0
+            while asyncio.get_running_loop().time() < until:
+                for sub_id, _ in subs:
+                    assert await readers_of(jetstream, sub_id) <= 1
     finally:
         await cancel_until_done(task)
     assert "delivery processes" in probes.report()["checks"]
