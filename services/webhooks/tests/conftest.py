@@ -61,6 +61,7 @@ def worker_settings(
             "webhook_retry_schedule_s": (0.05, 0.05, 0.05),
             "webhook_retry_jitter": 0.0,
             "webhook_timeout_s": 2.0,
+            "webhook_processes": 1,  # delivery in the test's process; tests of several say so
             **overrides,
         }
         return WebhookSettings(**values)

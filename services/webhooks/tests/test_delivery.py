@@ -279,6 +279,8 @@ def worker_process(settings: WebhookSettings) -> subprocess.Popen[bytes]:
         "LC_WEBHOOK_ALLOW_NETWORKS": settings.webhook_allow_networks,
         "LC_WEBHOOK_RETRY_SCHEDULE_S": json.dumps(list(settings.webhook_retry_schedule_s)),
         "LC_WEBHOOK_RETRY_JITTER": "0",
+        "LC_WEBHOOK_PROCESSES": str(settings.webhook_processes),
+        **({"LC_PROBE_PORT": str(settings.probe_port)} if settings.probe_port else {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "lc_webhooks.main"],

@@ -19,10 +19,12 @@ from lc_contracts.events import (
     WebhookSubscribed,
     WebhookTest,
     build,
+    shown,
 )
 from lc_contracts.sealing import SecretKey, generate_key
 from lc_contracts.webhooks import new_secret, seal_secret
 from lc_webhooks import signing
+from lc_webhooks.decoded_events import DecodedEvents
 from lc_webhooks.outcomes import Attempt, Verdict, cut_body, describe_failure, judge
 from lc_webhooks.retry_schedule import (
     MAX_RETRY_AFTER_S,
@@ -31,6 +33,8 @@ from lc_webhooks.retry_schedule import (
     parse_retry_after,
 )
 from lc_webhooks.selection import Subscriptions, fold, signing_secrets, wants
+from lc_webhooks.settings import WebhookSettings
+from lc_webhooks.shares import Share, default_processes, owner
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -161,3 +165,33 @@ def test_domain_events_reach_the_subscriptions_of_their_project() -> None:
     assert wants(scoped, requested, state.domain_projects)
     other = Subscription("o", "https://x.test/", ("domain.*",), "b", 1, ())
     assert not wants(other, requested, state.domain_projects)
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=16))
+def test_every_subscription_has_one_share(sub_id: str, count: int) -> None:
+    owners = [i for i in range(count) if Share(i, count).owns(sub_id)]
+    assert owners == [owner(sub_id, count)]  # one owner, the same at every call
+
+
+def test_shares_and_their_count() -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        Share(2, 2)
+    key = generate_key()
+    assert 1 <= WebhookSettings(secret_key=key).webhook_processes == default_processes() <= 8
+    assert WebhookSettings(secret_key=key, webhook_processes=3).webhook_processes == 3
+    with pytest.raises(ValueError, match="webhook_processes"):
+        WebhookSettings(secret_key=key, webhook_processes=0)
+
+
+def test_an_event_is_decoded_once_for_every_courier_of_a_process() -> None:
+    events = DecodedEvents(kept=2)
+    first = envelope(ProjectCreated(slug="a", name="A"))
+    one = events.get(7, first.to_bytes())
+    assert one is not None
+    assert one.envelope == first
+    assert one.body == signing.body(shown(first))
+    assert events.get(7, first.to_bytes()) is one  # the next courier's read: no decoding
+    assert events.get(8, b"not an event") is None
+    events.get(9, first.to_bytes())
+    assert len(events) == 2  # bounded: seq 7 went first
+    assert events.get(7, first.to_bytes()) is not one

@@ -119,6 +119,9 @@ def workers(
             nats_url=wiring.nats_url,
             database_url=wiring.database_url,
             secret_key=wiring.secret_key,
+            # Delivery as a task of this process, like the other workers: a local stack
+            # delivers far fewer events than one process can.
+            webhook_processes=1,
             **_webhook_networks(wiring),
         )
         # Its probes join the others' (the dict `/healthz` reads) only when it runs.

@@ -14,6 +14,7 @@ Callers: the courier.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,18 +174,21 @@ async def forget(js: JetStreamContext, subscription_id: str) -> None:
         await js.delete_consumer(EVENTS_STREAM.name, consumer_name(subscription_id))
 
 
-async def forget_all_but(js: JetStreamContext, keep: set[str]) -> list[str]:
-    """Delete the consumers of subscriptions not in `keep` (deleted while no worker ran);
-    the ids whose consumers went."""
+async def forget_all_but(
+    js: JetStreamContext, keep: set[str], mine: Callable[[str], bool] = lambda _: True
+) -> list[str]:
+    """Delete the consumers of subscriptions not in `keep` (deleted while no worker ran)
+    among those `mine` says are this process's; the ids whose consumers went."""
     gone: list[str] = []
     offset = 0
     while True:
         infos = await js.consumers_info(EVENTS_STREAM.name, offset=offset)
         for info in infos:
             name = info.name or ""
-            if name.startswith(PREFIX) and name.removeprefix(PREFIX) not in keep:
-                await forget(js, name.removeprefix(PREFIX))
-                gone.append(name.removeprefix(PREFIX))
+            sub_id = name.removeprefix(PREFIX)
+            if name.startswith(PREFIX) and sub_id not in keep and mine(sub_id):
+                await forget(js, sub_id)
+                gone.append(sub_id)
         if len(infos) < 256:
             return gone
         offset += len(infos)

@@ -25,9 +25,8 @@ from datetime import datetime, timedelta
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
-from lc_contracts.envelope import Envelope, now
-from lc_contracts.errors import ContractError
-from lc_contracts.events import WebhookPaused, WebhookPauseReason, build, shown
+from lc_contracts.envelope import now
+from lc_contracts.events import WebhookPaused, WebhookPauseReason, build
 from lc_contracts.sealing import SealedValue, SecretKey
 from lc_contracts.streams import EVENTS_STREAM
 from lc_contracts.subjects import webhook_subject
@@ -38,6 +37,7 @@ from lc_runtime.logs import bind
 from lc_webhooks import signing
 from lc_webhooks.checked_client import CONNECTION_FAILURES, CheckedClient
 from lc_webhooks.consumer_position import consumer_name, place
+from lc_webhooks.decoded_events import Decoded, DecodedEvents
 from lc_webhooks.delivery_log import DeliveryLog, DeliveryRecord
 from lc_webhooks.outcomes import (
     MAX_LOGGED_BODY,
@@ -77,6 +77,7 @@ class Courier:
         delivery_log: DeliveryLog,
         settings: WebhookSettings,
         key: SecretKey,
+        events: DecodedEvents | None = None,
         clock: Callable[[], datetime] = now,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -88,6 +89,7 @@ class Courier:
         self._log = delivery_log
         self._settings = settings
         self._key = key
+        self._events = events if events is not None else DecodedEvents()
         self._clock = clock
         self._rand = rand
         self._opened: dict[str, str] = {}
@@ -123,18 +125,18 @@ class Courier:
                     sub = self._current()
                     if sub is None:
                         return
-                    try:
-                        envelope = Envelope.from_bytes(msg.data)
-                    except ContractError:
+                    event = self._events.get(seq, msg.data)
+                    if event is None:
                         unacked = msg  # not an event: nothing to deliver
                         continue
+                    envelope = event.envelope
                     note_domain(self._subs, envelope)
                     wanted = wants(sub, envelope, self._subs.domain_projects)
                     if position.skips(seq, envelope.time) or not wanted:
                         unacked = msg
                         continue
                     with bind(subscription=self.id, event_id=envelope.id, seq=seq):
-                        if not await self._deliver(seq, envelope, msg):
+                        if not await self._deliver(seq, event, msg):
                             if unacked is not None:
                                 await unacked.ack()
                             return
@@ -152,8 +154,9 @@ class Courier:
             secret = self._opened[sealed.ciphertext] = open_secret(self._key, self.id, sealed)
         return secret
 
-    async def _attempt(self, sub: Subscription, envelope: Envelope) -> tuple[Attempt, str | None]:
-        content = signing.body(shown(envelope))
+    async def _attempt(self, sub: Subscription, event: Decoded) -> tuple[Attempt, str | None]:
+        content = event.body
+        envelope = event.envelope
         at = self._clock()
         secrets = [self._open(s) for s in signing_secrets(sub, at)]
         headers = signing.headers(secrets, envelope.id, int(at.timestamp()), content)
@@ -170,7 +173,7 @@ class Courier:
         retry_after = parse_retry_after(answer.headers.get("retry-after"), self._clock())
         return Attempt(answer.status_code, None, retry_after), cut_body(answer.body)
 
-    async def _deliver(self, seq: int, envelope: Envelope, msg: object) -> bool:
+    async def _deliver(self, seq: int, event: Decoded, msg: object) -> bool:
         """Deliver one event, retrying on the schedule; False when the subscription was
         paused or deleted instead (the event stays unacknowledged)."""
         schedule = self._settings.webhook_retry_schedule_s
@@ -181,7 +184,7 @@ class Courier:
             if sub is None:
                 return False
             started = time.monotonic()
-            attempt, answer = await self._attempt(sub, envelope)
+            attempt, answer = await self._attempt(sub, event)
             latency_ms = (time.monotonic() - started) * 1000.0
             verdict = judge(attempt)
             delay = None
@@ -200,9 +203,9 @@ class Courier:
             self._log.record(
                 DeliveryRecord(
                     subscription_id=self.id,
-                    event_id=envelope.id,
+                    event_id=event.envelope.id,
                     event_seq=seq,
-                    event_type=envelope.type,
+                    event_type=event.envelope.type,
                     attempt=attempt_no,
                     outcome=outcome,
                     status_code=attempt.status_code,

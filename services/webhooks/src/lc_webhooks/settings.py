@@ -11,6 +11,7 @@ from lc_contracts.outbound import IPNetwork, parse_networks
 from lc_contracts.sealing import SecretKey
 from lc_eventstore.provisioning import StreamReplicas
 from lc_webhooks.retry_schedule import SVIX_SCHEDULE_S
+from lc_webhooks.shares import default_processes
 
 
 class WebhookSettings(BaseSettings):
@@ -51,6 +52,11 @@ class WebhookSettings(BaseSettings):
 
     webhook_batch: int = Field(default=256, ge=1, le=4096)
     """Events fetched at once per subscription (and the most unacknowledged at a time)."""
+
+    webhook_processes: int = Field(default_factory=default_processes, ge=1, le=64)
+    """LC_WEBHOOK_PROCESSES: delivery processes, each delivering for its share of the
+    subscriptions (a hash of the id); above 1 this process only starts and watches them.
+    Default: the CPUs this process may use, at most 8."""
 
     source: str = "lc-webhooks"
 

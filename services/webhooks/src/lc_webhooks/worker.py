@@ -1,11 +1,12 @@
 """The webhooks worker: folds the subscriptions' events (`lc.events.webhook.>`) and keeps
-one courier per active subscription.
+one courier per active subscription of its share (all of them with one delivery process;
+`shares`).
 
 On start it reads every subscription event, removes the consumers of subscriptions
 deleted while no worker ran, then starts the couriers of the active ones;
 live, a new or resumed subscription gets a courier, a paused or deleted one loses it (a
 deleted one its consumer too), and a replay request restarts it at the replayed position.
-Every hour it purges the delivery log of attempts past their retention.
+Every hour the first share purges the delivery log of attempts past their retention.
 
 Callers: `lc_webhooks.main.run`.
 """
@@ -35,9 +36,11 @@ from lc_runtime.supervision import run_restarting
 from lc_webhooks.checked_client import CheckedClient, Resolver
 from lc_webhooks.consumer_position import forget, forget_all_but
 from lc_webhooks.courier import Courier
+from lc_webhooks.decoded_events import DecodedEvents
 from lc_webhooks.delivery_log import DeliveryLog
 from lc_webhooks.selection import Subscriptions, fold, note_domain
 from lc_webhooks.settings import WebhookSettings
+from lc_webhooks.shares import EVERY_SUBSCRIPTION, Share
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
@@ -59,29 +62,34 @@ class WebhookWorker:
         delivery_log: DeliveryLog,
         settings: WebhookSettings,
         client: CheckedClient,
+        share: Share = EVERY_SUBSCRIPTION,
     ) -> None:
         self._js = js
+        self._share = share
         self._store = EventStore(js)
         self._log = delivery_log
         self._settings = settings
         self._client = client
         self._key = settings.sealing_key()
         self.subscriptions = Subscriptions()
+        self._events = DecodedEvents()  # what the couriers read, decoded once for all
         self._couriers: dict[str, asyncio.Task[None]] = {}
         self.started = asyncio.Event()
 
     async def run(self) -> None:
-        purge = asyncio.create_task(self._purge_loop())
+        # One share purges: every process would delete the same rows.
+        purge = asyncio.create_task(self._purge_loop()) if self._share.index == 0 else None
         writer = asyncio.create_task(self._log.run())
         try:
             subjects = [WEBHOOK_EVENTS, DOMAIN_EVENTS]
             async for batch in self._store.read(1, subjects, follow=True):
                 if not batch and not self.started.is_set():
-                    gone = await forget_all_but(self._js, set(self.subscriptions.by_id))
+                    kept = set(self.subscriptions.by_id)
+                    gone = await forget_all_but(self._js, kept, self._share.owns)
                     if gone:
                         log.info("removed the consumers of deleted subscriptions %s", gone)
                     for sub in list(self.subscriptions.by_id.values()):
-                        if not sub.paused:
+                        if not sub.paused and self._share.owns(sub.id):
                             self._start(sub.id)
                     self.started.set()
                 for message in batch:
@@ -92,7 +100,8 @@ class WebhookWorker:
                         continue
                     await self._apply(event)
         finally:
-            purge.cancel()
+            if purge is not None:
+                purge.cancel()
             for sub_id in list(self._couriers):
                 await self._stop(sub_id)
             writer.cancel()
@@ -106,6 +115,8 @@ class WebhookWorker:
         if not self.started.is_set():
             return
         sub_id = getattr(payload, "id", "")
+        if not self._share.owns(sub_id):
+            return
         if isinstance(payload, WebhookDeleted):
             await self._stop(sub_id)
             await forget(self._js, sub_id)
@@ -126,6 +137,7 @@ class WebhookWorker:
             delivery_log=self._log,
             settings=self._settings,
             key=self._key,
+            events=self._events,
         )
         self._couriers[sub_id] = asyncio.create_task(
             run_restarting(f"courier {sub_id}", courier.run, delay_s=1.0, logger=log),
