@@ -15,7 +15,8 @@ How it shares work (state in `batch_storage`, nothing kept only in memory):
   the batch at once, in-flight requests included.
 
 Scheduling (`batch_admission`): per model, batch requests in flight stay within
-`per_replica` per ready replica minus the interactive requests in flight for the model;
+`per_replica` per ready replica minus the interactive requests in flight for the model,
+narrowed while interactive traffic is active and further while it slows (`batch_pacing`);
 batches take turns round-robin. Requests go through the same `Forwarder` as interactive
 ones (routing, retries on connect failures, ejection, outstanding-request accounting).
 A request that no replica could take (unreachable, or the model between deployments) is
@@ -45,6 +46,7 @@ from lc_proxy.batch_admission import batch_budget, next_turn
 from lc_proxy.batch_events import BatchEvents
 from lc_proxy.batch_input import BatchRequest, parse_input
 from lc_proxy.batch_output import LineResult, answered, file_line, not_answered
+from lc_proxy.batch_pacing import PacingByModel
 from lc_proxy.batch_records import BatchRecord, FileRecord, LineError, RequestCounts
 from lc_proxy.batch_storage import BatchStorage, Conflict, Lease, spool
 from lc_proxy.forwarding import Exchange, Forwarder
@@ -119,6 +121,7 @@ class BatchDispatcher:
         lease_s: float,
         interactive_started: Mapping[str, float] | None = None,
         busy_share: float = 1.0,
+        pacing: PacingByModel | None = None,
         quiet_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,6 +135,8 @@ class BatchDispatcher:
         self.interactive_started = interactive_started if interactive_started is not None else {}
         """When the last interactive request for each model started (monotonic)."""
         self.busy_share = busy_share
+        self.pacing = pacing if pacing is not None else PacingByModel()
+        """How interactive requests fare, by model: their slow-downs narrow the share."""
         self.quiet_s = quiet_s
         self.lease_s = lease_s
         self.tick_s = min(0.25, lease_s / 8)
@@ -206,12 +211,14 @@ class BatchDispatcher:
         outstanding = sum(state.outstanding for state, _ in entry.replicas)
         mine = self.batch_in_flight.get(model, 0)
         last = self.interactive_started.get(model)
+        now = time.monotonic()
         budget = batch_budget(
             replicas=len(entry.replicas),
             per_replica=self.per_replica,
             interactive_in_flight=max(0, outstanding - mine),
-            interactive_active=last is not None and time.monotonic() - last < self.quiet_s,
+            interactive_active=last is not None and now - last < self.quiet_s,
             busy_share=self.busy_share,
+            pacing_share=self.pacing.share(model, now),
         )
         return mine < budget
 
