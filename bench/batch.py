@@ -16,7 +16,12 @@ measured in this run against the same upstream:
   >= 0.8.
 - interactive latency: p50 and p99 of interactive chat completions through lc-proxy at a
   fixed open-loop rate (`--interactive-rps`) for `--interactive-s` seconds, alone and
-  then while a second batch of `--requests` runs. Ratio target <= 1.25.
+  beside a running batch of `--beside-requests`, in `--rounds` alternating slices (a
+  batch is created for each slice, measured once it answers, and cancelled after).
+  Ratio target <= 1.25. With `--probes`, the same slices also time the upstream
+  directly, lc-proxy's `/healthz` (its event loop's delay) and the bench client's own
+  loop lag, and count the machine's TCP listen-queue drops and SYN retransmissions:
+  where an interactive request's tail comes from.
 
 Bounded: every phase has a deadline; every child process is stopped at the end.
 """
@@ -190,8 +195,29 @@ async def interactive_phase(
         )
         phases["lc-proxy /healthz"] = interactive(f"{proxy}/healthz", rps, seconds)
         phases["bench client loop lag"] = loop_lag(seconds)
+    counted = tcp_counters()
     found = await asyncio.gather(*phases.values())
+    if probes:
+        after = tcp_counters()
+        print(
+            "  tcp, machine-wide: "
+            + ", ".join(f"{k} +{after[k] - counted.get(k, 0)}" for k in after)
+        )
     return dict(zip(phases, found, strict=True))
+
+
+def tcp_counters() -> dict[str, int]:
+    """This network namespace's TCP counters that explain stalls of a second or more:
+    connections dropped because a listen queue was full, and SYNs sent again."""
+    wanted = ("ListenOverflows", "TCPSynRetrans", "TCPTimeouts")
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        rows = Path("/proc/net/netstat").read_text().splitlines()
+        for names, values in zip(rows[::2], rows[1::2], strict=False):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in wanted:
+                    found[name] = int(value)
+    return found
 
 
 async def wait_running(client: openai.AsyncOpenAI, batch_id: str, timeout: float) -> None:
@@ -362,33 +388,43 @@ async def run(args: argparse.Namespace) -> None:
 
         url = f"{proxy}/v1/chat/completions"
         await interactive(url, args.interactive_rps, 1.0, orjson.dumps(body(0)))  # warm-up
-        alone = await interactive_phase(
-            proxy, upstream, args.interactive_rps, args.interactive_s, args.probes
-        )
-        beside_requests = args.beside_requests or args.requests
-        batch_id = await start_batch(client, beside_requests, "i")
-        await wait_running(client, batch_id, timeout=120.0)
-        before = (await client.batches.retrieve(batch_id)).request_counts
-        began = time.perf_counter()
-        beside = await interactive_phase(
-            proxy, upstream, args.interactive_rps, args.interactive_s, args.probes
-        )
-        ran_s = time.perf_counter() - began
-        batch = await client.batches.retrieve(batch_id)
-        still = batch.status
-        if still == "in_progress":
-            await client.batches.cancel(batch_id)
-        done = (batch.request_counts.completed if batch.request_counts else 0) - (
-            before.completed if before else 0
-        )
+        # Alone and beside a batch in alternating slices, so that a machine whose load
+        # drifts weighs on both alike.
+        slice_s = args.interactive_s / args.rounds
+        alone: dict[str, list[float]] = {}
+        beside: dict[str, list[float]] = {}
+        done, ran_s, statuses = 0, 0.0, []
+        for _ in range(args.rounds):
+            for name, found in (
+                await interactive_phase(proxy, upstream, args.interactive_rps, slice_s, args.probes)
+            ).items():
+                alone.setdefault(name, []).extend(found)
+            batch_id = await start_batch(client, args.beside_requests or args.requests, "i")
+            await wait_running(client, batch_id, timeout=120.0)
+            before = (await client.batches.retrieve(batch_id)).request_counts
+            began = time.perf_counter()
+            for name, found in (
+                await interactive_phase(proxy, upstream, args.interactive_rps, slice_s, args.probes)
+            ).items():
+                beside.setdefault(name, []).extend(found)
+            ran_s += time.perf_counter() - began
+            batch = await client.batches.retrieve(batch_id)
+            statuses.append(batch.status)
+            done += (batch.request_counts.completed if batch.request_counts else 0) - (
+                before.completed if before else 0
+            )
+            if batch.status == "in_progress":
+                await client.batches.cancel(batch_id)
+                await wait_batch(client, batch_id, timeout=60.0)
+        still = ", ".join(statuses) + " at the end of each slice"
         a = alone["through lc-proxy"]
         b = beside["through lc-proxy"]
         a50, a99 = pct(a, 0.5), pct(a, 0.99)
         b50, b99 = pct(b, 0.5), pct(b, 0.99)
         print(
             f"\ninteractive latency at {args.interactive_rps:g} req/s for "
-            f"{args.interactive_s:g} s ({len(a)} requests each; p99 is the "
-            f"{len(a) - round(0.99 * (len(a) - 1))}th slowest)"
+            f"{args.interactive_s:g} s in {args.rounds} slices each ({len(a)} requests each; "
+            f"p99 is the {len(a) - round(0.99 * (len(a) - 1))}th slowest)"
         )
         print(f"  alone:              p50 {a50:7.2f} ms  p99 {a99:7.2f} ms")
         print(f"  beside the batch:   p50 {b50:7.2f} ms  p99 {b99:7.2f} ms  (batch {still})")
@@ -430,12 +466,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--interactive-rps", type=float, default=20.0)
-    parser.add_argument("--interactive-s", type=float, default=10.0)
+    parser.add_argument("--interactive-s", type=float, default=30.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="slices the interactive phases are cut in, alone and beside a batch in turn",
+    )
     parser.add_argument(
         "--beside-requests",
         type=int,
-        help="size of the batch that runs beside interactive traffic (default --requests; "
-        "it must outlast --interactive-s, and is cancelled at the end)",
+        help="size of each batch that runs beside interactive traffic (default --requests; "
+        "it must outlast a slice, and is cancelled at its end)",
     )
     parser.add_argument(
         "--probes",
