@@ -56,9 +56,9 @@ class _Base:
 class BatchPacing:
     """One model's batch share (0 < share <= 1) from its interactive latencies."""
 
-    tolerance: float = 0.1
+    tolerance: float = 1.0
     floor: float = 1 / 64
-    grow_per_s: float = 0.05
+    grow_per_s: float = 0.2
     hold_s: float = 0.5
     base_window_s: float = 60.0
     _share: float = 1.0
@@ -91,9 +91,9 @@ class BatchPacing:
 class PacingByModel:
     """A `BatchPacing` per model, made on first use with the same settings."""
 
-    tolerance: float = 0.1
+    tolerance: float = 1.0
     floor: float = 1 / 64
-    grow_per_s: float = 0.05
+    grow_per_s: float = 0.2
     hold_s: float = 0.5
     models: dict[str, BatchPacing] = field(default_factory=dict)
 
