@@ -315,12 +315,15 @@ class ProxyApp:
             if watcher is not None:
                 watcher.cancel()
 
-    def _paced(self, exchange: Exchange, duration: float) -> None:
-        """Tell the batches' pacing how long an answered interactive request took."""
+    def _paced(self, exchange: Exchange, endpoint: str, duration: float) -> None:
+        """Tell the batches' pacing how long an answered interactive request took, each
+        endpoint and way of answering compared with its own best (an embedding has no
+        completion tokens; a stream's first byte is not a whole answer)."""
         if exchange.ttft_s is not None:
-            kind, seconds = "first byte", exchange.ttft_s
+            kind, seconds = f"{endpoint} first byte", exchange.ttft_s
         else:
-            kind, seconds = "per token", duration / max(1, exchange.completion_tokens)
+            per = max(1, exchange.completion_tokens)
+            kind, seconds = f"{endpoint} per token", duration / per
         self.batch_pacing.observe(exchange.model, time.monotonic(), kind, seconds)
 
     def _finished(
@@ -332,7 +335,7 @@ class ProxyApp:
             exchange.status = 499
         endpoint_label = endpoint.value if endpoint is not None else "other"
         if routed and 200 <= exchange.status < 300 and not exchange.client_gone:
-            self._paced(exchange, duration)
+            self._paced(exchange, endpoint_label, duration)
         if exchange.model:
             self.metrics.finished(
                 exchange.model,
