@@ -67,8 +67,24 @@ def body(i: int) -> dict[str, object]:
     }
 
 
-def serve_upstream(port: int, latency_s: float) -> None:
+def serve_upstream(port: int, latency_s: float, gc_log: Path | None = None) -> None:
     import uvloop
+
+    if gc_log is not None:
+        # Each garbage collection's generation and pause, for `--probes`.
+        import gc
+
+        log = gc_log.open("a", buffering=1)
+        began: list[float] = [0.0]
+
+        def timed(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                pause = time.perf_counter() - began[0]
+                log.write(f"{time.time():.4f} {info['generation']} {pause * 1000:.3f}\n")
+
+        gc.callbacks.append(timed)
 
     from lc_clustersim.upstream import SimulatedUpstream, UpstreamFaults
 
@@ -178,8 +194,24 @@ async def loop_lag(seconds: float, every_s: float = 0.01) -> list[float]:
     return lags
 
 
+def upstream_gc_pauses(log: Path, since: float, until: float) -> list[tuple[int, float]]:
+    """The upstream's garbage collections between two times: (generation, pause ms)."""
+    pauses = []
+    with contextlib.suppress(OSError):
+        for row in log.read_text().splitlines():
+            at, generation, ms = row.split()
+            if since <= float(at) <= until:
+                pauses.append((int(generation), float(ms)))
+    return pauses
+
+
 async def interactive_phase(
-    proxy: str, upstream: str, rps: float, seconds: float, probes: bool
+    proxy: str,
+    upstream: str,
+    rps: float,
+    seconds: float,
+    probes: bool,
+    gc_log: Path | None = None,
 ) -> dict[str, list[float]]:
     """Interactive latencies through lc-proxy; with `probes`, at the same time and rate:
     the same request straight to the upstream (its time as a client sees it), lc-proxy's
@@ -196,8 +228,15 @@ async def interactive_phase(
         phases["lc-proxy /healthz"] = interactive(f"{proxy}/healthz", rps, seconds)
         phases["bench client loop lag"] = loop_lag(seconds)
     counted = tcp_counters()
+    began = time.time()
     found = await asyncio.gather(*phases.values())
     if probes:
+        pauses = upstream_gc_pauses(gc_log, began, time.time()) if gc_log else []
+        print(
+            f"  upstream garbage collections: {len(pauses)}, "
+            f"of the oldest generation {sum(1 for g, _ in pauses if g == 2)}, "
+            f"longest {max((ms for _, ms in pauses), default=0.0):.1f} ms"
+        )
         after = tcp_counters()
         print(
             "  tcp, machine-wide: "
@@ -310,7 +349,8 @@ async def run(args: argparse.Namespace) -> None:
         upstream_pid = children.start(
             "upstream",
             [sys.executable, str(HERE), "--serve-upstream", str(up_port),
-             "--latency-ms", str(args.latency_ms)],
+             "--latency-ms", str(args.latency_ms),
+             *(["--gc-log", str(scratch / "upstream-gc.log")] if args.probes else [])],
             1,
         )  # fmt: skip
         upstream = f"http://127.0.0.1:{up_port}"
@@ -386,6 +426,7 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  CPU, direct: {cpu_row(direct_cpu)}")
             print(f"  CPU, batch:  {cpu_row(batch_cpu)}")
 
+        gc_log = scratch / "upstream-gc.log" if args.probes else None
         url = f"{proxy}/v1/chat/completions"
         await interactive(url, args.interactive_rps, 1.0, orjson.dumps(body(0)))  # warm-up
         # Alone and beside a batch in alternating slices, so that a machine whose load
@@ -396,7 +437,9 @@ async def run(args: argparse.Namespace) -> None:
         done, ran_s, statuses = 0, 0.0, []
         for _ in range(args.rounds):
             for name, found in (
-                await interactive_phase(proxy, upstream, args.interactive_rps, slice_s, args.probes)
+                await interactive_phase(
+                    proxy, upstream, args.interactive_rps, slice_s, args.probes, gc_log
+                )
             ).items():
                 alone.setdefault(name, []).extend(found)
             batch_id = await start_batch(client, args.beside_requests or args.requests, "i")
@@ -404,7 +447,9 @@ async def run(args: argparse.Namespace) -> None:
             before = (await client.batches.retrieve(batch_id)).request_counts
             began = time.perf_counter()
             for name, found in (
-                await interactive_phase(proxy, upstream, args.interactive_rps, slice_s, args.probes)
+                await interactive_phase(
+                    proxy, upstream, args.interactive_rps, slice_s, args.probes, gc_log
+                )
             ).items():
                 beside.setdefault(name, []).extend(found)
             ran_s += time.perf_counter() - began
@@ -500,9 +545,10 @@ def main() -> None:
         "--skip-stores", action="store_true", help="leave out the KV vs work-queue comparison"
     )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--gc-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
-        serve_upstream(args.serve_upstream, args.latency_ms / 1000.0)
+        serve_upstream(args.serve_upstream, args.latency_ms / 1000.0, args.gc_log)
         return
     asyncio.run(run(args))
 
