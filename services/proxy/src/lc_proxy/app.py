@@ -38,6 +38,7 @@ from nats.aio.client import Client as NatsClient
 from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
 from lc_proxy import lifespan, openai_errors
 from lc_proxy.batch_api import BatchApi
+from lc_proxy.batch_pacing import PacingByModel
 from lc_proxy.batch_upload import ClientGone
 from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
@@ -93,6 +94,11 @@ class ProxyApp:
         """The Files and Batch APIs, once their storage is open (`lifespan`)."""
         self.interactive_started: dict[str, float] = {}
         """When the last interactive request for each model started: batches yield."""
+        self.batch_pacing = PacingByModel(
+            tolerance=settings.proxy_batch_slowdown_tolerance,
+            grow_per_s=1.0 / settings.proxy_batch_regrow_s,
+        )
+        """How interactive requests fare: batches back off further while they slow."""
 
     # -- lifecycle (`lc_proxy.lifespan`) ----------------------------------------------
 
@@ -309,6 +315,17 @@ class ProxyApp:
             if watcher is not None:
                 watcher.cancel()
 
+    def _paced(self, exchange: Exchange, endpoint: str, duration: float) -> None:
+        """Tell the batches' pacing how long an answered interactive request took, each
+        endpoint and way of answering compared with its own best (an embedding has no
+        completion tokens; a stream's first byte is not a whole answer)."""
+        if exchange.ttft_s is not None:
+            kind, seconds = f"{endpoint} first byte", exchange.ttft_s
+        else:
+            per = max(1, exchange.completion_tokens)
+            kind, seconds = f"{endpoint} per token", duration / per
+        self.batch_pacing.observe(exchange.model, time.monotonic(), kind, seconds)
+
     def _finished(
         self, exchange: Exchange, endpoint: Endpoint | None, path: str, routed: bool
     ) -> None:
@@ -317,6 +334,8 @@ class ProxyApp:
             # 499: the client closed the request (nginx's convention); not a server error.
             exchange.status = 499
         endpoint_label = endpoint.value if endpoint is not None else "other"
+        if routed and 200 <= exchange.status < 300 and not exchange.client_gone:
+            self._paced(exchange, endpoint_label, duration)
         if exchange.model:
             self.metrics.finished(
                 exchange.model,

@@ -9,7 +9,8 @@ interactive request wants. While interactive traffic is active (a request in fli
 one started within the last moments), the batch keeps only `busy_share` of the capacity:
 a replica serving many requests at once answers each more slowly (a GPU batches them),
 so batch requests would otherwise slow interactive ones down even without taking their
-slots. Interactive requests themselves are never queued by the proxy: they go straight
+slots. Within that share, `batch_pacing` narrows it further while interactive requests
+answer more slowly than their recent best, and lets it grow back slowly. Interactive requests themselves are never queued by the proxy: they go straight
 to the least loaded replica, so they cannot wait behind batch requests inside lc-proxy.
 
 Fair: `next_turn` walks the batches round-robin, skipping those whose model has no room,
@@ -32,11 +33,14 @@ def batch_budget(
     interactive_in_flight: int,
     interactive_active: bool = False,
     busy_share: float = 1.0,
+    pacing_share: float = 1.0,
 ) -> int:
-    """Batch requests the model may have in flight now."""
+    """Batch requests the model may have in flight now. `pacing_share` (`batch_pacing`)
+    narrows the busy share further while interactive requests are slower than usual; a
+    batch keeps at least one request in flight so that it always advances."""
     capacity = replicas * per_replica
     if interactive_active or interactive_in_flight:
-        capacity = max(1, math.floor(capacity * busy_share))
+        capacity = max(1, math.floor(capacity * busy_share * pacing_share))
     return max(0, capacity - interactive_in_flight)
 
 

@@ -15,7 +15,8 @@ How it shares work (state in `batch_storage`, nothing kept only in memory):
   the batch at once, in-flight requests included.
 
 Scheduling (`batch_admission`): per model, batch requests in flight stay within
-`per_replica` per ready replica minus the interactive requests in flight for the model;
+`per_replica` per ready replica minus the interactive requests in flight for the model,
+narrowed while interactive traffic is active and further while it slows (`batch_pacing`);
 batches take turns round-robin. Requests go through the same `Forwarder` as interactive
 ones (routing, retries on connect failures, ejection, outstanding-request accounting).
 A request that no replica could take (unreachable, or the model between deployments) is
@@ -43,8 +44,9 @@ from lc_contracts.specs import ENDPOINT_PATHS
 from lc_proxy import batch_records as records
 from lc_proxy.batch_admission import batch_budget, next_turn
 from lc_proxy.batch_events import BatchEvents
-from lc_proxy.batch_input import BatchRequest, parse_input
 from lc_proxy.batch_output import LineResult, answered, file_line, not_answered
+from lc_proxy.batch_pacing import PacingByModel
+from lc_proxy.batch_queue import QueuedRequest, RequestQueue
 from lc_proxy.batch_records import BatchRecord, FileRecord, LineError, RequestCounts
 from lc_proxy.batch_storage import BatchStorage, Conflict, Lease, spool
 from lc_proxy.forwarding import Exchange, Forwarder
@@ -94,7 +96,8 @@ class _Running:
     """Where each of those lines sits in `lines`, by line index."""
     elsewhere: set[int] = field(default_factory=set)
     """Lines whose result another writer recorded first (read back when finishing)."""
-    requests: list[BatchRequest] = field(default_factory=list)
+    queue: RequestQueue = field(default_factory=RequestQueue)
+    """The batch's requests: an index here, their bodies in a spool file."""
     pending: deque[int] = field(default_factory=deque)
     in_flight: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     completed: int = 0
@@ -119,6 +122,7 @@ class BatchDispatcher:
         lease_s: float,
         interactive_started: Mapping[str, float] | None = None,
         busy_share: float = 1.0,
+        pacing: PacingByModel | None = None,
         quiet_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,6 +136,8 @@ class BatchDispatcher:
         self.interactive_started = interactive_started if interactive_started is not None else {}
         """When the last interactive request for each model started (monotonic)."""
         self.busy_share = busy_share
+        self.pacing = pacing if pacing is not None else PacingByModel()
+        """How interactive requests fare, by model: their slow-downs narrow the share."""
         self.quiet_s = quiet_s
         self.lease_s = lease_s
         self.tick_s = min(0.25, lease_s / 8)
@@ -206,12 +212,14 @@ class BatchDispatcher:
         outstanding = sum(state.outstanding for state, _ in entry.replicas)
         mine = self.batch_in_flight.get(model, 0)
         last = self.interactive_started.get(model)
+        now = time.monotonic()
         budget = batch_budget(
             replicas=len(entry.replicas),
             per_replica=self.per_replica,
             interactive_in_flight=max(0, outstanding - mine),
-            interactive_active=last is not None and time.monotonic() - last < self.quiet_s,
+            interactive_active=last is not None and now - last < self.quiet_s,
             busy_share=self.busy_share,
+            pacing_share=self.pacing.share(model, now),
         )
         return mine < budget
 
@@ -221,27 +229,28 @@ class BatchDispatcher:
             return False
 
         def can_send(run: _Running) -> bool:
-            return self._room(run.requests[run.pending[0]].model)
+            return self._room(run.queue.requests[run.pending[0]].model)
 
         turn = next_turn(runs, self._turn % len(runs), can_send)
         if turn is None:
             return False
         run, self._turn = turn
         index = run.pending.popleft()
-        request = run.requests[index]
+        request = run.queue.requests[index]
         self.batch_in_flight[request.model] = self.batch_in_flight.get(request.model, 0) + 1
         run.in_flight[index] = asyncio.create_task(self._send(run, request))
         return True
 
     # -- one request ------------------------------------------------------------------
 
-    async def _send(self, run: _Running, request: BatchRequest) -> None:
+    async def _send(self, run: _Running, request: QueuedRequest) -> None:
         batch_id = run.record.id
         endpoint = _ENDPOINTS[run.record.endpoint]
         holding = True
         try:
             started = time.perf_counter()
-            result, exchange = await self._call(batch_id, request, run.record.endpoint)
+            body = run.queue.body(request)
+            result, exchange = await self._call(batch_id, request, body, run.record.endpoint)
             # The replica is done with it: its slot goes to the next request while the
             # result is written.
             holding = False
@@ -280,7 +289,7 @@ class BatchDispatcher:
         self._changed.set()
 
     async def _call(
-        self, batch_id: str, request: BatchRequest, path: str
+        self, batch_id: str, request: QueuedRequest, body: bytes, path: str
     ) -> tuple[LineResult, Exchange]:
         request_id = f"{batch_id}-{request.index}"
         headers = [
@@ -292,12 +301,12 @@ class BatchDispatcher:
             exchange = Exchange(request_id=request_id, started=time.perf_counter())
             exchange.model = request.model
             try:
-                body = await self.forwarder.call(
+                answer = await self.forwarder.call(
                     exchange,
                     endpoint=_ENDPOINTS[path],
                     path=path,
                     headers=headers,
-                    body=request.body,
+                    body=body,
                 )
             except ProxyError as error:
                 exchange.status = error.status
@@ -305,7 +314,7 @@ class BatchDispatcher:
                     await asyncio.sleep(RETRY_AFTER_S[min(attempt, len(RETRY_AFTER_S) - 1)])
                     continue
                 return answered(request.custom_id, error.status, request_id, error.body()), exchange
-            return answered(request.custom_id, exchange.status, request_id, body), exchange
+            return answered(request.custom_id, exchange.status, request_id, answer), exchange
         raise AssertionError("unreachable")
 
     # -- taking batches ---------------------------------------------------------------
@@ -336,6 +345,7 @@ class BatchDispatcher:
             except Exception:
                 # Not half-taken: another scan (here or elsewhere) starts it again.
                 run.lines.close()
+                run.queue.close()
                 await self.storage.drop_lease(batch_id)
                 raise
             if keep:
@@ -346,38 +356,50 @@ class BatchDispatcher:
         """Read the batch's requests and results; False when it ended while loading."""
         record = run.record
         if record.status in ("validating", "in_progress"):
-            data = await self._input(record)
-            if data is None and record.status == "validating":
+            validating = record.status == "validating"
+            read = await self._read_input(
+                record, self._can_route(record.endpoint) if validating else _any_model
+            )
+            if read is None and validating:
                 missing = LineError(
                     code="file_not_found", message=f"The input file {record.input_file_id} is gone."
                 )
                 await self._transition(run, records.failed(record, self._now(), (missing,)))
                 await self._release(run)
                 return False
-            if record.status == "validating":
-                parsed = parse_input(data or b"", record.endpoint, self._can_route(record.endpoint))
-            else:
-                parsed = parse_input(data or b"", record.endpoint, lambda _: True)
-            if isinstance(parsed, tuple):
-                if record.status == "validating":
-                    await self._transition(run, records.failed(record, self._now(), parsed))
+            if not isinstance(read, RequestQueue):
+                if validating:
+                    assert read is not None
+                    await self._transition(run, records.failed(record, self._now(), read))
                     await self._release(run)
                     return False
-                parsed = []  # the input was deleted meanwhile: end with what was answered
-            run.requests = parsed
-            if record.status == "validating":
-                await self._transition(run, records.started(record, self._now(), len(parsed)))
+                read = RequestQueue()  # the input was deleted meanwhile: end with what was answered
+            run.queue.close()
+            run.queue = read
+            if validating:
+                total = len(read.requests)
+                await self._transition(run, records.started(record, self._now(), total))
         # What earlier holders recorded is kept here too, so that finishing needs none of
         # it read again.
         await self._tally(run, into=run.lines, placed=run.placed)
-        run.pending = deque(r.index for r in run.requests if r.index not in run.placed)
+        run.pending = deque(r.index for r in run.queue.requests if r.index not in run.placed)
         return True
 
-    async def _input(self, record: BatchRecord) -> bytes | None:
-        """The batch's input file, or None if it was deleted."""
+    async def _read_input(
+        self, record: BatchRecord, can_route: Callable[[str], bool]
+    ) -> RequestQueue | tuple[LineError, ...] | None:
+        """The batch's requests, why its input fails, or None if the file was deleted.
+
+        The file is copied from the object store to a local spool as it arrives and read
+        from there line by line, in a thread: a file of 50,000 lines takes the event loop
+        from interactive requests for no more than a moment at a time."""
         if await self.storage.file(record.input_file_id) is None:
             return None
-        return await self.storage.file_bytes(record.input_file_id)
+        content = await self.storage.file_content(record.input_file_id)
+        try:
+            return await asyncio.to_thread(RequestQueue.read, content, record.endpoint, can_route)
+        finally:
+            content.close()
 
     def _can_route(self, path: str) -> Callable[[str], bool]:
         endpoint = _ENDPOINTS[path]
@@ -459,12 +481,13 @@ class BatchDispatcher:
         if run.in_flight:
             await asyncio.wait(list(run.in_flight.values()), timeout=5.0)
         record = run.record
-        if not run.requests:
-            data = await self._input(record)
-            parsed = parse_input(data or b"", record.endpoint, lambda _: True)
-            run.requests = parsed if isinstance(parsed, list) else []
+        if not run.queue.requests:
+            read = await self._read_input(record, _any_model)
+            if isinstance(read, RequestQueue):
+                run.queue.close()
+                run.queue = read
         if record.status == "expired":
-            for request in run.requests:
+            for request in run.queue.requests:
                 if request.index not in run.placed:
                     result = not_answered(
                         request.custom_id,
@@ -486,7 +509,7 @@ class BatchDispatcher:
                     _keep(run, index, found)
         output_id = await self._write_file(record, "output", run.lines, run.placed, succeeded=True)
         error_id = await self._write_file(record, "error", run.lines, run.placed, succeeded=False)
-        total = record.request_counts.total or len(run.requests)
+        total = record.request_counts.total or len(run.queue.requests)
         done = records.ended(
             record,
             self._now(),
@@ -505,8 +528,8 @@ class BatchDispatcher:
         a batch whose every request was answered while this replica held it."""
         return (
             run.record.status == "finalizing"
-            and bool(run.requests)
-            and len(run.placed.keys() | run.elsewhere) == len(run.requests)
+            and bool(run.queue.requests)
+            and len(run.placed.keys() | run.elsewhere) == len(run.queue.requests)
         )
 
     async def _write_file(
@@ -552,6 +575,7 @@ class BatchDispatcher:
     async def _release(self, run: _Running) -> None:
         self.running.pop(run.record.id, None)
         run.lines.close()
+        run.queue.close()
         if run.record.ended:
             await self._ended(run.record.id)
         await self.storage.drop_lease(run.record.id)
@@ -570,9 +594,16 @@ class BatchDispatcher:
             task.cancel()
         self.running.pop(run.record.id, None)
         run.lines.close()
+        run.queue.close()
 
     def _now(self) -> int:
         return int(self.clock())
+
+
+def _any_model(_: str) -> bool:
+    """Routing is checked when a batch is validated only: a batch taken over later sends
+    every line, and a model gone since is the line's answer (404)."""
+    return True
 
 
 def _needs_work(batch: BatchRecord) -> bool:

@@ -1,7 +1,9 @@
 """Validation of a batch's input file: one request per line, checked before any is sent.
 
-Who calls it: the dispatcher, when it takes a batch that is `validating`. Pure: the
-routing question ("can `model` be served on `endpoint`?") is passed in as a function.
+Who calls it: the dispatcher (through `batch_queue`), when it takes a batch. Pure: the
+routing question ("can `model` be served on `endpoint`?") is passed in as a function,
+and the lines come from any iterable, so a file of 200 MB is checked as it is read
+(`check_lines`, `file_lines`) without being held in memory.
 
 Each line must be `{"custom_id", "method": "POST", "url", "body"}` with a `custom_id`
 unique in the file, `url` equal to the batch's endpoint and a `body` naming a routable
@@ -11,9 +13,9 @@ up to `MAX_REPORTED_ERRORS` entries `{code, line, message, param}` (lines count 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import IO, Final
 
 import orjson
 
@@ -35,11 +37,25 @@ class BatchRequest:
 def parse_input(
     data: bytes, endpoint: str, can_route: Callable[[str], bool]
 ) -> list[BatchRequest] | tuple[LineError, ...]:
-    """The requests of an input file, or why the batch fails."""
+    """The requests of an input file held in memory, or why the batch fails."""
     requests: list[BatchRequest] = []
+    for found in check_lines(data.splitlines(), endpoint, can_route):
+        if isinstance(found, tuple):
+            return found
+        requests.append(found)
+    return requests
+
+
+def check_lines(
+    lines: Iterable[bytes], endpoint: str, can_route: Callable[[str], bool]
+) -> Iterator[BatchRequest | tuple[LineError, ...]]:
+    """Each valid request as its line is read; once every line was read, the errors, if
+    any, as one tuple last (then the requests yielded before it are void). Holds only
+    the `custom_id`s seen, never the lines, so a file can be checked as it streams."""
     errors: list[LineError] = []
     seen: set[str] = set()
-    for number, raw in enumerate(data.splitlines(), 1):
+    index = 0
+    for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
         found = _check_line(raw, number, endpoint, can_route, seen)
@@ -47,15 +63,22 @@ def parse_input(
             errors.append(found)
             if len(errors) >= MAX_REPORTED_ERRORS:
                 break
+        elif not errors:
+            yield BatchRequest(index=index, custom_id=found[0], model=found[1], body=found[2])
+            index += 1
         else:
-            requests.append(
-                BatchRequest(index=len(requests), custom_id=found[0], model=found[1], body=found[2])
-            )
+            index += 1
     if errors:
-        return tuple(errors)
-    if not requests:
-        return (LineError(code="empty_file", message="The input file holds no request."),)
-    return requests
+        yield tuple(errors)
+    elif not index:
+        yield (LineError(code="empty_file", message="The input file holds no request."),)
+
+
+def file_lines(content: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a file read one at a time, split as `bytes.splitlines` splits the
+    whole: at `\\n`, `\\r\\n` and a lone `\\r` (so line numbers in errors are the same)."""
+    for raw in content:
+        yield from raw.splitlines() or (b"",)
 
 
 def _check_line(

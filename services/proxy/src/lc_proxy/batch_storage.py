@@ -112,10 +112,6 @@ class BatchStorage:
         target.seek(0)
         return target
 
-    async def file_bytes(self, file_id: str) -> bytes:
-        result = await self._files.get(file_id)
-        return result.data or b""
-
     # -- batches ----------------------------------------------------------------------
 
     async def create_batch(self, batch: BatchRecord) -> None:

@@ -27,6 +27,7 @@ from lc_proxy.api_keys import ApiKeys
 from lc_proxy.batch_api import BatchApi
 from lc_proxy.batch_dispatcher import BatchDispatcher
 from lc_proxy.batch_events import BatchEvents
+from lc_proxy.batch_pacing import PacingByModel
 from lc_proxy.batch_storage import open_batch_storage
 from lc_proxy.batch_upstream import BatchUpstreamClient
 from lc_proxy.forwarding import Forwarder
@@ -52,6 +53,7 @@ class Proxy(Protocol):
     started_at: datetime
     api_keys: ApiKeys
     interactive_started: dict[str, float]
+    batch_pacing: PacingByModel
 
     def attach(self, forwarder: Forwarder, nats_client: NatsClient) -> None: ...
     def detach(self) -> None: ...
@@ -114,6 +116,7 @@ async def running(proxy: P) -> AsyncIterator[P]:
             lease_s=settings.proxy_batch_lease_s,
             interactive_started=proxy.interactive_started,
             busy_share=settings.proxy_batch_busy_share,
+            pacing=proxy.batch_pacing,
             quiet_s=settings.proxy_batch_quiet_s,
         )
         proxy.attach_batches(

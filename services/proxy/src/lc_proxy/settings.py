@@ -86,6 +86,17 @@ class ProxySettings(BaseSettings):
     request in flight, or one started within `LC_PROXY_BATCH_QUIET_S`): a replica
     answers each request more slowly the more it serves at once, so batches step back
     (`LC_PROXY_BATCH_BUSY_SHARE`)."""
+    proxy_batch_slowdown_tolerance: float = Field(default=1.0, ge=0)
+    """Within that share, batches back off further while interactive requests are slower
+    than their best of the last minute by more than this fraction (1: twice as slow; the
+    best is a lucky answer, and answers vary by that much with nothing else running,
+    bench/RESULTS.md): each such request halves the batch's share (at most twice a
+    second), which then grows back over `LC_PROXY_BATCH_REGROW_S`
+    (`LC_PROXY_BATCH_SLOWDOWN_TOLERANCE`). The time compared is the time to the first
+    byte of a stream, or per completion token of a whole answer."""
+    proxy_batch_regrow_s: float = Field(default=5.0, gt=0)
+    """Seconds for a batch's share, once cut back by slower interactive requests, to grow
+    from nothing to the whole busy share again (`LC_PROXY_BATCH_REGROW_S`)."""
     proxy_batch_quiet_s: float = Field(default=1.0, ge=0)
     """How long after the last interactive request batches get the whole capacity back
     (`LC_PROXY_BATCH_QUIET_S`)."""
