@@ -107,6 +107,27 @@ async def test_a_replay_leaves_the_tables_as_they_were(
     assert await _catalog(engine) == before
 
 
+async def test_the_rebuilt_tables_come_with_their_statistics(
+    settings: ApiSettings, client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    await build_world(client)
+    await replay(settings)
+    async with engine.connect() as conn:
+        analyzed = await conn.execute(
+            sa.text(
+                "SELECT relname FROM pg_stat_user_tables"
+                " WHERE relname = ANY(:tables) AND schemaname = 'public'"
+                " AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL"
+            ),
+            {"tables": TABLES},
+        )
+        assert sorted(row[0] for row in analyzed) == sorted(TABLES)
+        audit_columns = await conn.scalar(
+            sa.text("SELECT count(*) FROM pg_stats WHERE tablename = 'audit_events'")
+        )
+    assert audit_columns
+
+
 async def test_a_replay_waits_for_a_reader_without_locking_it_out(
     settings: ApiSettings, client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

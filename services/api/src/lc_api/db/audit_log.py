@@ -35,7 +35,7 @@ _LATEST = """
     SELECT project_slug, type, subject, seq FROM audit_events
     WHERE {projects} AND type = ANY(CAST(:other_types AS text[])) AND seq <= :upto
 """
-# Until autovacuum has analyzed the table (a fresh install, the minute after `lc replay`)
+# Until autovacuum has analyzed the table (a fresh install, a burst of events since)
 # the planner guesses a handful of rows and sorts a bitmap scan's instead: 3-8 times
 # slower at 100,000 events (external merge). The index's order is the plan either way.
 _INDEX_ORDER = sa.text(

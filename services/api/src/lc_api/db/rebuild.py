@@ -17,8 +17,9 @@ rebuild's one transaction; the fold itself is lcd's own projection (`ReadModelPr
   most the lock timeout and never deadlocks with it.
 
 A rebuild that fails anywhere rolls back: the schema and its tables vanish, the old read
-models and the checkpoint stay as they were. The new tables have their sizes (set by
-CREATE INDEX); autovacuum's analyze fills their column statistics as for any new table.
+models and the checkpoint stay as they were. The new tables are analyzed before the swap,
+so queries planned right after a replay see their sizes and column statistics (a query
+planned on a new table's defaults could sort what an index gives in order).
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ class ReadModelRebuild(ReadModelProjection):
         assert shape is not None, "rebuilt() before reset()"
         for statement in shape.after_fold:
             await conn.execute(sa.text(statement))
+        for table in shape.tables:  # the planner's statistics from the first query on
+            await conn.execute(sa.text(f"ANALYZE {SHADOW}.{table}"))
         deadline = time.monotonic() + SWAP_WITHIN_S
         while True:
             try:
