@@ -20,7 +20,7 @@ def steady(pacing: BatchPacing, start: float, seconds: float, latency: float) ->
 
 
 def test_requests_as_fast_as_usual_leave_the_whole_share() -> None:
-    pacing = BatchPacing(tolerance=0.25)
+    pacing = BatchPacing(tolerance=0.25, grow_per_s=0.2)
     end = steady(pacing, 0.0, 10.0, 0.020)
     assert pacing.share(end) == 1.0
     # Within the tolerance is as fast as usual.
@@ -84,11 +84,15 @@ def test_the_base_forgets_an_old_best() -> None:
 
 
 def test_models_are_paced_apart() -> None:
-    pacing = PacingByModel(tolerance=0.25, grow_per_s=0.0)
+    pacing = PacingByModel(BatchPacing(tolerance=0.25, grow_per_s=0.0))
     pacing.observe("a", 0.0, FIRST, 0.020)
     pacing.observe("a", 0.1, FIRST, 0.100)
     assert pacing.share("a", 0.1) == 0.5
     assert pacing.share("b", 0.1) == 1.0
+    # A model seen later starts from the rules, not from another model's state.
+    pacing.observe("b", 0.2, FIRST, 0.020)
+    assert pacing.share("b", 0.2) == 1.0
+    assert pacing.share("a", 0.2) == 0.5
 
 
 def test_the_pacing_share_narrows_the_busy_share_down_to_one_request() -> None:

@@ -38,7 +38,7 @@ from nats.aio.client import Client as NatsClient
 from lc_contracts.specs import ENDPOINT_PATHS, Endpoint
 from lc_proxy import lifespan, openai_errors
 from lc_proxy.batch_api import BatchApi
-from lc_proxy.batch_pacing import PacingByModel
+from lc_proxy.batch_pacing import BatchPacing, PacingByModel
 from lc_proxy.batch_upload import ClientGone
 from lc_proxy.forwarding import Exchange, Forwarder, error_response
 from lc_proxy.metrics import CONTENT_TYPE, RequestMetrics
@@ -95,8 +95,10 @@ class ProxyApp:
         self.interactive_started: dict[str, float] = {}
         """When the last interactive request for each model started: batches yield."""
         self.batch_pacing = PacingByModel(
-            tolerance=settings.proxy_batch_slowdown_tolerance,
-            grow_per_s=1.0 / settings.proxy_batch_regrow_s,
+            BatchPacing(
+                tolerance=settings.proxy_batch_slowdown_tolerance,
+                grow_per_s=1.0 / settings.proxy_batch_regrow_s,
+            )
         )
         """How interactive requests fare: batches back off further while they slow."""
 

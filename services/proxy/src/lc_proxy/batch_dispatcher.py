@@ -136,7 +136,8 @@ class BatchDispatcher:
         self.interactive_started = interactive_started if interactive_started is not None else {}
         """When the last interactive request for each model started (monotonic)."""
         self.busy_share = busy_share
-        self.pacing = pacing if pacing is not None else PacingByModel()
+        self.pacing = pacing
+        """How interactive requests fare (lc-proxy's app reports them); None: not paced."""
         """How interactive requests fare, by model: their slow-downs narrow the share."""
         self.quiet_s = quiet_s
         self.lease_s = lease_s
@@ -219,7 +220,7 @@ class BatchDispatcher:
             interactive_in_flight=max(0, outstanding - mine),
             interactive_active=last is not None and now - last < self.quiet_s,
             busy_share=self.busy_share,
-            pacing_share=self.pacing.share(model, now),
+            pacing_share=self.pacing.share(model, now) if self.pacing is not None else 1.0,
         )
         return mine < budget
 

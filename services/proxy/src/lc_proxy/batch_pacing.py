@@ -26,7 +26,7 @@ so that a long answer does not look like a slow one.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -54,17 +54,20 @@ class _Base:
 
 @dataclass
 class BatchPacing:
-    """One model's batch share (0 < share <= 1) from its interactive latencies."""
+    """One model's batch share (0 < share <= 1) from its interactive latencies.
 
-    tolerance: float = 1.0
+    `tolerance` and `grow_per_s` come from lc-proxy's settings
+    (`LC_PROXY_BATCH_SLOWDOWN_TOLERANCE`, `LC_PROXY_BATCH_REGROW_S`)."""
+
+    tolerance: float
+    grow_per_s: float
     floor: float = 1 / 64
-    grow_per_s: float = 0.2
     hold_s: float = 0.5
     base_window_s: float = 60.0
-    _share: float = 1.0
-    _since: float | None = None
-    _last_cut: float | None = None
-    _bases: dict[str, _Base] = field(default_factory=dict)
+    _share: float = field(default=1.0, init=False)
+    _since: float | None = field(default=None, init=False)
+    _last_cut: float | None = field(default=None, init=False)
+    _bases: dict[str, _Base] = field(default_factory=dict, init=False)
 
     def share(self, now: float) -> float:
         """The share of the batch capacity to use now."""
@@ -89,23 +92,16 @@ class BatchPacing:
 
 @dataclass
 class PacingByModel:
-    """A `BatchPacing` per model, made on first use with the same settings."""
+    """A `BatchPacing` per model, made on first use with the rules of `rules` (a copy of
+    its settings, none of its state)."""
 
-    tolerance: float = 1.0
-    floor: float = 1 / 64
-    grow_per_s: float = 0.2
-    hold_s: float = 0.5
+    rules: BatchPacing
     models: dict[str, BatchPacing] = field(default_factory=dict)
 
     def observe(self, model: str, now: float, kind: str, seconds: float) -> None:
         pacing = self.models.get(model)
         if pacing is None:
-            pacing = self.models[model] = BatchPacing(
-                tolerance=self.tolerance,
-                floor=self.floor,
-                grow_per_s=self.grow_per_s,
-                hold_s=self.hold_s,
-            )
+            pacing = self.models[model] = replace(self.rules)
         pacing.observe(now, kind, seconds)
 
     def share(self, model: str, now: float) -> float:
