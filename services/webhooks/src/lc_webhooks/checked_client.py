@@ -1,13 +1,15 @@
 """The HTTP client every delivery goes through: kept-alive connections, each opened to an
-address that was checked when it was opened.
+address that was checked when it was opened (`lc_http1`).
 
 At every new connection the receiver's host is resolved again and every address checked
 (`lc_contracts.outbound`); the connection goes to the address that was checked, with the
-name's `Host` header and TLS SNI. A name that resolves to a public address when
-registered and to 169.254.169.254 a minute later (DNS rebinding) is refused at the next
-connection. A connection kept alive stays with the address checked when it was opened.
-An IP literal is checked at every request (no lookup to do). Redirects are never
-followed.
+name's `Host` header and TLS SNI (the default verifying context). A name that resolves to
+a public address when registered and to 169.254.169.254 a minute later (DNS rebinding) is
+refused at the next connection. A connection kept alive stays with the address checked
+when it was opened; one the receiver closed is opened again, and checked again. An IP
+literal is checked with its URL and at every new connection (no lookup to do). Redirects
+are never followed (a 3xx is an answer). The answer's body is read up to what the caller
+keeps (a little more to keep the connection: `lc_http1.connection.DRAIN_LIMIT`).
 
 Raises `RefusedTarget` for a refused target; the courier counts it like any failed
 connection.
@@ -18,17 +20,15 @@ Callers: the worker (one client for every courier), the courier (`post`).
 from __future__ import annotations
 
 import ipaddress
-import socket
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import aiohttp
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
 import dns.rdatatype
 import dns.resolver
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from lc_contracts.outbound import (
     IPAddress,
@@ -37,9 +37,12 @@ from lc_contracts.outbound import (
     check_url,
     first_allowed,
 )
+from lc_http1 import Http1Client, Http1Error
 
 KEEP_ALIVE_S = 30.0
 MAX_PASSED = 10_000
+# Idle connections kept per receiver: one per subscription to it delivering at once.
+MAX_IDLE = 256
 
 
 class RefusedTarget(Exception):
@@ -74,31 +77,6 @@ class Resolver:
         return found
 
 
-class _CheckedResolver(AbstractResolver):
-    """What aiohttp asks before each new connection to a name: the one checked address."""
-
-    def __init__(self, resolver: Resolver, allowed: Sequence[IPNetwork]) -> None:
-        self._resolver = resolver
-        self._allowed = tuple(allowed)
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        try:
-            address = first_allowed(await self._resolver.addresses(host), self._allowed)
-        except TargetRefused as exc:
-            raise RefusedTarget(f"refused: {exc}") from None
-        inet = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        return [
-            ResolveResult(
-                hostname=host, host=str(address), port=port, family=inet, proto=0, flags=0
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class Answer:
     status_code: int
@@ -113,34 +91,42 @@ class CheckedClient:
         *,
         allowed: Sequence[IPNetwork] = (),
         allow_http: bool = False,
+        timeout_s: float = 15.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`timeout_s` bounds the connection and each silence of the receiver (the courier
+        bounds the whole request); `ssl_context` replaces the default verifying one."""
+        self._resolver = resolver
         self._allowed = tuple(allowed)
         self._allow_http = allow_http
-        self._checked_resolver = _CheckedResolver(resolver, self._allowed)
-        self._session: aiohttp.ClientSession | None = None
+        self._http = Http1Client(
+            connect_timeout_s=timeout_s,
+            read_timeout_s=timeout_s,
+            address=self._checked_address,
+            ssl_context=ssl_context,
+            max_idle=MAX_IDLE,
+            idle_timeout_s=KEEP_ALIVE_S,
+        )
         self._passed: set[str] = set()  # URLs whose scheme and IP literal passed
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                resolver=self._checked_resolver,
-                use_dns_cache=False,
-                limit=0,
-                keepalive_timeout=KEEP_ALIVE_S,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),
-                auto_decompress=False,
-                skip_auto_headers=("Accept", "Accept-Encoding"),
-            )
-        return self._session
+    async def _checked_address(self, host: str) -> str:
+        """Before each new connection: the one address to connect to, checked."""
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        try:
+            if literal is not None:
+                return str(first_allowed([literal], self._allowed))
+            return str(first_allowed(await self._resolver.addresses(host), self._allowed))
+        except TargetRefused as exc:
+            raise RefusedTarget(f"refused: {exc}") from None
 
     async def post(
         self, url: str, *, content: bytes, headers: Mapping[str, str] | None = None, keep: int = 0
     ) -> Answer:
         """POST `content`; the answer with its body's first `keep` bytes. Raises
-        `RefusedTarget`, or `aiohttp.ClientError` / `OSError` for a failed connection."""
+        `RefusedTarget`, or `lc_http1.Http1Error` for a failed connection."""
         if url not in self._passed:
             try:
                 target = check_url(url, allow_http=self._allow_http)
@@ -151,21 +137,17 @@ class CheckedClient:
             if len(self._passed) >= MAX_PASSED:
                 self._passed.clear()
             self._passed.add(url)  # the check is pure: its answer for a URL never changes
-        session = self._open_session()
-        async with session.post(
-            url, data=content, headers=headers, allow_redirects=False
-        ) as response:
-            kept = b""
-            while len(kept) < keep:
-                chunk = await response.content.read(keep - len(kept))
-                if not chunk:
-                    break
-                kept += chunk
-            return Answer(response.status, response.headers, kept)
+        answer = await self._http.post(
+            url, headers.items() if headers else (), content, keep=keep
+        )
+        answer.release()
+        found: dict[str, str] = {}
+        for name, value in answer.raw_headers:
+            found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        return Answer(answer.status, found, answer.body)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
     async def __aenter__(self) -> CheckedClient:
         return self
@@ -175,4 +157,4 @@ class CheckedClient:
 
 
 # What `post` raises for a target it could not reach or was refused.
-CONNECTION_FAILURES = (RefusedTarget, aiohttp.ClientError, OSError)
+CONNECTION_FAILURES = (RefusedTarget, Http1Error, OSError)

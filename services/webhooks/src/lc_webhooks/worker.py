@@ -52,6 +52,7 @@ def http_client(settings: WebhookSettings) -> CheckedClient:
         Resolver(settings.nameservers()),
         allowed=settings.allowed_networks(),
         allow_http=settings.webhook_allow_http,
+        timeout_s=settings.webhook_timeout_s,
     )
 
 
