@@ -45,9 +45,7 @@ class Answer:
 
     __slots__ = ("_connection", "_idle", "_max_idle", "body", "raw_headers", "status")
 
-    def __init__(
-        self, connection: Connection, idle: deque[Connection], max_idle: int
-    ) -> None:
+    def __init__(self, connection: Connection, idle: deque[Connection], max_idle: int) -> None:
         self._connection: Connection | None = connection
         self._idle = idle
         self._max_idle = max_idle

@@ -137,9 +137,7 @@ class CheckedClient:
             if len(self._passed) >= MAX_PASSED:
                 self._passed.clear()
             self._passed.add(url)  # the check is pure: its answer for a URL never changes
-        answer = await self._http.post(
-            url, headers.items() if headers else (), content, keep=keep
-        )
+        answer = await self._http.post(url, headers.items() if headers else (), content, keep=keep)
         answer.release()
         found: dict[str, str] = {}
         for name, value in answer.raw_headers:
