@@ -78,11 +78,17 @@ async def test_two_processes_share_the_subscriptions_each_event_once_in_order(
                 for got in r.received:
                     verified(secret, got)
             # One courier of one process reads each consumer: watched over two seconds,
-            # longer than a pull waits, never two pulls at once on one consumer.
+            # longer than a pull waits. Two readers would keep two pulls waiting nearly
+            # all the time; one courier's next pull can overlap its last for a moment
+            # (the server expires a pull as the client gives up on it), so the typical
+            # count is what tells.
+            seen: dict[str, list[int]] = {sub_id: [] for sub_id, _ in subs}
             until = asyncio.get_running_loop().time() + 2.0
             while asyncio.get_running_loop().time() < until:
                 for sub_id, _ in subs:
-                    assert await readers_of(jetstream, sub_id) <= 1
+                    seen[sub_id].append(await readers_of(jetstream, sub_id))
+            for sub_id, counts in seen.items():
+                assert sorted(counts)[len(counts) // 2] <= 1, (sub_id, counts)
     finally:
         await cancel_until_done(task)
     assert "delivery processes" in probes.report()["checks"]
