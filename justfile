@@ -2,7 +2,7 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-packages := "-p lc_contracts -p lc_eventstore -p lc_embedded -p lc_runtime -p lc_kubewatch -p lc_clustersim -p lc_testing -p lc_api -p lc_reconciler -p lc_domain_verifier -p lc_fleet -p lc_proxy -p lc_webhooks -p lc_local"
+packages := "-p lc_contracts -p lc_eventstore -p lc_embedded -p lc_runtime -p lc_http1 -p lc_kubewatch -p lc_clustersim -p lc_testing -p lc_api -p lc_reconciler -p lc_domain_verifier -p lc_fleet -p lc_proxy -p lc_webhooks -p lc_local"
 
 default:
     @just --list
