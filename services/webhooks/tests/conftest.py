@@ -14,6 +14,7 @@ import pytest
 
 from lc_api.server import create_app
 from lc_api.settings import ApiSettings
+from lc_clustersim.dns_zone import DnsZone
 from lc_contracts.sealing import generate_key
 from lc_runtime.cancellation import cancel_until_done
 from lc_webhooks.main import run
@@ -84,6 +85,17 @@ async def worker(
 ) -> AsyncIterator[asyncio.Task[None]]:
     async with running_worker(worker_settings()) as task:
         yield task
+
+
+@pytest.fixture
+async def dns_zone() -> AsyncIterator[DnsZone]:
+    """A DNS server on loopback whose names the tests set."""
+    zone = DnsZone()
+    await zone.start()
+    try:
+        yield zone
+    finally:
+        await zone.stop()
 
 
 @pytest.fixture

@@ -75,16 +75,6 @@ async def serving(receiver: Receiver, tls: ssl.SSLContext | None = None) -> Asyn
         server.close()
 
 
-@pytest.fixture
-async def dns_zone() -> AsyncIterator[DnsZone]:
-    zone = DnsZone()
-    await zone.start()
-    try:
-        yield zone
-    finally:
-        await zone.stop()
-
-
 def client(zone: DnsZone, **kwargs: object) -> CheckedClient:
     return CheckedClient(
         Resolver([("127.0.0.1", zone.port)]),

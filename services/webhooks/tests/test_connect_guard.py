@@ -4,7 +4,7 @@ cloud metadata address after registration (DNS rebinding) is refused at the conn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -16,16 +16,6 @@ from lc_webhooks.settings import WebhookSettings
 
 from .conftest import running_worker
 from .receiver import Answer, Receiver
-
-
-@pytest.fixture
-async def dns_zone() -> AsyncIterator[DnsZone]:
-    zone = DnsZone()
-    await zone.start()
-    try:
-        yield zone
-    finally:
-        await zone.stop()
 
 
 def client(zone: DnsZone, allowed: str = "") -> CheckedClient:
