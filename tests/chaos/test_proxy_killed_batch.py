@@ -29,6 +29,16 @@ async def upstream(durable_nats: EmbeddedNats) -> AsyncIterator[SimulatedUpstrea
         yield server
 
 
+def handovers(*logs: Path) -> list[str]:
+    """The replicas' log lines about taking and losing batches."""
+    return [
+        line
+        for log in logs
+        for line in log.read_text(errors="replace").splitlines()
+        if "batch taken" in line or "lease lost" in line
+    ]
+
+
 def replica(nats_url: str, name: str, log: Path) -> Proxy:
     settings = {"LC_PROXY_BATCH_LEASE_S": "1", "LC_PROXY_BATCH_PER_REPLICA": str(PER_REPLICA)}
     return Proxy(nats_url, name, log, model=MODEL, settings=settings)
@@ -68,8 +78,13 @@ async def test_replicas_killed_mid_batch_every_custom_id_exactly_once(
                 output = await lines_of(survivor, done.output_file_id)
         ids = sorted(line["custom_id"] for line in output)
         assert ids == sorted(f"req-{i}" for i in range(LINES))
-        # only requests in flight on a killed replica are sent again
-        assert upstream.stats.requests <= LINES + 2 * PER_REPLICA
+        # Only requests in flight on a replica that lost the batch are sent again: at most
+        # PER_REPLICA per takeover (two kills; more when a loaded machine delayed a
+        # renewal past the lease and the other replica took the batch meanwhile).
+        moves = handovers(first.log, second.log)
+        takeovers = sum("batch taken" in line for line in moves) - 1
+        assert takeovers >= 1, moves
+        assert upstream.stats.requests <= LINES + takeovers * PER_REPLICA, moves
     finally:
         first.stop()
         second.stop()

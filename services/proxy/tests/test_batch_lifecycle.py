@@ -115,6 +115,42 @@ async def test_a_batch_survives_a_restart_of_its_only_replica(  # type: ignore[n
     assert upstream.stats.requests <= 120 + 4
 
 
+async def test_nothing_starts_on_a_lease_past_its_time(  # type: ignore[no-untyped-def]
+    upstreams, start_proxy, publish_service, wait_until, monkeypatch
+) -> None:
+    """A renewal held up (NATS slow, the replica busy) past the lease's end: another
+    replica may hold the batch by now, so no request of it starts until the lease is
+    renewed; the batch goes on once it is."""
+    upstream = await upstreams(models=[MODEL], faults=UpstreamFaults(latency_s=0.05))
+    proxy = await start_proxy(proxy_batch_lease_s=1.0, proxy_batch_per_replica=4)
+    await publish_service(MODEL, [upstream])
+    await wait_until(lambda: proxy.app.table.get(MODEL) is not None)
+    dispatcher = proxy.app.batches.dispatcher
+    storage = dispatcher.storage
+    renew = storage.renew_lease
+    renewals_resume = asyncio.Event()
+
+    async def held_up(*args: Any, **kwargs: Any) -> Any:
+        await renewals_resume.wait()
+        return await renew(*args, **kwargs)
+
+    async with openai.AsyncOpenAI(base_url=proxy.base_url, api_key="x", max_retries=0) as client:
+        batch_id = await created(client, chat_lines(200))
+        await wait_until(lambda: progressed(client, batch_id, 20), timeout=20.0)
+        monkeypatch.setattr(storage, "renew_lease", held_up)
+        lease = dispatcher.running[batch_id].lease
+        await wait_until(lambda: time.time() > lease.until + 0.3, timeout=5.0)
+        sent = upstream.stats.requests
+        await asyncio.sleep(0.5)  # a window for requests that should not start
+        assert upstream.stats.requests == sent < 200
+        renewals_resume.set()
+        done = await finished(client, batch_id, timeout=30.0)
+        assert done.status == "completed"
+        output = await lines_of(client, done.output_file_id)
+    assert custom_ids(output) == sorted(f"req-{i}" for i in range(200))
+    assert upstream.stats.requests == 200
+
+
 async def test_two_replicas_one_killed_every_custom_id_exactly_once(  # type: ignore[no-untyped-def]
     upstreams, start_proxy, publish_service, wait_until
 ) -> None:

@@ -12,7 +12,9 @@ How it shares work (state in `batch_storage`, nothing kept only in memory):
   whatever was in flight on the replica that died. So every `custom_id` ends up exactly
   once in the output or the error file, and nothing that completed is sent again.
 - A lease that cannot be renewed (another replica took it) stops this replica's work on
-  the batch at once, in-flight requests included.
+  the batch at once, in-flight requests included; no request starts on a lease past its
+  time, renewed late or not, so a batch taken over is sent twice only for what was in
+  flight when the lease ran out.
 
 Scheduling (`batch_admission`): per model, batch requests in flight stay within
 `per_replica` per ready replica minus the interactive requests in flight for the model,
@@ -225,7 +227,12 @@ class BatchDispatcher:
         return mine < budget
 
     def _start_one(self) -> bool:
-        runs = [r for r in self.running.values() if r.pending and not r.stopping]
+        # Nothing starts on a lease past its time: another replica may hold the batch now
+        # and send the same lines (what was in flight then is all that can be sent twice).
+        now = time.time()
+        runs = [
+            r for r in self.running.values() if r.pending and not r.stopping and r.lease.until > now
+        ]
         if not runs:
             return False
 
