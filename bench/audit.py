@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lc_api.cli_commands import REPLAY_BATCH
 from lc_api.db.migrate import migrate
-from lc_api.db.rebuild import ReadModelRebuild, fewer_collections
+from lc_api.db.rebuild import ReadModelRebuild, without_collections
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import ProjectCreated, ServiceApplied, build
 from lc_contracts.specs import ServiceSpec
@@ -144,7 +144,7 @@ async def rebuild(nats_url: str, database_url: str, *, fill: bool = False) -> No
         reading = read / (time.perf_counter() - began)
         began = time.perf_counter()
         runner = ProjectionRunner(engine, store, ReadModelRebuild())
-        with fewer_collections():  # as `lc replay` does
+        with without_collections():  # as `lc replay` does
             rebuilt = await runner.rebuild(batch_size=REPLAY_BATCH)
         rebuilding = rebuilt / (time.perf_counter() - began)
     finally:

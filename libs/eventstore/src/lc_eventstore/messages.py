@@ -26,7 +26,9 @@ class StoredMessage:
     def event(self) -> StoredEvent:
         """Envelope and decoded payload; raises ContractError when unreadable."""
         envelope = self.envelope()
-        return StoredEvent(seq=self.seq, envelope=envelope, payload=decode(envelope))
+        return StoredEvent(
+            seq=self.seq, envelope=envelope, payload=decode(envelope), stored=self.data
+        )
 
 
 @dataclass(frozen=True)
@@ -34,3 +36,6 @@ class StoredEvent:
     seq: int
     envelope: Envelope
     payload: Payload
+    stored: bytes | None = None
+    """The envelope's JSON as the stream holds it, when the event was read from one
+    (`Envelope.to_bytes()` when the platform wrote it)."""

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from lc_api.db.migrate import migrate
-from lc_api.db.rebuild import ReadModelRebuild, fewer_collections
+from lc_api.db.rebuild import ReadModelRebuild, without_collections
 from lc_api.progress_display import ProgressDisplay
 from lc_api.runtime.control import PAUSE_PROJECTOR
 from lc_api.runtime.lcd import connect_nats, make_engine
@@ -94,7 +94,7 @@ async def replay(
                         if progress_to is None
                         else ProgressDisplay(progress_to, f"rebuilding {projection.name}")
                     )
-                    with fewer_collections():
+                    with without_collections():
                         position = await runner.rebuild(
                             lock_conn, progress=display, batch_size=REPLAY_BATCH
                         )

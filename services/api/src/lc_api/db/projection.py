@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar, Final
 
 import orjson
 import sqlalchemy as sa
@@ -62,13 +62,20 @@ PROJECTION_NAME = "lcd-read-models"
 # the table's own type on the server. So a batch costs a handful of statements and round
 # trips, not one per event, and its parameters are one string each (a text[] parameter
 # costs an escape per quote and space in its values, which JSON documents are full of).
-_AUDIT = sa.text(
-    f"""
-    INSERT INTO {audit_events.name}
-    SELECT * FROM json_populate_recordset(NULL::{audit_events.name}, CAST(:rows AS json))
-    ON CONFLICT (seq) DO NOTHING
-    """
-)
+def _audit_insert(on_conflict: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        INSERT INTO {audit_events.name}
+        SELECT * FROM json_populate_recordset(NULL::{audit_events.name}, CAST(:rows AS json))
+        {on_conflict}
+        """
+    )
+
+
+_AUDIT = _audit_insert("ON CONFLICT (seq) DO NOTHING")
+AUDIT_APPEND: Final = _audit_insert("")
+"""The audit rows into a table that has no key yet (`lc_api.db.rebuild`, which keys it
+after the fold: the stream's sequences are unique already)."""
 
 _REVISIONS = sa.text(
     f"""
@@ -100,7 +107,7 @@ def _services_upsert(born: bool) -> sa.TextClause:
 _SERVICE_UPDATED, _SERVICE_BORN = _services_upsert(False), _services_upsert(True)
 
 
-def _json(value: str) -> orjson.Fragment:
+def _json(value: str | bytes) -> orjson.Fragment:
     """A value already serialised as JSON (by pydantic-core), spliced into a row as is."""
     return orjson.Fragment(value)
 
@@ -112,6 +119,17 @@ def _rows(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     as they are); building it row by row with `json.dumps` took a fifth of a rebuild's
     Python time."""
     return {"rows": orjson.dumps(rows).decode()}
+
+
+def _shown_json(event: StoredEvent) -> orjson.Fragment:
+    """The envelope as the audit log shows it (`shown`): as the stream holds it when no
+    field is hidden, which saves serialising it again (the stored JSON was parsed without
+    error as the envelope: valid JSON with no unknown field), else serialised without
+    the hidden fields."""
+    envelope = shown(event.envelope)
+    if envelope is event.envelope and event.stored is not None:
+        return _json(event.stored)
+    return _json(envelope.model_dump_json(exclude_none=True))
 
 
 def event_project(event: StoredEvent) -> str | None:
@@ -126,6 +144,7 @@ def event_project(event: StoredEvent) -> str | None:
 
 class ReadModelProjection:
     name = PROJECTION_NAME
+    audit_insert: ClassVar[sa.TextClause] = _AUDIT
 
     async def reset(self, conn: AsyncConnection) -> None:
         # DELETE, not TRUNCATE: a rebuild runs in one transaction, and until it commits,
@@ -158,16 +177,12 @@ class ReadModelProjection:
                     "subject": event.envelope.subject,
                     "project_slug": project_slug,
                     "time": event.envelope.time,
-                    "envelope": _json(shown(event.envelope).model_dump_json(exclude_none=True)),
+                    "envelope": _shown_json(event),
                 }
             )
         await self._services_applied(conn, applied)
         if audit:
-            await self._write_audit(conn, audit)
-
-    async def _write_audit(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-        """The audit log's rows of a batch (`lc_api.db.rebuild` copies them instead)."""
-        await conn.execute(_AUDIT, _rows(rows))
+            await conn.execute(self.audit_insert, _rows(audit))
 
     async def _services_applied(self, conn: AsyncConnection, run: Sequence[StoredEvent]) -> None:
         """A run of consecutive `service.applied` events in at most three statements, whatever its
