@@ -306,15 +306,21 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         first.kill()  # SIGKILL: no clean-up of any kind
         first.wait(10)
     # k2 was received, its answer never reached the killed worker: sent again, one id.
+    # So may k1 be, when its ack was still in the killed worker's buffer (at least once):
+    # the next worker goes on from the ack floor, in order.
     second = worker_process(settings)
     try:
-        await wait_until(lambda: len(receiver.received) >= 4, timeout=30, what="k2, k3")
+        await wait_until(
+            lambda: slugs_of(receiver.received)[-1:] == ["k3"], timeout=30, what="k2, k3"
+        )
     finally:
         second.terminate()
         second.wait(20)
-    assert slugs_of(receiver.received) == ["k1", "k2", "k2", "k3"]
+    slugs = slugs_of(receiver.received)
+    assert slugs[:2] == ["k1", "k2"]
+    assert slugs[2:] in (["k2", "k3"], ["k1", "k2", "k3"])
     ids = [r.headers["webhook-id"] for r in receiver.received]
-    assert ids[1] == ids[2]
+    assert ids[1] == ids[slugs.index("k2", 2)]
 
 
 async def test_a_subscription_deleted_while_no_worker_ran_leaves_no_consumer(
