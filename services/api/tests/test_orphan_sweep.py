@@ -122,7 +122,11 @@ async def test_a_domain_registered_after_project_deleted_is_withdrawn_and_its_fq
 
     await wait_until(withdrawn, timeout=WITHIN_S)
     assert isinstance(await last_event(store, fqdn_claim_subject(fqdn)), FqdnReleased)
-    assert (await client.get(f"/api/v1/domains/{domain_id}")).status_code == 404
+
+    async def gone_from_the_read_models() -> bool:  # which follow the stream a moment later
+        return (await client.get(f"/api/v1/domains/{domain_id}")).status_code == 404
+
+    await wait_until(gone_from_the_read_models, timeout=WITHIN_S)
     # The FQDN is free for a project of the same slug created later.
     assert (await client.post("/api/v1/projects", json=DOCS_PROJECT)).status_code == 201
     assert (await client.post(f"{PROJECT}/services", json=DOCS_LLAMA)).status_code == 201

@@ -1,9 +1,12 @@
 """A tiny HTTP forwarder in front of the simulator's API that fails chosen requests, for
 the back-off tests: answers 409, 429, 500 or 503, or drops the connection, for the next
-N requests that match, then forwards faithfully (watch streams included)."""
+N requests that match, then forwards faithfully (watch streams included). It can also
+hold every server-side apply past the first N, never answered, so a reconciler is
+stopped in the middle of its work whatever the machine's speed."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +42,9 @@ class FaultyApi:
         self.upstream = upstream.rstrip("/")
         self.plan = FaultPlan()
         self.forwarded = 0
+        self.applies_left: int | None = None
+        """Server-side applies still forwarded before the rest are held (None: all are)."""
+        self.held = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
@@ -68,6 +74,11 @@ class FaultyApi:
         return target
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "PATCH" and self.applies_left is not None:
+            if self.applies_left <= 0:
+                self.held += 1
+                await asyncio.Event().wait()  # until the proxy stops and cancels its handlers
+            self.applies_left -= 1
         watch = request.query.get("watch") in ("1", "true")
         fault = self.plan.next_fault(request.method, watch)
         if fault == DROP:

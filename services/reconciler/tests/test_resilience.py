@@ -33,9 +33,16 @@ from .helpers import (
 
 
 async def test_killed_mid_apply_then_restarted_converges_without_orphans(
-    events: Events, reconcilers: Reconcilers, kube: KubeClient
+    events: Events,
+    reconcilers: Reconcilers,
+    kube: KubeClient,
+    faulty: FaultyApi,
+    through_faulty: ReconcilerSettings,
 ) -> None:
-    first = await reconcilers.start()
+    # The first reconciler's applies past the fifth never get an answer: it is stopped
+    # with its work half done, however fast the machine runs the rest.
+    faulty.applies_left = 5
+    first = await reconcilers.start(through_faulty)
     platform = first.runtime.platform
     await events.append(*project_created("default"))
     services: dict[str, tuple[ServiceSpec, int]] = {}
@@ -44,13 +51,11 @@ async def test_killed_mid_apply_then_restarted_converges_without_orphans(
         services[service.name] = (service, 1)
         await events.append(*service_applied("default", service))
 
-    async def some_applied() -> bool:
-        return len(await managed_objects(kube, platform)) > 0
-
-    await wait_until(some_applied, timeout=10, what="apply under way", interval=0.001)
+    await wait_until(lambda: faulty.held > 0, timeout=10, what="apply under way")
     await first.stop()
     partial = set(await managed_objects(kube, platform))
     everything = compiled_refs(platform, [("default", s, r) for s, r in services.values()])
+    assert partial, "nothing applied before the stop"
     assert partial < everything, "the reconciler was not stopped mid-apply"
 
     # While it is down, users delete some services and hide others.
@@ -85,18 +90,24 @@ async def faulty(cluster: ClusterSim) -> AsyncIterator[FaultyApi]:
         await proxy.stop()
 
 
+@pytest.fixture
+def through_faulty(
+    settings: ReconcilerSettings, cluster: ClusterSim, faulty: FaultyApi, tmp_path: Path
+) -> ReconcilerSettings:
+    """Settings for a reconciler that reaches the cluster through `faulty`."""
+    kubeconfig = faulty.write_kubeconfig(cluster.kubeconfig_path, tmp_path / "faulty-kubeconfig")
+    return settings.model_copy(update={"kubeconfig": str(kubeconfig)})
+
+
 async def test_api_errors_are_retried_with_backoff_and_never_fail_the_service(
     events: Events,
     reconcilers: Reconcilers,
-    settings: ReconcilerSettings,
     kube: KubeClient,
-    cluster: ClusterSim,
     faulty: FaultyApi,
+    through_faulty: ReconcilerSettings,
     jetstream: JetStreamContext,
-    tmp_path: Path,
 ) -> None:
-    kubeconfig = faulty.write_kubeconfig(cluster.kubeconfig_path, tmp_path / "faulty-kubeconfig")
-    running = await reconcilers.start(settings.model_copy(update={"kubeconfig": str(kubeconfig)}))
+    running = await reconcilers.start(through_faulty)
     platform = running.runtime.platform
     faulty.plan.remaining = 40
     await events.append(*project_created("default"))
