@@ -329,9 +329,7 @@ async def test_a_subscription_deleted_while_no_worker_ran_leaves_no_consumer(
     receiver: Receiver,
     jetstream: JetStreamContext,
 ) -> None:
-    async def consumers() -> set[str]:
-        return {c.name or "" for c in await jetstream.consumers_info("LC_EVENTS")}
-
+    consumers = consumers_of(jetstream)
     settings = worker_settings()
     async with running_worker(settings):
         kept, _ = await subscribe(lcd, receiver.url, ["project.*"])
@@ -352,6 +350,70 @@ async def test_a_subscription_deleted_while_no_worker_ran_leaves_no_consumer(
         await wait_until(lambda: receiver.delivered(), what="the kept one delivers")
         assert f"lc-webhook-{kept}" in await consumers()
     assert slugs_of(receiver.received) == ["after"]
+
+
+async def test_a_subscription_deleted_with_its_project_gets_the_projects_last_events(
+    lcd: httpx.AsyncClient,
+    worker: asyncio.Task[None],
+    receiver: Receiver,
+    jetstream: JetStreamContext,
+) -> None:
+    await projects(lcd, "m1")
+    created = await lcd.post(
+        HOOKS, json={"url": receiver.url, "eventTypes": ["project.*"], "projectSlug": "m1"}
+    )
+    assert created.status_code == 201, created.text
+    name = f"lc-webhook-{created.json()['id']}"
+    # The rename's delivery is held (within the 2 s timeout) while the project and its
+    # subscription are deleted.
+    receiver.script = [Answer(200, delay_s=1.5)]
+    renamed = await lcd.patch("/api/v1/projects/m1", json={"name": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    await wait_until(lambda: receiver.received, what="the rename in flight")
+    assert (await lcd.delete("/api/v1/projects/m1")).status_code == 204
+    assert (await lcd.get(f"{HOOKS}/{created.json()['id']}")).status_code == 404
+    await wait_until(lambda: len(receiver.received) >= 2, what="project.deleted")
+    types = [json.loads(r.body)["type"] for r in receiver.received]
+    assert types == ["project.updated", "project.deleted"]
+    await wait_until(lambda: _lacks(consumers_of(jetstream), name), what="its consumer gone")
+    # A project created later under the same slug is none of its business.
+    await projects(lcd, "m1")
+    await asyncio.sleep(1.0)
+    assert len(receiver.received) == 2
+
+
+async def test_a_subscription_ended_with_its_project_stays_ended_after_a_restart(
+    lcd: httpx.AsyncClient,
+    worker_settings: Callable[..., WebhookSettings],
+    receiver: Receiver,
+    jetstream: JetStreamContext,
+) -> None:
+    settings = worker_settings()
+    await projects(lcd, "n1")
+    body = {"url": receiver.url, "eventTypes": ["project.*"], "projectSlug": "n1"}
+    async with running_worker(settings):
+        created = await lcd.post(HOOKS, json=body)
+        assert created.status_code == 201, created.text
+        name = f"lc-webhook-{created.json()['id']}"
+        await wait_until(lambda: _has(consumers_of(jetstream), {name}), what="its consumer")
+    # Deleted while no worker runs: the next one delivers project.deleted, then ends it.
+    assert (await lcd.delete("/api/v1/projects/n1")).status_code == 204
+    async with running_worker(settings):
+        await wait_until(lambda: receiver.received, what="project.deleted")
+        await wait_until(lambda: _lacks(consumers_of(jetstream), name), what="its consumer gone")
+    # One more start: the ended subscription gets no consumer and sends nothing again.
+    async with running_worker(settings):
+        await projects(lcd, "n1")
+        await asyncio.sleep(1.0)
+        assert await _lacks(consumers_of(jetstream), name)
+    assert [json.loads(r.body)["type"] for r in receiver.received] == ["project.deleted"]
+
+
+def consumers_of(jetstream: JetStreamContext) -> Callable[[], Any]:
+    async def names() -> set[str]:
+        return {c.name or "" for c in await jetstream.consumers_info("LC_EVENTS")}
+
+    return names
 
 
 async def _has(consumers: Callable[[], Any], names: set[str]) -> bool:

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from lc_contracts.envelope import Envelope
 from lc_contracts.events import (
     ProjectCreated,
+    WebhookDeleted,
     WebhookPaused,
     WebhookResumed,
     WebhookSecretRotated,
@@ -21,7 +22,7 @@ from lc_contracts.events import (
     build,
     shown,
 )
-from lc_contracts.sealing import SecretKey, generate_key
+from lc_contracts.sealing import SealedValue, SecretKey, generate_key
 from lc_contracts.webhooks import new_secret, seal_secret
 from lc_webhooks import signing
 from lc_webhooks.decoded_events import DecodedEvents
@@ -32,7 +33,7 @@ from lc_webhooks.retry_schedule import (
     next_delay,
     parse_retry_after,
 )
-from lc_webhooks.selection import Subscriptions, fold, signing_secrets, wants
+from lc_webhooks.selection import Subscriptions, ended, fold, signing_secrets, wants
 from lc_webhooks.settings import WebhookSettings
 from lc_webhooks.shares import Share, default_processes, owner
 
@@ -148,6 +149,30 @@ def test_subscriptions_fold_and_filter() -> None:
     assert signing_secrets(sub, until) == [second]
     assert fold(state, 13, WebhookPaused(id="s1", reason="gone")).paused  # type: ignore[union-attr]
     assert not fold(state, 14, WebhookResumed(id="s1")).paused  # type: ignore[union-attr]
+
+
+def test_a_subscription_deleted_with_its_project_ends_at_its_deletion() -> None:
+    state = Subscriptions()
+
+    def subscribed(sub_id: str, seq: int) -> None:
+        sealed = SealedValue(key_id="k", nonce="n", ciphertext=sub_id)
+        subscription = WebhookSubscribed(
+            id=sub_id, url="https://x.test/", event_types=["*"], sealed_secret=sealed
+        )
+        fold(state, seq, subscription)
+
+    subscribed("alone", 1)
+    subscribed("with", 2)
+    subscribed("paused", 3)
+    fold(state, 4, WebhookPaused(id="paused", reason="gone"))
+    assert fold(state, 10, WebhookDeleted(id="alone")) is None
+    ending = fold(state, 11, WebhookDeleted(id="with", with_project=True))
+    assert ending is not None
+    assert ending.ends_at == 11  # delivers up to its deletion
+    assert fold(state, 12, WebhookDeleted(id="paused", with_project=True)) is None
+    assert set(state.by_id) == {"with"}
+    ended(state, "with")
+    assert state.by_id == {}
 
 
 def test_domain_events_reach_the_subscriptions_of_their_project() -> None:

@@ -229,8 +229,12 @@ class WebhookUpdated(Payload):
 
 
 class WebhookDeleted(Payload):
+    """A subscription deleted; `with_project` when its project was: it still receives
+    the events before this one, the project's last ones, and then ends."""
+
     TYPE = "webhook.deleted"
     id: str
+    with_project: bool = False
 
 
 class WebhookSecretRotated(Payload):

@@ -125,10 +125,13 @@ def _already_there(
     )
 
 
-async def place(js: JetStreamContext, sub: Subscription, batch: int) -> Position:
-    """(Re)create the subscription's consumer where it must start; that position."""
+async def place(js: JetStreamContext, sub: Subscription, batch: int) -> Position | None:
+    """(Re)create the subscription's consumer where it must start; that position. None for
+    a subscription deleted with its project that has no consumer left: it has ended."""
     name = consumer_name(sub.id)
     info = await _info(js, name)
+    if info is None and sub.ends_at is not None:
+        return None
     position = _kept(info, sub)
     replay = sub.replay
     if replay is not None and (position.replay_applied or 0) < replay.seq:

@@ -11,7 +11,10 @@ the next delivery until the server confirmed the ack (`ack_sync`), or only until
 client wrote it, cost 16 to 24 % of the steady deliveries per second in
 bench/webhooks.py; receivers tell a repeat by its `webhook-id` in any case.
 A receiver that answers 410, or an event whose retry schedule is spent, pauses the
-subscription (a `webhook.paused` event); its position stays where it was.
+subscription (a `webhook.paused` event); its position stays where it was. A subscription
+deleted with its project delivers the events before its deletion (the project's last
+ones), then ends: its consumer goes, and it leaves the worker's view; one that would pause
+ends there instead.
 
 Callers: the worker starts one courier task per active subscription.
 """
@@ -41,7 +44,7 @@ from lc_runtime.cancellation import raise_if_cancelled
 from lc_runtime.logs import bind
 from lc_webhooks import signing
 from lc_webhooks.checked_client import CONNECTION_FAILURES, CheckedClient
-from lc_webhooks.consumer_position import consumer_name, place
+from lc_webhooks.consumer_position import consumer_name, forget, place
 from lc_webhooks.decoded_events import Decoded, DecodedEvents
 from lc_webhooks.delivery_log import DeliveryLog, DeliveryRecord
 from lc_webhooks.outcomes import (
@@ -57,6 +60,7 @@ from lc_webhooks.retry_schedule import next_delay, parse_retry_after
 from lc_webhooks.selection import (
     Subscription,
     Subscriptions,
+    ended,
     note_domain,
     signing_secrets,
     wants,
@@ -103,6 +107,17 @@ class Courier:
         sub = self._subs.by_id.get(self.id)
         return None if sub is None or sub.paused else sub
 
+    def _ending(self) -> bool:
+        sub = self._subs.by_id.get(self.id)
+        return sub is not None and sub.ends_at is not None
+
+    async def _end(self) -> None:
+        """The subscription was deleted with its project and is done with the events before
+        its deletion (or gave up on one): its consumer and its place in the view go."""
+        await forget(self._js, self.id)
+        ended(self._subs, self.id)
+        log.info("subscription %s ended with its project", self.id)
+
     async def run(self) -> None:
         """Deliver until the subscription is paused or deleted (or the task is cancelled)."""
         sub = self._current()
@@ -110,6 +125,9 @@ class Courier:
             return
         batch = self._settings.webhook_batch
         position = await place(self._js, sub, batch)
+        if position is None:
+            await self._end()
+            return
         psub = await self._js.pull_subscribe_bind(
             durable=consumer_name(self.id), stream=EVENTS_STREAM.name
         )
@@ -130,6 +148,9 @@ class Courier:
                     sub = self._current()
                     if sub is None:
                         return
+                    if sub.ends_at is not None and seq >= sub.ends_at:
+                        await self._end()
+                        return
                     event = self._events.get(seq, msg.data)
                     if event is None:
                         unacked = msg  # not an event: nothing to deliver
@@ -144,6 +165,8 @@ class Courier:
                         if not await self._deliver(seq, event, msg):
                             if unacked is not None:
                                 await unacked.ack()
+                            if self._ending():
+                                await self._end()
                             return
                     await msg.ack()  # ack-all: the skipped ones before it too
                     unacked = None
@@ -246,6 +269,11 @@ class Courier:
                     await in_progress()
 
     async def _pause(self, reason: WebhookPauseReason, seq: int, detail: str) -> None:
+        if self._ending():  # nothing to resume: the subscription ends here
+            log.warning(
+                "gave up at seq %d (%s) after its project was deleted: %s", seq, reason, detail
+            )
+            return
         subject = webhook_subject(self.id)
         event = build(
             WebhookPaused(id=self.id, reason=reason, at_sequence=seq, detail=detail),

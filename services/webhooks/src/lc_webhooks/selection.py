@@ -3,7 +3,8 @@ each one receives.
 
 `fold(subscriptions, event)` keeps, per subscription: its URL and patterns, project
 scope, sealed secrets with the time each stops signing, whether it is paused, where it
-starts, and its latest replay request. `wants(subscription, envelope)` is the filter.
+starts, its latest replay request, and where it ends when it was deleted with its project
+(the courier removes it once there, `ended`). `wants(subscription, envelope)` is the filter.
 
 Pure. Callers: the worker (fold, on start and live) and the courier (wants).
 """
@@ -52,6 +53,8 @@ class Subscription:
     secrets: tuple[tuple[SealedValue, datetime | None], ...]
     paused: bool = False
     replay: Replay | None = None
+    # Deleted with its project at this sequence: receives the events before it, then ends.
+    ends_at: int | None = None
 
 
 @dataclass
@@ -88,8 +91,10 @@ def fold(state: Subscriptions, seq: int, payload: Payload) -> Subscription | Non
     if current is None:
         return None
     if isinstance(payload, WebhookDeleted):
-        del state.by_id[current.id]
-        return None
+        if not payload.with_project or current.paused:
+            del state.by_id[current.id]
+            return None
+        current = replace(current, ends_at=seq)
     if isinstance(payload, WebhookUpdated):
         current = replace(current, url=payload.url, event_types=tuple(payload.event_types))
     elif isinstance(payload, WebhookSecretRotated):
@@ -109,6 +114,11 @@ def fold(state: Subscriptions, seq: int, payload: Payload) -> Subscription | Non
         )
     state.by_id[current.id] = current
     return current
+
+
+def ended(state: Subscriptions, subscription_id: str) -> None:
+    """A subscription deleted with its project is done with the events before its end."""
+    state.by_id.pop(subscription_id, None)
 
 
 def signing_secrets(sub: Subscription, now: datetime) -> list[SealedValue]:

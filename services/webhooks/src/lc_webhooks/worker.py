@@ -5,7 +5,8 @@ one courier per active subscription of its share (all of them with one delivery 
 On start it reads every subscription event, removes the consumers of subscriptions
 deleted while no worker ran, then starts the couriers of the active ones;
 live, a new or resumed subscription gets a courier, a paused or deleted one loses it (a
-deleted one its consumer too), and a replay request restarts it at the replayed position.
+deleted one its consumer too; one deleted with its project first delivers the events
+before its deletion, `Courier`), and a replay request restarts it at the replayed position.
 Every hour the first share purges the delivery log of attempts past their retention.
 
 Callers: `lc_webhooks.main.run`.
@@ -119,8 +120,9 @@ class WebhookWorker:
         if not self._share.owns(sub_id):
             return
         if isinstance(payload, WebhookDeleted):
-            await self._stop(sub_id)
-            await forget(self._js, sub_id)
+            if sub is None:  # one deleted with its project ends by itself (`Courier`)
+                await self._stop(sub_id)
+                await forget(self._js, sub_id)
         elif isinstance(payload, WebhookPaused):
             await self._stop(sub_id)
         elif isinstance(payload, WebhookSubscribed | WebhookResumed | WebhookReplayRequested):
@@ -140,10 +142,16 @@ class WebhookWorker:
             key=self._key,
             events=self._events,
         )
-        self._couriers[sub_id] = asyncio.create_task(
+        task = asyncio.create_task(
             run_restarting(f"courier {sub_id}", courier.run, delay_s=1.0, logger=log),
             name=f"courier-{sub_id}",
         )
+        self._couriers[sub_id] = task
+        task.add_done_callback(lambda _: self._forget_task(sub_id, task))
+
+    def _forget_task(self, sub_id: str, task: asyncio.Task[None]) -> None:
+        if self._couriers.get(sub_id) is task:
+            del self._couriers[sub_id]
 
     async def _stop(self, sub_id: str) -> None:
         """Cancel the courier (again, should a library lose the cancellation) and wait for

@@ -14,6 +14,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from lc_api.app.command_loop import (
     COMMAND_NAMESPACE,
@@ -180,13 +181,16 @@ class WebhookCommands:
         """Delete every subscription scoped to a project being deleted, so that none
         receives the events of a project created later under the same slug; the sequences
         written. Runs after ProjectDeleted: a subscription appended later meets the deleted
-        project in `subscribe`'s own check after its append."""
+        project in `subscribe`'s own check after its append. Each still receives the
+        project's events up to its deletion (ProjectDeleted among them), then ends."""
         if self._project_webhooks is None:
             return []
         seqs = []
         for subscription_id in await self._project_webhooks(slug):
             with contextlib.suppress(NotFound):
-                written = await self.delete(subscription_id, ctx)
+                written = await self._decide(
+                    subscription_id, partial(webhook.delete, with_project=True), ctx
+                )
                 if written.appended:
                     seqs.append(written.seq)
         return seqs

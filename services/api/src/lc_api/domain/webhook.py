@@ -167,6 +167,6 @@ def send_test(state: WebhookState) -> list[Payload]:
     return [WebhookTest(id=state.id)]
 
 
-def delete(state: WebhookState) -> list[Payload]:
+def delete(state: WebhookState, with_project: bool = False) -> list[Payload]:
     require(state)
-    return [WebhookDeleted(id=state.id)]
+    return [WebhookDeleted(id=state.id, with_project=with_project)]
