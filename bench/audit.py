@@ -11,9 +11,11 @@ log, then prints from one run:
 - state at a moment (`GET /api/v1/projects/big/state?at=<seq>`, moments spread over the
   log) p50/p99, and as a ratio to `GET /api/v1/projects/big/services?limit=1000` (the
   current state, from the read models) measured alongside (target p50 ≤ 200 ms);
+- one service's state at the same moments (`GET /api/v1/projects/big/services/<name>/state`),
+  p50/p99, as a ratio to the project's;
 - a diff over a 10,000-event window (`GET /api/v1/audit/diff`), p50;
 - then, lcd stopped, a rebuild of its read models from the log (`ProjectionRunner.rebuild`
-  of `ReadModelRebuild` with fewer garbage collections, what `lc replay` runs) against reading and decoding the same events through the event
+  of `ReadModelRebuild` with the garbage collector off, what `lc replay` runs) against reading and decoding the same events through the event
   store's reader (`EventStore.read` + `StoredMessage.event()`), in events/s (target ≥ 0.8).
   With `--rebuild-only`, only this last figure, without lcd: an untimed rebuild fills the
   read models first, so the measured one replaces rows as after lcd.
@@ -87,7 +89,7 @@ async def timed(
     return elapsed
 
 
-async def measure(url: str, total: int, queries: int) -> None:
+async def measure(url: str, total: int, queries: int, services: int) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         deadline = time.monotonic() + 600
         while True:  # the projections hold the whole log
@@ -100,10 +102,12 @@ async def measure(url: str, total: int, queries: int) -> None:
                 raise SystemExit("lcd's projections did not catch up")
             await asyncio.sleep(0.5)
         rng = random.Random(7)
-        state_ms, current_ms = [], []
+        state_ms, current_ms, service_ms = [], [], []
         for _ in range(queries):
             at = rng.randint(total // 10, total)
             state_ms.append(await timed(client, f"/api/v1/projects/{SLUG}/state", {"at": str(at)}))
+            service = f"/api/v1/projects/{SLUG}/services/svc-{rng.randrange(services)}/state"
+            service_ms.append(await timed(client, service, {"at": str(at)}))
             current_ms.append(
                 await timed(client, f"/api/v1/projects/{SLUG}/services", {"limit": "1000"})
             )
@@ -122,6 +126,10 @@ async def measure(url: str, total: int, queries: int) -> None:
     )
     print(
         f"current state from the read models: p50 {base:.0f} ms; ratio state-at-T ÷ current {p50 / base:.1f}"
+    )
+    one, one_p99 = statistics.median(service_ms), percentile(service_ms, 0.99)
+    print(
+        f"one service's state at the same moments: p50 {one:.1f} ms, p99 {one_p99:.1f} ms; ratio to the project's {one / p50:.2f}"
     )
     print(f"diff over a 10,000-event window: p50 {statistics.median(diff_ms):.0f} ms")
 
@@ -201,7 +209,7 @@ def main() -> None:
             print((root / "lcd.log").read_text()[-3000:])
             raise
         print(f"lcd ready (projections caught up) after {time.perf_counter() - started:.1f} s")
-        asyncio.run(measure(url, args.events, args.queries))
+        asyncio.run(measure(url, args.events, args.queries, args.services))
         proc.terminate()
         proc.wait(15)
         proc = None

@@ -336,8 +336,20 @@ async def test_the_pruned_read_folds_to_the_same_state_as_every_event(
             # The same events when every project is read at once (a diff across projects).
             every_project = await log.every_project_events(upto=upto)
             assert fold(every_project.get("default", [])) == full, upto
+            # One service's state (`/services/{name}/state`): the project without the
+            # other services.
+            for name in ("s0", "s3"):
+                one = fold(await log.service_events("default", name, upto=upto))
+                alone = None if full is None else only_service(full, name)
+                assert one == alone, (upto, name)
     finally:
         await engine.dispose()
+
+
+def only_service(state: Document, name: str) -> Document:
+    """A project's state with, of its services, only `name` (if it has it)."""
+    services = {key: value for key, value in state["services"].items() if key == name}
+    return {**state, "services": services}
 
 
 def validated_fold(events: list[LoggedEvent]) -> Document | None:

@@ -18,6 +18,7 @@ from lc_api.db.tables import audit_events
 from lc_api.domain.project_history import FOLDED_TYPES, LoggedEvent
 from lc_api.domain.state_diff import Cause
 from lc_contracts.events import ProjectCreated, ServiceApplied, ServiceDeleted, ServiceStatusChanged
+from lc_contracts.subjects import service_subject
 
 # What decides a project's state up to a moment (see `AuditLog.project_events`), in one
 # statement: of each service's subject the latest event of each service type, read off
@@ -29,7 +30,7 @@ from lc_contracts.events import ProjectCreated, ServiceApplied, ServiceDeleted, 
 _LATEST = """
     (SELECT DISTINCT ON (project_slug, type, subject) project_slug, type, subject, seq
      FROM audit_events
-     WHERE {projects} AND type = ANY(CAST(:service_types AS text[])) AND seq <= :upto
+     WHERE {projects} AND type = ANY(CAST(:service_types AS text[])) AND seq <= :upto{services}
      ORDER BY project_slug DESC, type DESC, subject DESC, seq DESC)
     UNION ALL
     SELECT project_slug, type, subject, seq FROM audit_events
@@ -41,8 +42,11 @@ _LATEST = """
 _INDEX_ORDER = sa.text(
     "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"
 )
-_OF_PROJECT = sa.text(_LATEST.format(projects="project_slug = :slug"))
-_OF_EVERY_PROJECT = sa.text(_LATEST.format(projects="project_slug IS NOT NULL"))
+_OF_PROJECT = sa.text(_LATEST.format(projects="project_slug = :slug", services=""))
+_OF_ONE_SERVICE = sa.text(
+    _LATEST.format(projects="project_slug = :slug", services=" AND subject = :subject")
+)
+_OF_EVERY_PROJECT = sa.text(_LATEST.format(projects="project_slug IS NOT NULL", services=""))
 
 # The first `service.applied` after a moment (the project's creation or the service's
 # last deletion), of services whose last phase came before their last apply: one step
@@ -160,15 +164,22 @@ class AuditLog:
         """
         return (await self._deciding(_OF_PROJECT, slug, upto)).get(slug, [])
 
+    async def service_events(self, slug: str, name: str, *, upto: int) -> list[LoggedEvent]:
+        """`project_events` without the project's other services: its fold shows the
+        project and that one service as they were (a few rows, however many services)."""
+        subject = service_subject(slug, name)
+        return (await self._deciding(_OF_ONE_SERVICE, slug, upto, subject)).get(slug, [])
+
     async def every_project_events(self, *, upto: int) -> dict[str, list[LoggedEvent]]:
         """`project_events` of every project that existed at `upto`, by slug, at once."""
         return await self._deciding(_OF_EVERY_PROJECT, None, upto)
 
     async def _deciding(
-        self, latest: sa.TextClause, slug: str | None, upto: int
+        self, latest: sa.TextClause, slug: str | None, upto: int, subject: str | None = None
     ) -> dict[str, list[LoggedEvent]]:
         params = {
             "slug": slug,
+            "subject": subject,
             "upto": upto,
             "service_types": _SERVICE_TYPES,
             "other_types": _OTHER_TYPES,

@@ -65,11 +65,16 @@ def _when(position: Position) -> str:
 
 
 async def _project_state(
-    runtime: Runtime, slug: str, at: int | datetime | None
+    runtime: Runtime, slug: str, at: int | datetime | None, service: str | None = None
 ) -> tuple[Position, Document]:
+    """The project's state at `at`; with `service`, of its services only that one."""
     log = AuditLog(runtime.engine)
     position = await log.position(at)
-    state = fold(await log.project_events(slug, upto=position.seq))
+    if service is None:
+        events = await log.project_events(slug, upto=position.seq)
+    else:
+        events = await log.service_events(slug, service, upto=position.seq)
+    state = fold(events)
     if state is None:
         raise ApiProblem(404, "not-found", f"project '{slug}' did not exist {_when(position)}")
     return position, state
@@ -106,7 +111,7 @@ def project_state_body(position: Position, state: Document) -> Document:
 async def service_state(
     runtime: RuntimeDep, slug: SlugPath, name: NamePath, at: At = None
 ) -> ServiceAtMomentView:
-    position, state = await _project_state(runtime, slug, at)
+    position, state = await _project_state(runtime, slug, at, service=name)
     service = service_of(state, name)
     if service is None:
         raise ApiProblem(
