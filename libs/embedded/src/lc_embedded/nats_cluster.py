@@ -22,6 +22,10 @@ from typing import Final
 from lc_embedded.servers import START_TIMEOUT_S, EmbeddedNats, EmbeddedServerError, free_port
 
 CLUSTER_NAME: Final = "lc"
+START_ATTEMPTS: Final = 3
+"""Starts with new ports after one was taken between being picked and bound: the nodes
+started first dial the others' routes from ephemeral ports, which may be a port picked
+for a node that has not bound it yet."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,27 @@ class EmbeddedNatsCluster:
         return ",".join(node.url for node in self.nodes.values())
 
     def start(self) -> EmbeddedNatsCluster:
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except EmbeddedServerError:
+                taken = self._port_taken()
+                self.stop()
+                if attempt == START_ATTEMPTS or not taken:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _port_taken(self) -> bool:
+        """A node exited because a port it was to listen on was in use."""
+        return any(
+            node.exit_code() is not None
+            and "address already in use" in node.log.read_text(errors="replace")
+            for node in self.nodes.values()
+        )
+
+    def _start_once(self) -> EmbeddedNatsCluster:
         names = [f"n{i + 1}" for i in range(self.size)]
+        self.nodes = {}
         self._ports = {
             name: _NodePorts(free_port(self.host), free_port(self.host), free_port(self.host))
             for name in names
@@ -106,6 +130,13 @@ class EmbeddedNatsCluster:
             pending = [name for name in pending if not self.healthy(name)]
             if not pending:
                 return
+            exited = [name for name in pending if self.nodes[name].exit_code() is not None]
+            if exited:
+                log = self.nodes[exited[0]].log
+                raise EmbeddedServerError(
+                    f"NATS cluster nodes {exited} exited; see {log}:\n"
+                    + log.read_text(errors="replace")[-2000:]
+                )
             if time.monotonic() > deadline:
                 raise EmbeddedServerError(
                     f"NATS cluster nodes {pending} not healthy after {START_TIMEOUT_S}s; "
