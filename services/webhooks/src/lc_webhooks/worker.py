@@ -150,6 +150,8 @@ class WebhookWorker:
         task.add_done_callback(lambda _: self._forget_task(sub_id, task))
 
     def _forget_task(self, sub_id: str, task: asyncio.Task[None]) -> None:
+        """Drop a courier that ended (also by itself: a subscription ended with its
+        project), unless a new one took its place."""
         if self._couriers.get(sub_id) is task:
             del self._couriers[sub_id]
 
@@ -162,8 +164,7 @@ class WebhookWorker:
         if task is None:
             return
         await cancel_until_done(task)
-        if self._couriers.get(sub_id) is task:
-            del self._couriers[sub_id]
+        self._forget_task(sub_id, task)
 
     async def _purge_loop(self) -> None:
         retention = timedelta(hours=self._settings.webhook_log_retention_h)
