@@ -428,7 +428,10 @@ async function scaleScenario(page) {
     const firstBadge = page.locator("tbody tr [data-status]").first();
     await firstBadge.waitFor();
     const phase = await firstBadge.getAttribute("data-status");
-    await page.getByRole("checkbox", { name: phase, exact: true }).check();
+    // click, not check(): the box shows the URL's filter, which the router sets a moment
+    // after the click (check() fails when the state has not changed by then); the URL is
+    // waited for next.
+    await page.getByRole("checkbox", { name: phase, exact: true }).click();
     await page.waitForFunction((p) => new URL(location.href).searchParams.getAll("phase").includes(p), phase);
     await page.locator(`tbody tr [data-status="${phase}"]`).first().waitFor();
     const others = await page.locator(`tbody tr [data-status]:not([data-status="${phase}"])`).count();
